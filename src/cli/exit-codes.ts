@@ -1,0 +1,32 @@
+/** Exit codes of every newsnap command; `--help` and the README list them. */
+export const ExitCode = {
+  /** Everything asked for succeeded. */
+  OK: 0,
+  /** Some items succeeded, some failed (see the summary). */
+  PARTIAL: 1,
+  /** Bad arguments or configuration: nothing was attempted. */
+  USAGE: 2,
+  /** Nothing could be done: every item failed, or the site could not be reached. */
+  FAILED: 3,
+  /** Another newsnap run holds the storage folder. */
+  LOCKED: 4,
+  /** `extract`: the page is not an article. */
+  NOT_ARTICLE: 5,
+  /** Storage could not be written (disk full, permissions). */
+  STORAGE: 6,
+  /** Stopped by SIGINT/SIGTERM before the work was done; state is saved, the next run resumes. */
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    all done
+  1    partial failure: some items failed (each is reported)
+  2    usage or configuration error: nothing was attempted
+  3    total failure: nothing succeeded
+  4    locked: another newsnap run is using the storage folder
+  5    extract: the page is not an article
+  6    storage error: a snapshot or the state could not be written
+  130  interrupted (SIGINT/SIGTERM); state saved, run again to resume`;

@@ -1,0 +1,76 @@
+import { Archive } from '../crawl/archive.js';
+import { ArticlePipeline, type ArticleOutcome } from '../crawl/article-pipeline.js';
+import { HttpPageFetcher } from '../fetch/page-fetcher.js';
+import type { ArticleRef } from '../site/site-urls.js';
+import { createHttp, createScheduler, type Context } from './context.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { createRenderer } from './renderer.js';
+import { UsageError } from './usage-error.js';
+
+export interface FetchFlags {
+  stdout?: boolean;
+}
+
+export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchFlags): Promise<ExitCodeValue> {
+  const refs = articleRefs(ctx, inputs);
+  const http = createHttp(ctx);
+  const scheduler = createScheduler(ctx.config);
+  const renderer = await createRenderer(ctx, http);
+  const pipeline = new ArticlePipeline({
+    profile: ctx.config.site,
+    pages: new HttpPageFetcher(http),
+    scheduler,
+    log: ctx.log,
+    renderPolicy: ctx.config.render.policy,
+    renderer: renderer.renderer,
+  });
+  const archive = flags.stdout ? null : await Archive.open(ctx.config.storage);
+  const report = flags.stdout ? process.stderr : process.stdout;
+  try {
+    const outcomes = await Promise.all(refs.map((ref) => pipeline.process(ref, archive)));
+    let succeeded = 0;
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'printed') process.stdout.write(outcome.text);
+      report.write(`${describe(outcome)}\n`);
+      ctx.log.info({ id: outcome.ref.id, url: outcome.ref.url, outcome: outcome.kind }, 'fetch result');
+      if (outcome.kind === 'written' || outcome.kind === 'unchanged' || outcome.kind === 'printed') succeeded++;
+    }
+    if (succeeded === outcomes.length) return ExitCode.OK;
+    return succeeded === 0 ? ExitCode.FAILED : ExitCode.PARTIAL;
+  } finally {
+    await archive?.close();
+    await renderer.close();
+    await http.close();
+  }
+}
+
+/** Every input must be an article URL of the site; one that is not stops the command before any request. */
+function articleRefs(ctx: Context, inputs: string[]): ArticleRef[] {
+  const refs = new Map<string, ArticleRef>();
+  const refused: string[] = [];
+  for (const input of inputs) {
+    const ref = ctx.urls.parseArticle(input);
+    if (ref) refs.set(ref.id, ref);
+    else refused.push(input);
+  }
+  if (refused.length > 0) {
+    throw new UsageError(
+      `not an article URL of ${ctx.config.site.baseUrl} (expected ${ctx.config.site.baseUrl}/YYYYMMDD/<slug>-<id>.html): ${refused.join(', ')}`,
+    );
+  }
+  return [...refs.values()];
+}
+
+export function describe(outcome: ArticleOutcome): string {
+  switch (outcome.kind) {
+    case 'written':
+    case 'unchanged':
+      return `${outcome.kind} ${outcome.path} ${outcome.ref.url}`;
+    case 'printed':
+      return `printed ${outcome.ref.url}`;
+    case 'not-article':
+      return `not an article (${outcome.reason}) ${outcome.ref.url}`;
+    case 'failed':
+      return `failed ${outcome.ref.url}: ${outcome.message}`;
+  }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../config/index.js';
+import { LockedError } from '../frontier/run-lock.js';
+import { StorageError } from '../snapshot/storage-error.js';
+import { createContext, type CommonFlags } from './context.js';
+import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { extractCommand } from './extract-command.js';
+import { fetchCommand } from './fetch-command.js';
+import { UsageError } from './usage-error.js';
+
+function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'configuration file (JSON); default: NEWSNAP_CONFIG, then ./config/newsnap.json')
+    .option('--storage <dir>', 'folder for snapshots, manifest and state (default: storage/)')
+    .option('--origin <url>', 'send requests here instead of the site, e.g. a local mirror http://127.0.0.1:8080; snapshots keep the site URLs')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addHelpText('after', EXIT_CODES_HELP);
+}
+
+/** Runs a command body, turning known errors into one-line messages and exit codes. */
+async function runCommand(body: () => Promise<ExitCodeValue>): Promise<void> {
+  let code: ExitCodeValue;
+  try {
+    code = await body();
+  } catch (err) {
+    code = exitCodeFor(err);
+    process.stderr.write(`newsnap: ${(err as Error).message}\n`);
+  }
+  process.exitCode = code;
+}
+
+function exitCodeFor(err: unknown): ExitCodeValue {
+  if (err instanceof UsageError || err instanceof ConfigError) return ExitCode.USAGE;
+  if (err instanceof LockedError) return ExitCode.LOCKED;
+  if (err instanceof StorageError) return ExitCode.STORAGE;
+  return ExitCode.FAILED;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('newsnap')
+    .description('A polite crawler that snapshots anlatilaninotesi.com.tr (Sputnik Türkiye) articles into exact text files.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  program.addHelpText('after', EXIT_CODES_HELP);
+
+  withCommonOptions(
+    program
+      .command('extract')
+      .description('print the snapshot of a saved article page on stdout')
+      .argument('<file>', 'a saved HTML page')
+      .option('--url <url>', "the page's own URL on the site (else its canonical URL is used)"),
+  ).action((file: string, opts: CommonFlags & { url?: string }) =>
+    runCommand(async () => extractCommand(createContext({ ...opts, logLevel: opts.logLevel ?? 'warn' }), file, opts.url)),
+  );
+
+  withCommonOptions(
+    program
+      .command('fetch')
+      .description('fetch article URLs now, and store their snapshots (or print them with --stdout)')
+      .argument('<url...>', 'article URLs of the site')
+      .option('--stdout', 'print the snapshots on stdout instead of storing them; result lines go to stderr')
+      .addOption(new Option('--render <policy>', 'browser render: never, fallback (empty static body) or always').choices(['never', 'fallback', 'always']))
+      .option('--rate <n>', 'requests a second (0 = no limit; mirrors only)')
+      .addHelpText('after', '\nPrints one line per URL: written PATH URL | unchanged PATH URL | not an article (REASON) URL | failed URL: REASON'),
+  ).action((inputs: string[], opts: CommonFlags & { stdout?: boolean; render?: string; rate?: string }) =>
+    runCommand(async () =>
+      fetchCommand(
+        createContext(opts, [
+          { key: 'render.policy', value: opts.render, flag: '--render' },
+          { key: 'crawl.rate', value: opts.rate, flag: '--rate' },
+        ]),
+        inputs,
+        { stdout: opts.stdout === true },
+      ),
+    ),
+  );
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);

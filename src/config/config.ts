@@ -1,0 +1,93 @@
+import { sputnikTurkiye, type SiteProfile } from '../site/profile.js';
+import type { HttpOptions } from '../fetch/http-client.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type RenderPolicy = 'never' | 'fallback' | 'always';
+
+export interface CrawlOptions {
+  /** Requests a second over any rolling second; 0 turns the limit off (mirrors and benchmarks only). */
+  rate: number;
+  concurrency: number;
+  /** Attempts at one request within a run. */
+  retries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Runs that may fail an article before it is left alone. */
+  maxFailedRuns: number;
+  /** Longest pause a `Retry-After` may impose; longer asks end the request as failed. */
+  maxRetryAfterMs: number;
+  /** Day archives when sitemaps fail. */
+  archiveFallback: boolean;
+  progressIntervalMs: number;
+}
+
+export interface RenderOptions {
+  policy: RenderPolicy;
+  chromiumPath: string;
+  timeoutMs: number;
+  pages: number;
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  schedule: string;
+  jitterSeconds: number;
+  token: string;
+}
+
+export interface Config {
+  site: SiteProfile;
+  /** Where requests go instead of the site's baseUrl (a local mirror); snapshots keep the site's URLs. */
+  origin: string;
+  storage: string;
+  logLevel: LogLevel;
+  http: HttpOptions;
+  crawl: CrawlOptions;
+  render: RenderOptions;
+  serve: ServeOptions;
+}
+
+export const DEFAULTS: Config = {
+  site: sputnikTurkiye,
+  origin: '',
+  storage: 'storage',
+  logLevel: 'info',
+  http: {
+    userAgent: 'newsnap/0.1 (+https://github.com/newsnap/newsnap; polite archive crawler)',
+    connectTimeoutMs: 10_000,
+    readTimeoutMs: 20_000,
+    totalTimeoutMs: 60_000,
+    maxBytes: 5 * 1024 * 1024,
+    maxRedirects: 5,
+  },
+  crawl: {
+    rate: 1,
+    concurrency: 4,
+    retries: 3,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 60_000,
+    maxFailedRuns: 5,
+    maxRetryAfterMs: 10 * 60_000,
+    archiveFallback: true,
+    progressIntervalMs: 10_000,
+  },
+  render: {
+    policy: 'fallback',
+    chromiumPath: '/usr/bin/chromium',
+    timeoutMs: 30_000,
+    pages: 2,
+  },
+  serve: {
+    host: '127.0.0.1',
+    port: 8787,
+    schedule: '0 */15 * * * *',
+    jitterSeconds: 0,
+    token: '',
+  },
+};
+
+export const ENUMS: Record<string, readonly string[]> = {
+  logLevel: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+  'render.policy': ['never', 'fallback', 'always'],
+};

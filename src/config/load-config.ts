@@ -1,0 +1,196 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULTS, ENUMS, type Config } from './config.js';
+
+/** A configuration problem; names the key and what is wrong with it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Where an effective value came from. */
+export type ValueSource = 'default' | `file ${string}` | `env ${string}` | `flag ${string}`;
+
+export interface LoadedConfig {
+  config: Config;
+  sources: Map<string, ValueSource>;
+  file: string | null;
+}
+
+export interface ConfigInput {
+  /** `--config FILE`: must exist. Otherwise `NEWSNAP_CONFIG`, then `./config/newsnap.json` when present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by key path (`crawl.rate`), with the flag's name for provenance. */
+  flags?: Array<{ key: string; value: unknown; flag: string }>;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Leaf key paths of the defaults; objects of these keys are leaves, not sections. */
+const OPAQUE_OBJECTS = new Set(['site.selectors', 'site.discovery']);
+
+export function loadConfig(input: ConfigInput = {}): LoadedConfig {
+  const env = input.env ?? process.env;
+  const config = structuredClone(DEFAULTS) as unknown as Record<string, Json>;
+  const sources = new Map<string, ValueSource>();
+  for (const key of leafKeys(DEFAULTS as unknown as Json, '')) sources.set(key, 'default');
+
+  const file = input.file ?? env.NEWSNAP_CONFIG ?? (existsSync('config/newsnap.json') ? 'config/newsnap.json' : undefined);
+  let filePath: string | null = null;
+  if (file) {
+    filePath = resolve(file);
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(readFileSync(filePath, 'utf8')) as Json;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(code === 'ENOENT' ? `config file ${filePath} does not exist` : `config file ${filePath} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!isObject(parsed)) throw new ConfigError(`config file ${filePath} must hold a JSON object`);
+    applyFile(config, parsed, '', `file ${filePath}`, sources);
+  }
+
+  for (const key of sources.keys()) {
+    const name = envName(key);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    setPath(config, key, coerce(key, raw, getPath(DEFAULTS as unknown as Json, key), `environment variable ${name}`));
+    sources.set(key, `env ${name}`);
+  }
+
+  for (const { key, value, flag } of input.flags ?? []) {
+    if (value === undefined) continue;
+    if (!sources.has(key)) throw new ConfigError(`unknown configuration key ${key}`);
+    const expected = getPath(DEFAULTS as unknown as Json, key);
+    setPath(config, key, typeof value === 'string' ? coerce(key, value, expected, `flag ${flag}`) : (value as Json));
+    sources.set(key, `flag ${flag}`);
+  }
+
+  const typed = config as unknown as Config;
+  validate(typed);
+  return { config: typed, sources, file: filePath };
+}
+
+/** `crawl.maxFailedRuns` → `NEWSNAP_CRAWL_MAX_FAILED_RUNS`. */
+export function envName(key: string): string {
+  return `NEWSNAP_${key.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+}
+
+function leafKeys(node: Json, prefix: string): string[] {
+  if (!isObject(node) || OPAQUE_OBJECTS.has(prefix)) return [prefix];
+  return Object.entries(node).flatMap(([k, v]) => leafKeys(v, prefix ? `${prefix}.${k}` : k));
+}
+
+function applyFile(target: Record<string, Json>, patch: Record<string, Json>, prefix: string, source: ValueSource, sources: Map<string, ValueSource>): void {
+  for (const [k, v] of Object.entries(patch)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (k === '$comment' || k.startsWith('//')) continue;
+    const current = target[k];
+    if (current === undefined) throw new ConfigError(`unknown configuration key ${key} (in ${source.slice(5)})`);
+    if (isObject(current) && !OPAQUE_OBJECTS.has(key)) {
+      if (!isObject(v)) throw new ConfigError(`configuration key ${key} must be an object`);
+      applyFile(current, v, key, source, sources);
+      continue;
+    }
+    target[k] = checkType(key, v, current, source);
+    sources.set(key, source);
+  }
+}
+
+function checkType(key: string, value: Json, expected: Json, where: string): Json {
+  const want = Array.isArray(expected) ? 'array' : expected === null ? 'string' : typeof expected;
+  const got = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  if (want !== got) throw new ConfigError(`configuration key ${key} must be a ${want}, got ${got} (${where})`);
+  if (isObject(expected) && isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (!(k in expected)) throw new ConfigError(`unknown configuration key ${key}.${k} (${where})`);
+      checkType(`${key}.${k}`, v, expected[k] as Json, where);
+    }
+    return { ...expected, ...value };
+  }
+  return value;
+}
+
+function coerce(key: string, raw: string, expected: Json, where: string): Json {
+  if (typeof expected === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`configuration key ${key} must be a number, got "${raw}" (${where})`);
+    return n;
+  }
+  if (typeof expected === 'boolean') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new ConfigError(`configuration key ${key} must be true or false, got "${raw}" (${where})`);
+  }
+  if (Array.isArray(expected)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (isObject(expected)) {
+    try {
+      return checkType(key, JSON.parse(raw) as Json, expected, where);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`configuration key ${key} must be a JSON object (${where})`);
+    }
+  }
+  return raw;
+}
+
+function validate(c: Config): void {
+  const fail = (key: string, what: string): never => {
+    throw new ConfigError(`configuration key ${key} ${what}`);
+  };
+  for (const [key, allowed] of Object.entries(ENUMS)) {
+    const v = getPath(c as unknown as Json, key);
+    if (typeof v !== 'string' || !allowed.includes(v)) fail(key, `must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}`);
+  }
+  if (c.origin) {
+    let u: URL | null = null;
+    try {
+      u = new URL(c.origin);
+    } catch {
+      // reported below
+    }
+    if (!u || !/^https?:$/.test(u.protocol) || (u.pathname !== '/' && u.pathname !== '') || u.search) {
+      fail('origin', `must be an http(s) origin such as http://127.0.0.1:8080; got "${c.origin}"`);
+    }
+  }
+  if (!(c.crawl.rate >= 0)) fail('crawl.rate', 'must be 0 (no limit) or more requests a second');
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns'] as const) {
+    const v = getPath(c as unknown as Json, key) as number;
+    if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
+  }
+  for (const key of ['http.connectTimeoutMs', 'http.readTimeoutMs', 'http.totalTimeoutMs', 'http.maxBytes', 'render.timeoutMs'] as const) {
+    const v = getPath(c as unknown as Json, key) as number;
+    if (!(v > 0)) fail(key, `must be more than 0; got ${v}`);
+  }
+  if (!Number.isInteger(c.serve.port) || c.serve.port < 0 || c.serve.port > 65535) fail('serve.port', `must be a port number; got ${c.serve.port}`);
+  if (!c.http.userAgent.trim()) fail('http.userAgent', 'must not be empty');
+  try {
+    new URL(c.site.baseUrl);
+  } catch {
+    fail('site.baseUrl', `must be a URL; got "${c.site.baseUrl}"`);
+  }
+  try {
+    if (!new RegExp(c.site.articlePath).source.includes('?<id>')) fail('site.articlePath', 'must have a named group (?<id>…)');
+    new RegExp(c.site.titleTail);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    fail('site.articlePath', `is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function getPath(root: Json, key: string): Json {
+  let node: Json = root;
+  for (const part of key.split('.')) node = isObject(node) ? (node[part] as Json) : null;
+  return node;
+}
+
+function setPath(root: Record<string, Json>, key: string, value: Json): void {
+  const parts = key.split('.');
+  let node: Record<string, Json> = root;
+  for (const part of parts.slice(0, -1)) node = node[part] as Record<string, Json>;
+  node[parts[parts.length - 1] as string] = value;
+}

@@ -1,0 +1,20 @@
+import { isCalendarDay } from '../site/site-urls.js';
+
+// The site's own form `20251220T1542+0300`, and ISO 8601 `2025-12-20T15:42:00+03:00`.
+// The date is read as written: it is the calendar date in the offset written beside it.
+const BASIC = /^(\d{4})(\d{2})(\d{2})(?:T\d{2}(?:\d{2}(?:\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const EXTENDED = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/** `YYYY-MM-DD` of a published-time string, or null when it is not a date. */
+export function calendarDateOf(value: string): string | null {
+  const s = value.trim();
+  const m = BASIC.exec(s) ?? EXTENDED.exec(s);
+  if (!m) return null;
+  const day = `${m[1]}${m[2]}${m[3]}`;
+  return isCalendarDay(day) ? dashed(day) : null;
+}
+
+/** `YYYYMMDD` → `YYYY-MM-DD`. */
+export function dashed(day: string): string {
+  return `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
+}

@@ -1,0 +1,56 @@
+/** What went wrong with one request, in words a log reader can act on. */
+export type FetchErrorKind =
+  | 'bad-url'
+  | 'dns'
+  | 'connect'
+  | 'timeout'
+  | 'reset'
+  | 'truncated'
+  | 'decode'
+  | 'http-status'
+  | 'too-large'
+  | 'not-html'
+  | 'redirect';
+
+const RETRYABLE: ReadonlySet<FetchErrorKind> = new Set(['dns', 'connect', 'timeout', 'reset', 'truncated']);
+
+export class FetchError extends Error {
+  override readonly name = 'FetchError';
+  readonly kind: FetchErrorKind;
+  readonly url: string;
+  readonly status: number | undefined;
+  /** From `Retry-After` on a 429 or 503, in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    kind: FetchErrorKind,
+    url: string,
+    message: string,
+    extra: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.kind = kind;
+    this.url = url;
+    this.status = extra.status;
+    this.retryAfterMs = extra.retryAfterMs;
+  }
+
+  /** A later attempt may succeed: network trouble, 408, 425, 429 and 5xx. */
+  get retryable(): boolean {
+    if (this.kind === 'http-status') {
+      const s = this.status ?? 0;
+      return s === 408 || s === 425 || s === 429 || s >= 500;
+    }
+    return RETRYABLE.has(this.kind);
+  }
+}
+
+/** `Retry-After` in milliseconds (delta-seconds or HTTP-date), or undefined when absent or invalid. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}

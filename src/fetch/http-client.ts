@@ -1,0 +1,223 @@
+import { pipeline, type Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { SiteUrls } from '../site/site-urls.js';
+import { FetchError, parseRetryAfter } from './fetch-error.js';
+
+export interface HttpOptions {
+  userAgent: string;
+  connectTimeoutMs: number;
+  /** Longest wait for response headers, and between two body chunks. */
+  readTimeoutMs: number;
+  /** Longest a whole request may take, however slowly its bytes drip. */
+  totalTimeoutMs: number;
+  /** Largest body accepted, counted after decompression. */
+  maxBytes: number;
+  maxRedirects: number;
+}
+
+export interface HttpResponse {
+  /** The site URL finally answered, after redirects (production form). */
+  url: URL;
+  status: number;
+  headers: Record<string, string>;
+  /** The decompressed body; empty when `onChunk` consumed it. */
+  body: Buffer;
+}
+
+export interface RequestInit {
+  headers?: Record<string, string>;
+  maxBytes?: number;
+  /** Receives the decompressed body as it arrives instead of buffering it. */
+  onChunk?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+/** Observes each request actually sent (for logs and metrics). */
+export type RequestObserver = (event: { url: string; status: number | null; ms: number; error?: FetchError }) => void;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * HTTP for everything newsnap sends: undici, a real User-Agent, timeouts, a size cap,
+ * gzip/deflate/br, and redirects followed only within the site's own hosts.
+ */
+export class HttpClient {
+  private readonly dispatcher: Dispatcher;
+  private observer: RequestObserver | undefined;
+
+  constructor(
+    private readonly urls: SiteUrls,
+    readonly options: HttpOptions,
+    dispatcher?: Dispatcher,
+  ) {
+    this.dispatcher =
+      dispatcher ??
+      new Agent({
+        connect: { timeout: options.connectTimeoutMs },
+        headersTimeout: options.readTimeoutMs,
+        bodyTimeout: options.readTimeoutMs,
+        connections: 64,
+      });
+  }
+
+  observe(observer: RequestObserver): void {
+    this.observer = observer;
+  }
+
+  /**
+   * GETs a site URL through the configured origin. Any final status is returned (the caller
+   * decides what a 304 or 404 means); transport failures and refused redirects throw FetchError.
+   */
+  async get(siteUrl: URL | string, init: RequestInit = {}): Promise<HttpResponse> {
+    let current = typeof siteUrl === 'string' ? new URL(siteUrl) : siteUrl;
+    for (let hop = 0; ; hop++) {
+      const res = await this.once(current, init);
+      if (!REDIRECTS.has(res.status)) return res;
+      const location = res.headers.location;
+      if (!location) return res;
+      const contacted = this.urls.toOrigin(current);
+      let target: URL;
+      try {
+        target = new URL(location, contacted);
+      } catch {
+        throw new FetchError('redirect', current.href, `redirect from ${current.href} to an invalid URL: ${location}`);
+      }
+      const next = this.urls.fromContacted(target);
+      if (!next) {
+        throw new FetchError(
+          'redirect',
+          current.href,
+          `redirect from ${current.href} to ${target.host || target.protocol} refused: not a host of the site`,
+        );
+      }
+      if (hop + 1 > this.options.maxRedirects) {
+        throw new FetchError('redirect', current.href, `more than ${this.options.maxRedirects} redirects from ${siteUrl.toString()}`);
+      }
+      current = next;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async once(siteUrl: URL, init: RequestInit): Promise<HttpResponse> {
+    const started = performance.now();
+    const target = this.urls.toOrigin(siteUrl);
+    const maxBytes = init.maxBytes ?? this.options.maxBytes;
+    const signal = init.signal
+      ? AbortSignal.any([init.signal, AbortSignal.timeout(this.options.totalTimeoutMs)])
+      : AbortSignal.timeout(this.options.totalTimeoutMs);
+    let status: number | null = null;
+    try {
+      const res = await request(target, {
+        method: 'GET',
+        dispatcher: this.dispatcher,
+        signal,
+        headers: {
+          'user-agent': this.options.userAgent,
+          'accept-encoding': 'gzip, deflate, br',
+          accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+          ...init.headers,
+        },
+      });
+      status = res.statusCode;
+      const headers = flattenHeaders(res.headers);
+      const declared = Number(headers['content-length']);
+      if (headers['content-encoding'] === undefined && declared > maxBytes) {
+        res.body.destroy();
+        throw new FetchError('too-large', siteUrl.href, `${siteUrl.href} is ${declared} bytes, over the ${maxBytes}-byte cap`, { status });
+      }
+      if (status >= 300 && status < 400) res.body.destroy();
+      const body = status >= 300 && status < 400 ? Buffer.alloc(0) : await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk);
+      this.observer?.({ url: siteUrl.href, status, ms: performance.now() - started });
+      return { url: siteUrl, status, headers, body };
+    } catch (err) {
+      const error = toFetchError(err, siteUrl.href, signal, status);
+      this.observer?.({ url: siteUrl.href, status, ms: performance.now() - started, error });
+      throw error;
+    }
+  }
+}
+
+/** Throws FetchError('http-status') unless the response is a 2xx. */
+export function requireOk(res: HttpResponse): HttpResponse {
+  if (res.status >= 200 && res.status < 300) return res;
+  throw new FetchError('http-status', res.url.href, `${res.url.href} answered HTTP ${res.status}`, {
+    status: res.status,
+    retryAfterMs: res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined,
+  });
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+async function readBody(
+  raw: Readable,
+  headers: Record<string, string>,
+  maxBytes: number,
+  url: string,
+  onChunk?: (chunk: Buffer) => void,
+): Promise<Buffer> {
+  const encoding = (headers['content-encoding'] ?? '').trim().toLowerCase();
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? zlib.createGunzip()
+      : encoding === 'br'
+        ? zlib.createBrotliDecompress()
+        : encoding === 'deflate'
+          ? zlib.createInflate()
+          : null;
+  if (encoding && encoding !== 'identity' && !decoder) {
+    raw.destroy();
+    throw new FetchError('decode', url, `${url} came with an unsupported content-encoding "${encoding}"`);
+  }
+  const stream: Readable = decoder ? pipeline(raw, decoder, () => {}) : raw;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      stream.destroy();
+      raw.destroy();
+      throw new FetchError('too-large', url, `${url} is over the ${maxBytes}-byte cap (decompressed)`);
+    }
+    if (onChunk) onChunk(chunk);
+    else chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, onChunk ? 0 : total);
+}
+
+function toFetchError(err: unknown, url: string, signal: AbortSignal, status: number | null): FetchError {
+  if (err instanceof FetchError) return err;
+  const extra = { cause: err, ...(status === null ? {} : { status }) };
+  const code = errorCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+    return new FetchError('timeout', url, `${url} timed out (${code ?? 'deadline'})`, extra);
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new FetchError('dns', url, `${url}: host not found (${code})`, extra);
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+    return new FetchError('connect', url, `${url}: connection failed (${code})`, extra);
+  }
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return new FetchError('truncated', url, `${url}: body shorter than its Content-Length`, extra);
+  if (code?.startsWith('Z_') || code === 'ERR__ERROR_FORMAT_PADDING_1' || /incorrect header|unexpected end of file|Decompression failed/i.test(detail)) {
+    return new FetchError('decode', url, `${url}: body could not be decompressed (${detail})`, extra);
+  }
+  if (status !== null) return new FetchError('truncated', url, `${url}: body cut off (${code ?? detail})`, extra);
+  return new FetchError('reset', url, `${url}: connection failed (${code ?? detail})`, extra);
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}

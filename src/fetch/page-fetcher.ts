@@ -1,0 +1,49 @@
+import { FetchError } from './fetch-error.js';
+import { requireOk, type HttpClient } from './http-client.js';
+
+/** A fetched article page, decoded to text. */
+export interface FetchedPage {
+  /** The page's own site URL after redirects (production form). */
+  url: string;
+  html: string;
+  /** Set when the page was not UTF-8 or said nothing: what was assumed, for the log. */
+  charsetNote?: string;
+}
+
+/** Anything that turns an article URL into page HTML: plain HTTP, or a browser render. */
+export interface PageFetcher {
+  fetchPage(siteUrl: string, signal?: AbortSignal): Promise<FetchedPage>;
+}
+
+const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)\b/i;
+
+/** Fetches pages over HTTP and decodes them by the charset of the headers or the page. */
+export class HttpPageFetcher implements PageFetcher {
+  constructor(private readonly http: HttpClient) {}
+
+  async fetchPage(siteUrl: string, signal?: AbortSignal): Promise<FetchedPage> {
+    const res = requireOk(await this.http.get(siteUrl, signal ? { signal } : {}));
+    const type = res.headers['content-type'];
+    if (type !== undefined && !HTML_TYPES.test(type.trim())) {
+      throw new FetchError('not-html', res.url.href, `${res.url.href} is not HTML (content-type ${type})`, { status: res.status });
+    }
+    const { html, note } = decodeHtml(res.body, type);
+    return note ? { url: res.url.href, html, charsetNote: note } : { url: res.url.href, html };
+  }
+}
+
+const META_CHARSET = /<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)/i;
+
+/** Decodes a page: charset from Content-Type, then `<meta>`, then UTF-8 (the site's own). */
+export function decodeHtml(body: Buffer, contentType: string | undefined): { html: string; note?: string } {
+  const fromHeader = /charset\s*=\s*["']?([^"';\s]+)/i.exec(contentType ?? '')?.[1];
+  const fromMeta = fromHeader ? undefined : META_CHARSET.exec(body.subarray(0, 4096).toString('latin1'))?.[1];
+  const label = (fromHeader ?? fromMeta ?? 'utf-8').toLowerCase();
+  if (label === 'utf-8' || label === 'utf8') return { html: new TextDecoder('utf-8').decode(body) };
+  try {
+    const html = new TextDecoder(label).decode(body);
+    return { html, note: `page declares charset ${label}, not the site's UTF-8; decoded as ${label}` };
+  } catch {
+    return { html: new TextDecoder('utf-8').decode(body), note: `unknown charset ${label}; decoded as UTF-8` };
+  }
+}

@@ -1,0 +1,19 @@
+/** A write to storage failed: names the path and the system's reason (ENOSPC, EACCES, …). */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static from(err: unknown, path: string, doing: string): StorageError {
+    if (err instanceof StorageError) return err;
+    const code = (err as { code?: string }).code;
+    const hint = code === 'ENOSPC' ? ' (disk full: free space and run again)' : code === 'EACCES' || code === 'EPERM' ? ' (permission denied: check the storage folder owner)' : '';
+    return new StorageError(path, code, `could not ${doing} ${path}: ${code ?? (err as Error).message}${hint}`, { cause: err });
+  }
+}
