@@ -52,7 +52,7 @@ export function buildProgram(): Command {
       .argument('<file>', 'a saved HTML page')
       .option('--url <url>', "the page's own URL on the site (else its canonical URL is used)"),
   ).action((file: string, opts: CommonFlags & { url?: string }) =>
-    runCommand(async () => extractCommand(createContext({ ...opts, logLevel: opts.logLevel ?? 'warn' }), file, opts.url)),
+    runCommand(async () => extractCommand(createContext(opts), file, opts.url)),
   );
 
   withCommonOptions(

@@ -37,6 +37,13 @@ export interface RequestInit {
 export type RequestObserver = (event: { url: string; status: number | null; ms: number; error?: FetchError }) => void;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** Drops a response body we will not read; the stream's abort error is expected, not a crash. */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
 
 /**
  * HTTP for everything newsnap sends: undici, a real User-Agent, timeouts, a size cap,
@@ -126,11 +133,12 @@ export class HttpClient {
       const headers = flattenHeaders(res.headers);
       const declared = Number(headers['content-length']);
       if (headers['content-encoding'] === undefined && declared > maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         throw new FetchError('too-large', siteUrl.href, `${siteUrl.href} is ${declared} bytes, over the ${maxBytes}-byte cap`, { status });
       }
-      if (status >= 300 && status < 400) res.body.destroy();
-      const body = status >= 300 && status < 400 ? Buffer.alloc(0) : await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk);
+      let body = EMPTY;
+      if (status >= 300 && status < 400) discard(res.body);
+      else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk);
       this.observer?.({ url: siteUrl.href, status, ms: performance.now() - started });
       return { url: siteUrl, status, headers, body };
     } catch (err) {
@@ -175,7 +183,7 @@ async function readBody(
           ? zlib.createInflate()
           : null;
   if (encoding && encoding !== 'identity' && !decoder) {
-    raw.destroy();
+    discard(raw);
     throw new FetchError('decode', url, `${url} came with an unsupported content-encoding "${encoding}"`);
   }
   const stream: Readable = decoder ? pipeline(raw, decoder, () => {}) : raw;
@@ -184,8 +192,8 @@ async function readBody(
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     total += chunk.length;
     if (total > maxBytes) {
-      stream.destroy();
-      raw.destroy();
+      discard(stream);
+      discard(raw);
       throw new FetchError('too-large', url, `${url} is over the ${maxBytes}-byte cap (decompressed)`);
     }
     if (onChunk) onChunk(chunk);

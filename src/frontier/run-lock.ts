@@ -33,7 +33,7 @@ export class RunLock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = Number.parseInt(readFileSync(this.path, 'utf8').trim(), 10);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
         throw new LockedError(this.path, holder);
       }
       unlinkSync(this.path);

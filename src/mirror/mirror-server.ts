@@ -1,0 +1,344 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { articlePage, dayArchivePage, lastDayOfMonth, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
+import { addDays, generateArticle, generateArticles, istanbulToday, seededRandom, type MirrorArticle } from './site-model.js';
+
+export interface MirrorOptions {
+  articles: number;
+  days: number;
+  /** Last day of the site (YYYYMMDD); default today in Istanbul. */
+  lastDay?: string;
+  seed?: number;
+  /** Every Nth article builds its body in the browser (0 = none). */
+  jsEvery?: number;
+  /** The robots.txt served; default the site's own rules. */
+  robots?: string;
+  /** Items on the first page of a day archive, and on each `more` page. */
+  archivePageSize?: number;
+}
+
+export interface LoggedRequest {
+  /** Arrival time, ms since the epoch (fractional). */
+  t: number;
+  method: string;
+  path: string;
+  status: number;
+  userAgent: string;
+}
+
+export type FaultKind = 'status' | 'timeout' | 'reset' | 'drip' | 'truncated' | 'huge' | 'gzip-bomb' | 'redirect' | 'not-html' | 'invalid-utf8' | 'body';
+
+/** A switch a test flips: requests whose path matches answer with this fault. */
+export interface Fault {
+  /** Exact path (with query), or a prefix ending in `*`. */
+  path: string;
+  kind: FaultKind;
+  status?: number;
+  headers?: Record<string, string>;
+  /** For `redirect`: the Location; for `body`: the body. */
+  location?: string;
+  body?: string;
+  /** How many requests it hits; default every one. */
+  times?: number;
+}
+
+export const SITE_ROBOTS = `User-agent: *
+Disallow: /search/
+Disallow: /services/
+Disallow: /print/
+Disallow: /*?chat_room_id=
+Crawl-delay: 1
+
+User-agent: BadBot
+Disallow: /
+
+Sitemap: https://anlatilaninotesi.com.tr/sitemap_article_index.xml
+Sitemap: https://anlatilaninotesi.com.tr/sitemap_news.xml
+`;
+
+const SECTIONS = ['world', 'turkey', 'economy'];
+
+/**
+ * The local mirror of the site: serves the model over HTTP on 127.0.0.1 with a request log and
+ * fault switches. Control endpoints live under `/__mirror/` and are not logged.
+ */
+export class MirrorServer {
+  readonly log: LoggedRequest[] = [];
+  private readonly server: Server;
+  private readonly byId = new Map<string, MirrorArticle>();
+  private readonly byDay = new Map<string, MirrorArticle[]>();
+  private readonly fixed = new Map<string, string>();
+  private readonly faults: Fault[] = [];
+  private readonly sockets = new Set<Socket>();
+  private articles: MirrorArticle[];
+  private readonly rnd: () => number;
+  private version = 0;
+  robots: string;
+  baseUrl = '';
+
+  constructor(private readonly options: MirrorOptions) {
+    const lastDay = options.lastDay ?? istanbulToday();
+    this.rnd = seededRandom((options.seed ?? 1) + 1);
+    this.articles = generateArticles({ count: options.articles, days: options.days, lastDay, seed: options.seed ?? 1, jsEvery: options.jsEvery ?? 0 });
+    for (const a of this.articles) this.index(a);
+    this.robots = options.robots ?? SITE_ROBOTS;
+    this.server = createServer({ keepAlive: true }, (req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    this.baseUrl = `http://${host}:${addr.port}`;
+    return this.baseUrl;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Every article of the site, oldest first. */
+  all(): readonly MirrorArticle[] {
+    return this.articles;
+  }
+
+  /** Publishes `n` new articles today; returns them. */
+  publish(n: number, options: { jsBuilt?: boolean } = {}): MirrorArticle[] {
+    const day = this.articles.at(-1)?.day ?? istanbulToday();
+    const lastId = Number(this.articles.at(-1)?.id ?? 1_100_000_099);
+    const added: MirrorArticle[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = generateArticle(this.rnd, String(lastId + 1 + i), day, options.jsBuilt === true, this.articles.length);
+      this.articles.push(a);
+      this.index(a);
+      added.push(a);
+    }
+    this.version++;
+    return added;
+  }
+
+  /** Serves `html` at `path` (reference pages); not listed in discovery. */
+  addPage(path: string, html: string): void {
+    this.fixed.set(path, html);
+  }
+
+  addFault(fault: Fault): void {
+    this.faults.push({ ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  clearLog(): void {
+    this.log.length = 0;
+  }
+
+  private index(a: MirrorArticle): void {
+    this.byId.set(a.id, a);
+    const list = this.byDay.get(a.day) ?? [];
+    list.push(a);
+    this.byDay.set(a.day, list);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const t = performance.timeOrigin + performance.now();
+    const path = req.url ?? '/';
+    if (path.startsWith('/__mirror/')) {
+      this.control(req, res, path);
+      return;
+    }
+    const entry: LoggedRequest = { t, method: req.method ?? 'GET', path, status: 0, userAgent: String(req.headers['user-agent'] ?? '') };
+    this.log.push(entry);
+    res.on('finish', () => (entry.status = res.statusCode));
+    res.on('close', () => {
+      if (!entry.status) entry.status = res.statusCode || -1;
+    });
+    const fault = this.faultFor(path);
+    if (fault) {
+      entry.status = fault.status ?? 0;
+      this.applyFault(fault, req, res);
+      return;
+    }
+    this.route(req, res, path);
+  }
+
+  private faultFor(path: string): Fault | undefined {
+    const i = this.faults.findIndex((f) => (f.path.endsWith('*') ? path.startsWith(f.path.slice(0, -1)) : f.path === path));
+    if (i < 0) return undefined;
+    const f = this.faults[i] as Fault;
+    if (f.times !== undefined && --f.times <= 0) this.faults.splice(i, 1);
+    return f;
+  }
+
+  private applyFault(f: Fault, req: IncomingMessage, res: ServerResponse): void {
+    switch (f.kind) {
+      case 'status':
+        res.writeHead(f.status ?? 500, { 'content-type': 'text/html; charset=utf-8', ...f.headers });
+        res.end(`<html><body>error ${f.status ?? 500}</body></html>`);
+        return;
+      case 'timeout':
+        // Never answer: the client's deadline must end it.
+        req.socket.setTimeout(0);
+        return;
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'drip': {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        const timer = setInterval(() => res.write('.'), 1000);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      case 'truncated':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': '100000' });
+        res.write('<html><body>cut');
+        setTimeout(() => req.socket.destroy(), 50);
+        return;
+      case 'huge': {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        const chunk = Buffer.alloc(1 << 20, 0x61);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 64 && !res.destroyed) {
+            sent++;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
+      case 'gzip-bomb':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' });
+        res.end(gzipSync(Buffer.alloc(200 << 20, 0x20)));
+        return;
+      case 'redirect':
+        res.writeHead(f.status ?? 302, { location: f.location ?? '/' });
+        res.end();
+        return;
+      case 'not-html':
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+        return;
+      case 'invalid-utf8':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(Buffer.from([0x3c, 0x68, 0x31, 0x3e, 0xff, 0xfe, 0xc3, 0x28]));
+        return;
+      case 'body':
+        res.writeHead(f.status ?? 200, { 'content-type': 'text/html; charset=utf-8', ...f.headers });
+        res.end(f.body ?? '');
+        return;
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, rawPath: string): void {
+    const url = new URL(rawPath, 'http://mirror.invalid');
+    const path = url.pathname;
+    const fixed = this.fixed.get(path);
+    if (fixed !== undefined) return this.send(req, res, 200, 'text/html; charset=utf-8', fixed);
+    if (path === '/robots.txt') return this.sendCached(req, res, 'text/plain; charset=utf-8', this.robots);
+    if (path === '/sitemap_article_index.xml') return this.sendCached(req, res, 'application/xml; charset=utf-8', sitemapIndex(this.months()));
+    if (path === '/sitemap_article.xml') {
+      const start = url.searchParams.get('date_start') ?? '';
+      const end = url.searchParams.get('date_end') ?? '';
+      const items = this.articles.filter((a) => a.day >= start && a.day <= end).reverse();
+      return this.sendCached(req, res, 'application/xml; charset=utf-8', monthSitemap(items));
+    }
+    if (path === '/export/rss2/archive/index.xml') {
+      return this.sendCached(req, res, 'application/rss+xml; charset=utf-8', rssFeed(this.articles.slice(-100).reverse()));
+    }
+    const size = this.options.archivePageSize ?? 20;
+    let m = /^\/(\d{8})\/$/.exec(path);
+    if (m) {
+      const items = [...(this.byDay.get(m[1] as string) ?? [])].reverse();
+      if (items.length === 0) return this.send(req, res, 404, 'text/html; charset=utf-8', '<html><body>not found</body></html>');
+      const page = items.slice(0, size);
+      const more = items.length > size ? `/services/${m[1]}/more.html?id=${page.at(-1)?.id}&date=${m[1]}T000000` : null;
+      return this.send(req, res, 200, 'text/html; charset=utf-8', dayArchivePage(m[1] as string, page, more));
+    }
+    m = /^\/services\/(\d{8})\/more\.html$/.exec(path);
+    if (m) {
+      const after = url.searchParams.get('id') ?? '';
+      const items = [...(this.byDay.get(m[1] as string) ?? [])].reverse().filter((a) => a.id < after);
+      const page = items.slice(0, size);
+      const more = items.length > size ? `/services/${m[1]}/more.html?id=${page.at(-1)?.id}&date=${m[1]}T000000` : null;
+      return this.send(req, res, 200, 'text/html; charset=utf-8', moreFragment(page, more));
+    }
+    m = /^\/(?:amp\/)?(\d{8})\/[A-Za-z0-9._~%-]+-(\d{10})\.html$/.exec(path);
+    if (m) {
+      const a = this.byId.get(m[2] as string);
+      if (a && a.day === m[1]) return this.send(req, res, 200, 'text/html; charset=utf-8', articlePage(a));
+    }
+    m = /^\/([a-z_]+)\/$/.exec(path);
+    if (m && SECTIONS.includes(m[1] as string)) {
+      return this.send(req, res, 200, 'text/html; charset=utf-8', sectionPage(m[1] as string, this.articles.slice(-20).reverse()));
+    }
+    this.send(req, res, 404, 'text/html; charset=utf-8', '<html><body>Sayfa bulunamadı</body></html>');
+  }
+
+  private months(): string[] {
+    const months = new Set(this.articles.map((a) => a.day.slice(0, 6)));
+    return [...months].sort().reverse();
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {
+    const data = Buffer.from(body, 'utf8');
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && data.length > 100_000 && process.env.NEWSNAP_MIRROR_GZIP === '1';
+    const out = gzip ? gzipSync(data) : data;
+    res.writeHead(status, { 'content-type': type, 'content-length': String(out.length), ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+    res.end(out);
+  }
+
+  /** Sends a discovery document with validators; a matching `If-None-Match` gets a 304. */
+  private sendCached(req: IncomingMessage, res: ServerResponse, type: string, body: string): void {
+    const etag = `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag });
+      res.end();
+      return;
+    }
+    res.setHeader('etag', etag);
+    res.setHeader('last-modified', new Date(Date.UTC(2025, 0, 1) + this.version * 1000).toUTCString());
+    this.send(req, res, 200, type, body);
+  }
+
+  private control(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const json = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const url = new URL(path, 'http://mirror.invalid');
+    if (url.pathname === '/__mirror/log') return json(200, this.log);
+    if (url.pathname === '/__mirror/publish' && req.method === 'POST') {
+      const added = this.publish(Number(url.searchParams.get('count') ?? '1'));
+      return json(200, added.map((a) => a.id));
+    }
+    if (url.pathname === '/__mirror/fault' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        try {
+          this.addFault(JSON.parse(body) as Fault);
+          json(200, { ok: true });
+        } catch (err) {
+          json(400, { error: (err as Error).message });
+        }
+      });
+      return;
+    }
+    json(404, { error: 'unknown control endpoint' });
+  }
+}
+
+export { addDays, lastDayOfMonth };

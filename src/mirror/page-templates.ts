@@ -1,0 +1,134 @@
+import { articleUrl, dottedDay, escapeHtml, seededRandom, SITE_BASE, SITE_NAME, type MirrorArticle } from './site-model.js';
+
+/**
+ * Page chrome modelled on the site's pages: a real page is ~230 KB, almost all of it
+ * navigation, an application-state script and a sidebar. Built once, shared by every page.
+ */
+function buildChrome(): { head: string; header: string; sidebar: string } {
+  const rnd = seededRandom(7);
+  const items: string[] = [];
+  for (let i = 0; i < 1200; i++) {
+    items.push(`{"id": ${1_000_000_000 + Math.floor(rnd() * 1e8)}, "v": ${rnd()}, "k": "slot-${i}", "tags": ["world", "economy", "turkey"]}`);
+  }
+  const head = `<script>window.__APP_STATE__ = {"items": [${items.join(', ')}]};</script>`;
+  const links: string[] = [];
+  for (let i = 0; i < 400; i++) links.push(`<li class="nav__item"><a href="/section_${i}/" class="nav__link">Bölüm ${i}</a></li>`);
+  const header = `<header class="header"><ul class="nav">${links.join('')}</ul></header>`;
+  const cells: string[] = [];
+  for (let i = 0; i < 250; i++) {
+    cells.push(
+      `<div class="cell-list__item"><a href="/20251202/haber-${1_090_000_000 + i}.html" class="cell-list__item-link"><span class="cell-list__item-title">Kent merkezinde yeni bisiklet yolları açıldı</span></a><div class="cell-list__item-date" data-unixtime="${1_766_000_000 + i}"></div></div>`,
+    );
+  }
+  const sidebar = `<div class="sidebar"><div class="sidebar__title">Son haberler</div><div class="cell-list">${cells.join('')}</div></div>`;
+  return { head, header, sidebar };
+}
+
+let chrome: ReturnType<typeof buildChrome> | null = null;
+
+export function articlePage(a: MirrorArticle): string {
+  chrome ??= buildChrome();
+  const url = articleUrl(a);
+  const title = escapeHtml(a.title);
+  const published = `${a.day}T${a.time}+0300`;
+  const iso = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}T${a.time.slice(0, 2)}:${a.time.slice(2)}:00+03:00`;
+  const meta = [
+    `<meta charset="utf-8">`,
+    `<title>${title} - ${dottedDay(a.day)}, ${SITE_NAME}</title>`,
+    a.sparse ? '' : `<meta name="description" content="${escapeHtml(a.description)} ${dottedDay(a.day)}, ${SITE_NAME}">`,
+    `<meta property="og:url" content="${url}">`,
+    `<meta property="og:title" content="${title}">`,
+    a.sparse ? '' : `<meta property="og:description" content="${escapeHtml(a.description)}">`,
+    `<meta property="og:type" content="article">`,
+    a.sparse ? '' : `<meta property="og:site_name" content="${SITE_NAME}">`,
+    a.sparse ? '' : `<meta property="og:image" content="${a.image}">`,
+    `<meta property="article:published_time" content="${published}">`,
+    `<link rel="canonical" href="${url}">`,
+    `<script type="application/ld+json">{"@context": "http://schema.org", "@type": "NewsArticle", "url": "${url}", "datePublished": "${iso}"}</script>`,
+  ].filter(Boolean);
+  const body = a.jsBuilt
+    ? `<div class="article__body js-mediator-article" id="article-body"></div>
+<script type="application/json" id="article-blocks">${JSON.stringify(a.blocks.map((b) => ({ html: b.html }))).replace(/</g, '\\u003c')}</script>
+<script>
+document.addEventListener('DOMContentLoaded', function () {
+  var body = document.getElementById('article-body');
+  JSON.parse(document.getElementById('article-blocks').textContent).forEach(function (b) {
+    body.insertAdjacentHTML('beforeend', b.html);
+  });
+});
+</script>`
+    : `<div class="article__body js-mediator-article mia-analytics">\n${a.blocks.map((b) => b.html).join('\n')}\n</div>`;
+  return `<!DOCTYPE html>
+<html lang="tr" prefix="og: http://ogp.me/ns# article: http://ogp.me/ns/article#">
+<head>
+${meta.join('\n')}
+<link rel="stylesheet" href="/css/common.min.css">
+${chrome.head}
+</head>
+<body class="body m-article">
+${chrome.header}
+<div class="layout"><div class="layout-article"><div class="article" data-id="${a.id}">
+  <div class="article__header"><h1 class="article__title">${title}</h1>
+    <div class="article__info"><a href="/${a.day}/">${a.time.slice(0, 2)}:${a.time.slice(2)} ${dottedDay(a.day)}</a></div></div>
+  ${body}
+  <div class="article__footer"><a href="/world/" class="tag__text">Dünya</a></div>
+</div></div>
+${chrome.sidebar}
+</div>
+<img src="/i/pixel.gif" alt=""><script src="https://platform.twitter.com/widgets.js" async></script>
+</body></html>`;
+}
+
+export function listItem(a: MirrorArticle): string {
+  return `<div class="list__item"><div class="list__content"><a href="/${a.day}/${a.slug}-${a.id}.html" class="list__title" title="${escapeHtml(a.title)}">${escapeHtml(a.title)}</a></div></div>`;
+}
+
+export function dayArchivePage(day: string, items: MirrorArticle[], moreUrl: string | null): string {
+  const more = moreUrl ? `<div class="list__more" data-url="${escapeHtml(moreUrl)}">Daha fazla</div>` : '';
+  return `<!DOCTYPE html>
+<html lang="tr"><head><meta charset="utf-8"><title>${day} - ${SITE_NAME}</title>
+<link rel="canonical" href="${SITE_BASE}/${day}/"></head>
+<body class="body m-archive"><div class="layout"><div class="list">
+${items.map(listItem).join('')}
+</div>${more}</div></body></html>`;
+}
+
+export function moreFragment(items: MirrorArticle[], moreUrl: string | null): string {
+  const more = moreUrl ? `<div class="list__more" data-url="${escapeHtml(moreUrl)}">Daha fazla</div>` : '';
+  return `${items.map(listItem).join('')}${more}`;
+}
+
+export function sectionPage(name: string, items: MirrorArticle[]): string {
+  return `<!DOCTYPE html>
+<html lang="tr"><head><meta charset="utf-8"><title>${escapeHtml(name)} - ${SITE_NAME}</title>
+<meta property="og:title" content="${escapeHtml(name)}">
+<meta property="og:site_name" content="${SITE_NAME}">
+<link rel="canonical" href="${SITE_BASE}/${name}/"></head>
+<body class="body m-section"><div class="layout"><h1 class="section__title">${escapeHtml(name)}</h1>
+<div class="list">${items.map(listItem).join('')}</div></div></body></html>`;
+}
+
+export function sitemapIndex(months: string[]): string {
+  const entries = months.map((m) => `<sitemap><loc>${SITE_BASE}/sitemap_article.xml?date_start=${m}01&amp;date_end=${m}${lastDayOfMonth(m)}</loc></sitemap>`);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n${entries.join('\n')}\n</sitemapindex>\n`;
+}
+
+export function monthSitemap(items: MirrorArticle[]): string {
+  const entries = items.map(
+    (a) =>
+      `<url><loc>${articleUrl(a)}</loc><lastmod>${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}T${a.time.slice(0, 2)}:${a.time.slice(2)}:00+03:00</lastmod><image:image><image:loc>${a.image}</image:loc></image:image></url>`,
+  );
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">\n${entries.join('\n')}\n</urlset>\n`;
+}
+
+export function rssFeed(items: MirrorArticle[]): string {
+  const entries = items.map(
+    (a) =>
+      `<item><title>${escapeHtml(a.title)}</title><link>${articleUrl(a)}</link><guid>${articleUrl(a)}</guid><description>${escapeHtml(a.description)}</description></item>`,
+  );
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n<title>${SITE_NAME}</title><link>${SITE_BASE}/</link>\n${entries.join('\n')}\n</channel></rss>\n`;
+}
+
+export function lastDayOfMonth(month: string): string {
+  return String(new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0)).getUTCDate()).padStart(2, '0');
+}

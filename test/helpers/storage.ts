@@ -1,0 +1,34 @@
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+export function tempDir(prefix = 'newsnap-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Every file below `dir`, relative, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(d: string): Promise<void> {
+    for (const entry of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) await walk(p);
+      else out.push(relative(dir, p));
+    }
+  }
+  await walk(dir);
+  return out.sort();
+}
+
+export async function readManifest(storage: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(join(storage, 'manifest.jsonl'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export async function fileIdentity(path: string): Promise<string> {
+  const s = await stat(path);
+  return `${s.ino}:${s.mtimeMs}`;
+}
