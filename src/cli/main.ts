@@ -6,7 +6,10 @@ import { StorageError } from '../snapshot/storage-error.js';
 import { createContext, type CommonFlags } from './context.js';
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { extractCommand } from './extract-command.js';
+import { crawlCommand } from './crawl-command.js';
+import { demoCommand } from './demo-command.js';
 import { fetchCommand } from './fetch-command.js';
+import { mirrorCommand } from './mirror-command.js';
 import { UsageError } from './usage-error.js';
 
 function withCommonOptions(cmd: Command): Command {
@@ -76,6 +79,59 @@ export function buildProgram(): Command {
       ),
     ),
   );
+
+  withCommonOptions(
+    program
+      .command('crawl')
+      .description('find what the site published and snapshot it: incremental by default, a backfill with --since')
+      .option('--since <date>', 'backfill from this day (YYYY-MM-DD) through the month sitemaps (day archives as fallback)')
+      .option('--until <date>', 'last day of the backfill (default: today)')
+      .option('--max <n>', 'process at most N articles this run')
+      .option('--dry-run', 'discover and list the work on stdout; fetch no article')
+      .option('--rate <n>', 'requests a second over any rolling second (default 1; 0 = no limit, for mirrors only)')
+      .option('--concurrency <n>', 'requests in flight')
+      .addOption(new Option('--render <policy>', 'browser render: never, fallback or always').choices(['never', 'fallback', 'always']))
+      .addHelpText(
+        'after',
+        `
+Without --since the run is incremental: RSS plus this month's sitemap (and the previous month's
+near a month start), fetched conditionally, then every pending and retryable article. A crawl
+holds a lock on the storage folder; SIGINT/SIGTERM finishes in-flight work and saves state.`,
+      ),
+  ).action((opts: CommonFlags & { since?: string; until?: string; max?: string; dryRun?: boolean; rate?: string; concurrency?: string; render?: string }) =>
+    runCommand(async () =>
+      crawlCommand(
+        createContext(opts, [
+          { key: 'crawl.rate', value: opts.rate, flag: '--rate' },
+          { key: 'crawl.concurrency', value: opts.concurrency, flag: '--concurrency' },
+          { key: 'render.policy', value: opts.render, flag: '--render' },
+        ]),
+        opts,
+      ),
+    ),
+  );
+
+  program
+    .command('mirror')
+    .description('serve a deterministic local model of the site (for tests, benchmarks and demos)')
+    .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--articles <n>', 'number of articles', '500')
+    .option('--days <n>', 'days they span, ending today', '30')
+    .option('--seed <n>', 'seed of the generated site', '1')
+    .option('--js-every <n>', 'every Nth article builds its body with JavaScript (0 = none)', '0')
+    .option('--crawl-delay <seconds>', 'Crawl-delay in robots.txt (0 = none; the site says 1)')
+    .addHelpText('after', '\nControl: GET /__mirror/log, POST /__mirror/publish?count=N, POST /__mirror/fault {path, kind, status, times}')
+    .action((opts: Record<string, string>) => runCommand(() => mirrorCommand(opts)));
+
+  withCommonOptions(
+    program
+      .command('demo')
+      .description('serve the mirror and crawl all of it into the storage folder (the main job, offline)')
+      .option('--articles <n>', 'articles in the mirror', '200')
+      .option('--days <n>', 'days they span', '14')
+      .option('--rate <n>', 'requests a second', '20'),
+  ).action((opts: CommonFlags & Record<string, string>) => runCommand(() => demoCommand(opts)));
 
   return program;
 }

@@ -17,6 +17,8 @@ export interface MirrorOptions {
   robots?: string;
   /** Items on the first page of a day archive, and on each `more` page. */
   archivePageSize?: number;
+  /** `Crawl-delay` of the default robots.txt in seconds (the site says 1); 0 leaves it out. */
+  crawlDelay?: number;
 }
 
 export interface LoggedRequest {
@@ -83,7 +85,8 @@ export class MirrorServer {
     this.rnd = seededRandom((options.seed ?? 1) + 1);
     this.articles = generateArticles({ count: options.articles, days: options.days, lastDay, seed: options.seed ?? 1, jsEvery: options.jsEvery ?? 0 });
     for (const a of this.articles) this.index(a);
-    this.robots = options.robots ?? SITE_ROBOTS;
+    const delay = options.crawlDelay;
+    this.robots = options.robots ?? (delay === undefined ? SITE_ROBOTS : SITE_ROBOTS.replace('Crawl-delay: 1\n', delay > 0 ? `Crawl-delay: ${delay}\n` : ''));
     this.server = createServer({ keepAlive: true }, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (s) => {

@@ -25,6 +25,8 @@ export interface MirrorArticle {
   blocks: MirrorBlock[];
   /** The body is built by JavaScript in the browser; the static HTML has an empty body. */
   jsBuilt: boolean;
+  /** A photo gallery: only media blocks, so not an article by FORMAT.md (no body). */
+  gallery: boolean;
 }
 
 export const SITE_BASE = 'https://anlatilaninotesi.com.tr';
@@ -169,7 +171,10 @@ export function generateArticle(rnd: () => number, id: string, day: string, jsBu
       blocks.push({ type: 'text', html: '<div class="article__block" data-type="text"><div class="article__text">  </div></div>', text: '' });
     } else blocks.push(textBlock(paragraph(rnd)));
   }
-  if (!blocks.some((b) => b.text)) blocks.push(textBlock(paragraph(rnd)));
+  // Every 41st item is a photo gallery: its blocks give no text, so it is not an article.
+  const gallery = ordinal % 41 === 20;
+  if (gallery) blocks.splice(0, blocks.length, skippedBlock(rnd, id), { type: 'photolenta', html: '<div class="article__block" data-type="photolenta"><div class="photolenta"></div></div>', text: '' });
+  else if (!blocks.some((b) => b.text)) blocks.push(textBlock(paragraph(rnd)));
   return {
     id,
     day,
@@ -180,7 +185,8 @@ export function generateArticle(rnd: () => number, id: string, day: string, jsBu
     description: sentence(rnd, 8, 16),
     image: `https://cdn.img.anlatilaninotesi.com.tr/img/07e9/${day.slice(4, 6)}/${day.slice(6, 8)}/${id}_0:0:1920:1080_1920x0_80_0_0_${id}.jpg`,
     blocks,
-    jsBuilt,
+    jsBuilt: jsBuilt && !gallery,
+    gallery,
   };
 }
 
@@ -197,8 +203,9 @@ export function dottedDay(day: string): string {
   return `${day.slice(6, 8)}.${day.slice(4, 6)}.${day.slice(0, 4)}`;
 }
 
-/** The snapshot the article must yield (FORMAT.md), from its data alone. */
-export function expectedSnapshot(a: MirrorArticle): string {
+/** The snapshot the article must yield (FORMAT.md), from its data alone; null for a gallery (no body). */
+export function expectedSnapshot(a: MirrorArticle): string | null {
+  if (a.gallery) return null;
   const date = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}`;
   const fields = [` date ${date} ${articleUrl(a)}`, collapse(a.title)];
   if (!a.sparse) fields.push(SITE_NAME, `${collapse(a.description)} ${dottedDay(a.day)}, ${SITE_NAME}`, a.image);

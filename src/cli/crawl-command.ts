@@ -1,0 +1,105 @@
+import { Archive } from '../crawl/archive.js';
+import { ArticlePipeline } from '../crawl/article-pipeline.js';
+import { parseDay } from '../crawl/crawl-plan.js';
+import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
+import { HttpPageFetcher } from '../fetch/page-fetcher.js';
+import { createHttp, createScheduler, type Context } from './context.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { createRenderer } from './renderer.js';
+import { UsageError } from './usage-error.js';
+
+export interface CrawlFlags {
+  since?: string;
+  until?: string;
+  max?: string;
+  dryRun?: boolean;
+}
+
+export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<ExitCodeValue> {
+  const since = flags.since === undefined ? undefined : (parseDay(flags.since) ?? usage(`--since ${flags.since} is not a date (YYYY-MM-DD)`));
+  const until = flags.until === undefined ? undefined : (parseDay(flags.until) ?? usage(`--until ${flags.until} is not a date (YYYY-MM-DD)`));
+  if (until && !since) usage('--until needs --since');
+  if (since && until && since > until) usage(`--since ${flags.since} is after --until ${flags.until}`);
+  const max = flags.max === undefined ? undefined : Number(flags.max);
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) usage(`--max ${flags.max} must be a whole number above 0`);
+
+  const archive = await Archive.open(ctx.config.storage);
+  const http = createHttp(ctx);
+  const scheduler = createScheduler(ctx.config);
+  const renderer = await createRenderer(ctx, http);
+  const pipeline = new ArticlePipeline({
+    profile: ctx.config.site,
+    pages: new HttpPageFetcher(http),
+    scheduler,
+    log: ctx.log,
+    renderPolicy: ctx.config.render.policy,
+    ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
+  });
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`newsnap: second ${sig}, exiting now; the next run resumes\n`);
+      process.exit(ExitCode.INTERRUPTED);
+    }
+    ctx.log.warn({ signal: sig }, 'stopping: finishing in-flight work, then saving state');
+    controller.abort();
+    scheduler.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: CrawlSummary;
+  try {
+    summary = await runCrawl(
+      {
+        config: ctx.config,
+        log: ctx.log,
+        urls: ctx.urls,
+        http,
+        scheduler,
+        archive,
+        pipeline,
+        out: process.stdout,
+        tty: process.stderr.isTTY === true,
+        ...(process.env.NEWSNAP_TODAY ? { today: process.env.NEWSNAP_TODAY } : {}),
+      },
+      { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(max ? { max } : {}), dryRun: flags.dryRun === true },
+      controller.signal,
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await renderer.close();
+    await archive.close();
+    await http.close();
+  }
+  ctx.log.info({ summary }, 'crawl finished');
+  (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);
+  switch (summary.status) {
+    case 'done':
+      return ExitCode.OK;
+    case 'partial':
+      return ExitCode.PARTIAL;
+    case 'interrupted':
+      return ExitCode.INTERRUPTED;
+    case 'failed':
+      return ExitCode.FAILED;
+  }
+}
+
+function usage(message: string): never {
+  throw new UsageError(message);
+}
+
+export function describeSummary(s: CrawlSummary): string {
+  const c = s.counts;
+  const byStatus = Object.entries(s.requests)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  const total = Object.values(s.requests).reduce((a, b) => a + b, 0);
+  const what = s.listed > 0 || c.written + c.unchanged + c.notArticle + c.failed === 0 ? `${s.listed} listed, ` : '';
+  return [
+    `crawl ${s.status} (${s.kind} ${s.window.since}–${s.window.until}) in ${(s.durationMs / 1000).toFixed(1)} s: ${what}${c.discovered} discovered, ${c.written} written, ${c.unchanged} unchanged, ${c.notArticle} not articles, ${c.failed} failed, ${c.skipped} disallowed by robots.txt`,
+    `requests: ${total}${byStatus ? ` (${byStatus})` : ''}; ${s.pagesPerSecond} pages/s${s.message ? `\n${s.message}` : ''}`,
+  ].join('\n');
+}

@@ -1,0 +1,61 @@
+import type { Logger } from '../log/logger.js';
+
+export interface ProgressCounts {
+  discovered: number;
+  queued: number;
+  written: number;
+  unchanged: number;
+  notArticle: number;
+  failed: number;
+  skipped: number;
+}
+
+/**
+ * Progress of a long run: one refreshed line on a terminal (discovered, done, failed, rate,
+ * ETA), periodic `progress` log records otherwise.
+ */
+export class ProgressReporter {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly started = performance.now();
+  private drawn = false;
+
+  constructor(
+    private readonly counts: ProgressCounts,
+    private readonly log: Logger,
+    private readonly options: { tty: boolean; intervalMs: number; total: () => number },
+  ) {}
+
+  start(): void {
+    const every = this.options.tty ? 250 : this.options.intervalMs;
+    this.timer = setInterval(() => this.tick(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.drawn) process.stderr.write('\n');
+  }
+
+  private tick(): void {
+    const c = this.counts;
+    const done = c.written + c.unchanged + c.notArticle + c.failed + c.skipped;
+    const seconds = (performance.now() - this.started) / 1000;
+    const rate = done / Math.max(seconds, 0.001);
+    const left = Math.max(0, this.options.total() - done);
+    const eta = rate > 0 ? left / rate : Number.POSITIVE_INFINITY;
+    if (this.options.tty) {
+      const line = `discovered ${c.discovered} · done ${done}/${this.options.total()} (written ${c.written}, unchanged ${c.unchanged}) · failed ${c.failed} · ${rate.toFixed(1)}/s · ETA ${formatEta(eta)}`;
+      process.stderr.write(`\r\u001b[2K${line}`);
+      this.drawn = true;
+    } else {
+      this.log.info({ ...c, done, total: this.options.total(), pagesPerSecond: Number(rate.toFixed(2)), etaSeconds: Number.isFinite(eta) ? Math.round(eta) : null }, 'progress');
+    }
+  }
+}
+
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '–';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}

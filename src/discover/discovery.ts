@@ -1,0 +1,213 @@
+import * as cheerio from 'cheerio';
+import { FetchError } from '../fetch/fetch-error.js';
+import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-client.js';
+import type { RequestScheduler } from '../frontier/request-scheduler.js';
+import type { StateStore } from '../frontier/state-store.js';
+import type { Logger } from '../log/logger.js';
+import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
+import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
+import { XmlLocStream } from './xml-locs.js';
+
+/** What one discovery source gave in this run. */
+export interface SourceResult {
+  source: string;
+  outcome: 'changed' | 'unchanged' | 'failed' | 'disallowed';
+  urls: number;
+  added: number;
+  error?: string;
+}
+
+export interface DiscoveryOptions {
+  http: HttpClient;
+  scheduler: RequestScheduler;
+  state: StateStore;
+  urls: SiteUrls;
+  log: Logger;
+  /** The product token robots.txt groups are matched against. */
+  productToken: string;
+  /** Largest sitemap or feed accepted. */
+  maxDocumentBytes?: number;
+  signal?: AbortSignal;
+}
+
+const BATCH = 500;
+const MAX_ARCHIVE_PAGES = 100;
+
+/**
+ * Finds article URLs: robots.txt, RSS, month sitemaps and day archives. Feeds and sitemaps are
+ * fetched conditionally (an unchanged one costs one 304) and streamed into the state store in
+ * batches, so memory does not grow with the archive.
+ */
+export class Discovery {
+  robots: RobotsRules = ALLOW_ALL;
+  readonly results: SourceResult[] = [];
+
+  constructor(private readonly o: DiscoveryOptions) {}
+
+  /**
+   * Reads robots.txt (RFC 9309): 2xx rules apply; 4xx means no rules; 5xx or no answer means
+   * everything is disallowed, unless a copy from an earlier run is cached. Returns false when
+   * the site may not be crawled at all.
+   */
+  async loadRobots(): Promise<boolean> {
+    const url = new URL('/robots.txt', this.o.urls.base);
+    const cached = this.o.state.validators(url.href);
+    try {
+      const res = await this.o.scheduler.run(
+        'robots.txt',
+        async (signal) => {
+          const r = await this.o.http.get(url, { headers: conditionalHeaders(cached), maxBytes: 512_000, ...(signal ? { signal } : {}) });
+          if (r.status >= 500 || r.status === 429) requireOk(r);
+          return r;
+        },
+        this.o.signal,
+      );
+      if (res.status === 304 && cached?.body != null) {
+        this.robots = parseRobots(cached.body, this.o.productToken);
+        this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
+      } else if (res.status >= 200 && res.status < 300) {
+        const body = res.body.toString('utf8');
+        this.robots = parseRobots(body, this.o.productToken);
+        this.o.state.saveValidators(url.href, { ...validatorsOf(res), body });
+        this.record({ source: url.href, outcome: 'changed', urls: 0, added: 0 });
+      } else {
+        this.robots = ALLOW_ALL;
+        this.o.state.saveValidators(url.href, { etag: null, lastModified: null, body: '' });
+        this.record({ source: url.href, outcome: 'changed', urls: 0, added: 0 });
+        this.o.log.info({ status: res.status }, 'robots.txt unavailable (4xx): no rules apply');
+      }
+      return true;
+    } catch (err) {
+      const message = (err as Error).message;
+      this.record({ source: url.href, outcome: 'failed', urls: 0, added: 0, error: message });
+      if (cached?.body != null) {
+        this.robots = parseRobots(cached.body, this.o.productToken);
+        this.o.log.warn({ err: message }, 'robots.txt unreachable: using the copy from the last run');
+        return true;
+      }
+      this.robots = DISALLOW_ALL;
+      this.o.log.error({ err: message }, 'robots.txt unreachable and never seen: the site may not be crawled (RFC 9309)');
+      return false;
+    }
+  }
+
+  /** True when robots.txt lets us request this site URL. */
+  allowed(siteUrl: string | URL): boolean {
+    const u = typeof siteUrl === 'string' ? new URL(siteUrl) : siteUrl;
+    return this.robots.isAllowed(u.pathname + u.search);
+  }
+
+  /** The RSS feed of the latest articles. */
+  async rss(path: string): Promise<SourceResult> {
+    return this.xmlSource(new URL(path, this.o.urls.base), ['rss', 'feed']);
+  }
+
+  /** A month's sitemap; `month` is YYYYMM. */
+  async monthSitemap(template: string, month: string): Promise<SourceResult> {
+    const start = `${month}01`;
+    const end = `${month}${String(new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0)).getUTCDate()).padStart(2, '0')}`;
+    const path = template.replace('{start}', start).replace('{end}', end);
+    return this.xmlSource(new URL(path, this.o.urls.base), ['urlset']);
+  }
+
+  /** A day archive, following its `list__more` pages where robots.txt allows them. */
+  async dayArchive(template: string, day: string): Promise<SourceResult> {
+    let next: URL | null = new URL(template.replace('{day}', day), this.o.urls.base);
+    const first = next.href;
+    let urls = 0;
+    let added = 0;
+    try {
+      for (let page = 0; next && page < MAX_ARCHIVE_PAGES; page++) {
+        if (!this.allowed(next)) {
+          if (page === 0) return this.record({ source: first, outcome: 'disallowed', urls, added });
+          this.o.log.debug({ url: next.href }, 'day archive paging disallowed by robots.txt');
+          break;
+        }
+        const target: URL = next;
+        const res = await this.o.scheduler.run(`archive ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal);
+        if (res.status === 404 && page === 0) break;
+        requireOk(res);
+        const $ = cheerio.load(res.body.toString('utf8'));
+        const refs: ArticleRef[] = [];
+        $('div.list__item a.list__title').each((_, el) => {
+          const ref = this.o.urls.parseArticle($(el).attr('href') ?? '', target.href);
+          if (ref) refs.push(ref);
+        });
+        urls += refs.length;
+        added += this.o.state.addDiscovered(refs);
+        const more = $('div.list__more').attr('data-url') ?? $('[data-next-url]').attr('data-next-url');
+        next = more ? this.o.urls.parseSiteUrl(more, target.href) : null;
+      }
+      return this.record({ source: first, outcome: 'changed', urls, added });
+    } catch (err) {
+      return this.record({ source: first, outcome: 'failed', urls, added, error: (err as Error).message });
+    }
+  }
+
+  private async xmlSource(url: URL, roots: readonly string[]): Promise<SourceResult> {
+    if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
+    const cached = this.o.state.validators(url.href);
+    let urls = 0;
+    let added = 0;
+    try {
+      const { res, problem } = await this.o.scheduler.run(
+        `discover ${url.pathname}`,
+        async (signal) => {
+          // A fresh parser per attempt: a retry starts the document again.
+          let batch: ArticleRef[] = [];
+          const flush = () => {
+            added += this.o.state.addDiscovered(batch);
+            batch = [];
+          };
+          const parser = new XmlLocStream((loc) => {
+            urls++;
+            const ref = this.o.urls.parseArticle(loc);
+            if (ref) batch.push(ref);
+            if (batch.length >= BATCH) flush();
+          });
+          const r = requireNotModifiedOrOk(
+            await this.o.http.get(url, {
+              headers: conditionalHeaders(cached),
+              maxBytes: this.o.maxDocumentBytes ?? 64 * 1024 * 1024,
+              onChunk: (chunk) => parser.write(chunk),
+              ...(signal ? { signal } : {}),
+            }),
+          );
+          if (r.status === 304) return { res: r, problem: null };
+          parser.end();
+          flush();
+          return { res: r, problem: parser.problem(roots) };
+        },
+        this.o.signal,
+      );
+      if (res.status === 304) return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
+      if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
+      this.o.state.saveValidators(url.href, { ...validatorsOf(res), body: null });
+      return this.record({ source: url.href, outcome: 'changed', urls, added });
+    } catch (err) {
+      return this.record({ source: url.href, outcome: 'failed', urls, added, error: (err as Error).message });
+    }
+  }
+
+  private record(result: SourceResult): SourceResult {
+    this.results.push(result);
+    const level = result.outcome === 'failed' ? 'warn' : 'info';
+    this.o.log[level](result, `discovery ${result.outcome}`);
+    return result;
+  }
+}
+
+function requireNotModifiedOrOk(res: HttpResponse): HttpResponse {
+  return res.status === 304 ? res : requireOk(res);
+}
+
+function conditionalHeaders(v: { etag: string | null; lastModified: string | null } | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (v?.etag) h['if-none-match'] = v.etag;
+  if (v?.lastModified) h['if-modified-since'] = v.lastModified;
+  return h;
+}
+
+function validatorsOf(res: HttpResponse): { etag: string | null; lastModified: string | null } {
+  return { etag: res.headers.etag ?? null, lastModified: res.headers['last-modified'] ?? null };
+}
