@@ -30,7 +30,7 @@ export class XmlLocStream {
         ontext: (text) => {
           if (this.capture !== null) this.capture += text;
         },
-        onclosetag: (name) => {
+        onclosetag: (name, isImplied) => {
           const tag = localName(name);
           if (this.capture !== null && (tag === 'loc' || tag === 'link')) {
             const parent = this.open[this.open.length - 2];
@@ -42,7 +42,8 @@ export class XmlLocStream {
             }
           }
           this.open.pop();
-          if (this.open.length === 0 && tag === this.root) this.complete = true;
+          // A close implied by end of input is a cut-off document, not a complete one.
+          if (this.open.length === 0 && tag === this.root && !isImplied) this.complete = true;
         },
       },
       { xmlMode: true, decodeEntities: true },

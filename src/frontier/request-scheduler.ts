@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { FetchError } from '../fetch/fetch-error.js';
+import { delay, SlidingWindowGate } from './sliding-window.js';
 
 export interface SchedulerOptions {
   /** Requests a second over any rolling second; 0 = no limit. */
@@ -20,35 +21,36 @@ export interface SchedulerStats {
   retries: number;
   /** Time the queue stood still because a `Retry-After` asked it to. */
   pausedMs: number;
-  /** Summed time requests waited in the queue before starting. */
+  /** Summed time requests waited for the rate limit and a free slot. */
   waitedMs: number;
 }
 
 export type RetryListener = (event: { label: string; attempt: number; delayMs: number; error: FetchError }) => void;
 
-// The site sees a request when it arrives, not when it starts here; a little slack keeps jitter
-// in connection set-up from putting one request too many into a rolling second.
-const WINDOW_SLACK_MS = 30;
+// The gate's clock and the server's differ by scheduling noise; a little slack absorbs it.
+const WINDOW_SLACK_MS = 10;
 
 /**
- * One queue for every request of a run: a sliding-window rate limit (p-queue's strict mode),
- * a concurrency cap, exponential backoff with jitter on transient failures, and `Retry-After`
- * pausing the whole queue. A retry is a new request and waits for the limit like any other.
+ * One queue for every request of a run: p-queue caps concurrency, a sliding-window gate holds
+ * the rate over any rolling second, transient failures retry with exponential backoff and
+ * jitter, and `Retry-After` pauses the whole queue. A retry is a new request and waits for the
+ * limit like any other.
  */
 export class RequestScheduler {
-  private queue: PQueue;
+  private readonly queue: PQueue;
+  private readonly gate: SlidingWindowGate;
   private rate: number;
-  private pausedUntil = 0;
-  private resumeTimer: NodeJS.Timeout | null = null;
   private readonly random: () => number;
-  private stopped = false;
+  private readonly stopper = new AbortController();
+  private pausedUntil = 0;
   private onRetry: RetryListener | undefined;
   readonly stats: SchedulerStats = { requests: 0, retries: 0, pausedMs: 0, waitedMs: 0 };
 
   constructor(private readonly options: SchedulerOptions) {
     this.rate = options.rate;
     this.random = options.random ?? Math.random;
-    this.queue = this.makeQueue();
+    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.gate = new SlidingWindowGate(...gateLimits(this.rate));
   }
 
   /** The effective limit in requests a second (0 = none). */
@@ -70,34 +72,41 @@ export class RequestScheduler {
 
   /**
    * Lowers the rate to honour a robots.txt `Crawl-delay` (never raises it). With the limit off
-   * (`--rate 0`) nothing changes: that mode is for mirrors only. Call it while the queue is idle.
+   * (`--rate 0`, mirrors only) nothing changes. Call it while no request is waiting.
    */
   applyCrawlDelay(seconds: number): void {
     if (!(seconds > 0) || this.rate === 0) return;
     const rate = Math.min(this.rate, 1 / seconds);
     if (rate === this.rate) return;
     this.rate = rate;
-    this.queue = this.makeQueue();
+    // A Crawl-delay is a spacing between requests, not a budget per second.
+    this.gate.configure(1, Math.ceil(seconds * 1000) + WINDOW_SLACK_MS);
   }
 
   /**
    * Runs `attempt` through the queue, retrying transient failures (network, 408/429/5xx).
-   * Resolves with its value or rejects with the last FetchError.
+   * Resolves with its value or rejects with the last error.
    */
   async run<T>(label: string, attempt: (signal?: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const combined = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
     for (let n = 1; ; n++) {
       const queuedAt = performance.now();
       try {
         return await this.queue.add(
-          () => {
+          async () => {
+            const release = await this.gate.acquire(combined);
             this.stats.waitedMs += performance.now() - queuedAt;
             this.stats.requests++;
-            return attempt(signal);
+            try {
+              return await attempt(signal);
+            } finally {
+              release();
+            }
           },
-          signal ? { signal } : {},
+          { signal: combined },
         );
       } catch (err) {
-        if (!(err instanceof FetchError) || !err.retryable || this.stopped || signal?.aborted) throw err;
+        if (!(err instanceof FetchError) || !err.retryable || combined.aborted) throw err;
         const retryAfter = err.retryAfterMs;
         if (retryAfter !== undefined) {
           if (retryAfter > this.options.maxRetryAfterMs) throw err;
@@ -107,36 +116,29 @@ export class RequestScheduler {
         const delayMs = retryAfter ?? this.backoff(n);
         this.stats.retries++;
         this.onRetry?.({ label, attempt: n, delayMs, error: err });
-        await sleep(delayMs, signal);
+        await delay(delayMs, combined);
       }
     }
   }
 
-  /** Stops starting queued requests (they reject); in-flight ones finish. */
+  /** Stops starting requests: queued and waiting ones reject; in-flight ones finish. */
   stop(): void {
-    this.stopped = true;
+    this.stopper.abort(new Error('the run is stopping'));
     this.queue.clear();
-    if (this.resumeTimer) clearTimeout(this.resumeTimer);
-    this.resumeTimer = null;
   }
 
   async idle(): Promise<void> {
     await this.queue.onIdle();
   }
 
-  /** Holds every queued request until `ms` from now (a `Retry-After`). */
+  /** Holds every request not yet started until `ms` from now (a `Retry-After`). */
   pauseFor(ms: number): void {
-    const until = Date.now() + ms;
-    if (until <= this.pausedUntil) return;
     const now = Date.now();
+    const until = now + ms;
+    if (until <= this.pausedUntil) return;
     this.stats.pausedMs += until - Math.max(now, this.pausedUntil);
     this.pausedUntil = until;
-    this.queue.pause();
-    if (this.resumeTimer) clearTimeout(this.resumeTimer);
-    this.resumeTimer = setTimeout(() => {
-      this.resumeTimer = null;
-      if (!this.stopped) this.queue.start();
-    }, ms);
+    this.gate.pauseFor(ms);
   }
 
   private backoff(attempt: number): number {
@@ -145,24 +147,11 @@ export class RequestScheduler {
     // without ever coming back at once.
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
-
-  private makeQueue(): PQueue {
-    if (this.rate <= 0) return new PQueue({ concurrency: this.options.concurrency });
-    // Whole requests per window: r ≥ 1 → ⌊r⌋ per second; r < 1 → one per 1/r seconds.
-    const cap = Math.max(1, Math.floor(this.rate));
-    const interval = Math.ceil((cap / this.rate) * 1000) + WINDOW_SLACK_MS;
-    return new PQueue({ concurrency: this.options.concurrency, intervalCap: cap, interval, strict: true });
-  }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Window limits for a rate: r ≥ 1 → ⌊r⌋ a second; r < 1 (a Crawl-delay) → one per 1/r seconds, between requests. */
+function gateLimits(rate: number): [number, number] {
+  if (rate <= 0) return [Number.POSITIVE_INFINITY, 1000];
+  const cap = Math.max(1, Math.floor(rate));
+  return [cap, Math.ceil((cap / rate) * 1000) + WINDOW_SLACK_MS];
 }
