@@ -163,6 +163,14 @@ export class SqliteStateStore implements StateStore {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       counts: db.prepare<[], { state: ArticleState; n: number }>('SELECT state, COUNT(*) AS n FROM articles GROUP BY state'),
+      workPending: db.prepare<Record<string, unknown>, ArticleRow>(
+        `SELECT * FROM articles WHERE state = 'pending' AND (day, id) < (@afterDay, @afterId) AND day >= @since
+         ORDER BY day DESC, id DESC LIMIT @limit`,
+      ),
+      workFailed: db.prepare<Record<string, unknown>, ArticleRow>(
+        `SELECT * FROM articles WHERE state = 'failed' AND (day, id) < (@afterDay, @afterId) AND day >= @since AND attempts < @maxFailedRuns
+         ORDER BY day DESC, id DESC LIMIT @limit`,
+      ),
     };
   }
 
@@ -181,20 +189,21 @@ export class SqliteStateStore implements StateStore {
   }
 
   work(options: { limit: number; maxFailedRuns: number; after?: WorkCursor; since?: string; until?: string }): ArticleRecord[] {
-    const where = [`(state = 'pending' OR (state = 'failed' AND attempts < @maxFailedRuns))`];
-    if (options.since) where.push('day >= @since');
-    if (options.until) where.push('day <= @until');
-    if (options.after) where.push('(day < @afterDay OR (day = @afterDay AND id < @afterId))');
-    const sql = `SELECT * FROM articles WHERE ${where.join(' AND ')} ORDER BY day DESC, id DESC LIMIT @limit`;
-    const rows = this.db.prepare<Record<string, unknown>, ArticleRow>(sql).all({
+    // One query per state, each a seek into the (state, day, id) index that walks it in order:
+    // an OR of the two states would sort every matching row on every page. `until` is folded
+    // into the cursor so the row-value bound is the index's starting point.
+    const start = options.after ?? { day: options.until ?? '99999999', id: '~' };
+    const params = {
       maxFailedRuns: options.maxFailedRuns,
-      since: options.since ?? null,
-      until: options.until ?? null,
-      afterDay: options.after?.day ?? null,
-      afterId: options.after?.id ?? null,
+      since: options.since ?? '',
+      afterDay: start.day,
+      afterId: start.id,
       limit: options.limit,
-    });
-    return rows.map(toRecord);
+    };
+    const pending = this.stmts.workPending.all(params);
+    const failed = this.stmts.workFailed.all(params);
+    const merged = failed.length === 0 ? pending : [...pending, ...failed].sort((a, b) => (a.day === b.day ? cmp(b.id, a.id) : cmp(b.day, a.day)));
+    return merged.slice(0, options.limit).map(toRecord);
   }
 
   countWork(options: { maxFailedRuns: number; since?: string; until?: string }): number {
@@ -277,6 +286,10 @@ export class SqliteStateStore implements StateStore {
       now: new Date().toISOString(),
     });
   }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function toRecord(row: ArticleRow): ArticleRecord {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { articlePage, dayArchivePage, lastDayOfMonth, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
-import { addDays, generateArticle, generateArticles, istanbulToday, seededRandom, type MirrorArticle } from './site-model.js';
+import { addDays, generateArticle, generateArticles, istanbulToday, type MirrorArticle } from './site-model.js';
 
 export interface MirrorOptions {
   articles: number;
@@ -75,14 +75,12 @@ export class MirrorServer {
   private readonly faults: Fault[] = [];
   private readonly sockets = new Set<Socket>();
   private articles: MirrorArticle[];
-  private readonly rnd: () => number;
   private version = 0;
   robots: string;
   baseUrl = '';
 
   constructor(private readonly options: MirrorOptions) {
     const lastDay = options.lastDay ?? istanbulToday();
-    this.rnd = seededRandom((options.seed ?? 1) + 1);
     this.articles = generateArticles({ count: options.articles, days: options.days, lastDay, seed: options.seed ?? 1, jsEvery: options.jsEvery ?? 0 });
     for (const a of this.articles) this.index(a);
     const delay = options.crawlDelay;
@@ -121,7 +119,7 @@ export class MirrorServer {
     const lastId = Number(this.articles.at(-1)?.id ?? 1_100_000_099);
     const added: MirrorArticle[] = [];
     for (let i = 0; i < n; i++) {
-      const a = generateArticle(this.rnd, String(lastId + 1 + i), day, options.jsBuilt === true, this.articles.length);
+      const a = generateArticle((this.options.seed ?? 1) + 1, String(lastId + 1 + i), day, options.jsBuilt === true, this.articles.length);
       this.articles.push(a);
       this.index(a);
       added.push(a);

@@ -17,12 +17,12 @@ export interface MirrorArticle {
   slug: string;
   /** HHMM, Istanbul time. */
   time: string;
-  title: string;
+  readonly title: string;
   /** Sparse articles carry no site name, description or image (like reference 1098700591). */
   sparse: boolean;
-  description: string;
+  readonly description: string;
   image: string;
-  blocks: MirrorBlock[];
+  readonly blocks: MirrorBlock[];
   /** The body is built by JavaScript in the browser; the static HTML has an empty body. */
   jsBuilt: boolean;
   /** A photo gallery: only media blocks, so not an article by FORMAT.md (no body). */
@@ -142,24 +142,62 @@ function skippedBlock(rnd: () => number, id: string): MirrorBlock {
 
 /** The whole site: `count` articles spread over the `days` days that end on `lastDay`. */
 export function generateArticles(options: { count: number; days: number; lastDay: string; seed: number; jsEvery: number; firstId?: number }): MirrorArticle[] {
-  const rnd = seededRandom(options.seed);
   const out: MirrorArticle[] = [];
   const firstId = options.firstId ?? 1_100_000_100;
   for (let i = 0; i < options.count; i++) {
     // Oldest first, so ids grow with time like the site's.
     const dayIndex = Math.floor((i * options.days) / options.count);
     const day = addDays(options.lastDay, dayIndex - (options.days - 1));
-    out.push(generateArticle(rnd, String(firstId + i), day, options.jsEvery > 0 && i % options.jsEvery === options.jsEvery - 1, i));
+    out.push(generateArticle(options.seed, String(firstId + i), day, options.jsEvery > 0 && i % options.jsEvery === options.jsEvery - 1, i));
   }
   return out;
 }
 
-export function generateArticle(rnd: () => number, id: string, day: string, jsBuilt: boolean, ordinal: number): MirrorArticle {
+const SECTION_SLUGS = ['ekonomi', 'dunya', 'turkiye', 'spor', 'bilim'];
+
+/**
+ * One article. What sitemaps and archives need is computed at once; title and blocks only when
+ * first read, from the article's own seed, so a mirror of 100 000 articles starts at once and
+ * stays small.
+ */
+export function generateArticle(siteSeed: number, id: string, day: string, jsBuilt: boolean, ordinal: number): MirrorArticle {
+  const seed = (siteSeed * 2_654_435_761 + Number(id)) >>> 0;
+  const quick = seededRandom(seed ^ 0x5bd1e995);
   // Every 9th article is published just after midnight Istanbul time: its date must stay that day.
-  const hour = ordinal % 9 === 4 ? 0 : 6 + Math.floor(rnd() * 17);
-  const time = `${String(hour).padStart(2, '0')}${String(Math.floor(rnd() * 60)).padStart(2, '0')}`;
+  const hour = ordinal % 9 === 4 ? 0 : 6 + Math.floor(quick() * 17);
+  // Every 41st item is a photo gallery: its blocks give no text, so it is not an article.
+  const gallery = ordinal % 41 === 20;
+  let content: { title: string; description: string; blocks: MirrorBlock[] } | null = null;
+  const load = () => (content ??= articleContent(seededRandom(seed), id, gallery));
+  return {
+    id,
+    day,
+    slug: `haber-${SECTION_SLUGS[Number(id) % SECTION_SLUGS.length]}-${id.slice(-4)}`,
+    time: `${String(hour).padStart(2, '0')}${String(Math.floor(quick() * 60)).padStart(2, '0')}`,
+    sparse: ordinal % 7 === 3,
+    image: `https://cdn.img.anlatilaninotesi.com.tr/img/07e9/${day.slice(4, 6)}/${day.slice(6, 8)}/${id}_0:0:1920:1080_1920x0_80_0_0_${id}.jpg`,
+    jsBuilt: jsBuilt && !gallery,
+    gallery,
+    get title() {
+      return load().title;
+    },
+    get description() {
+      return load().description;
+    },
+    get blocks() {
+      return load().blocks;
+    },
+  };
+}
+
+function articleContent(rnd: () => number, id: string, gallery: boolean): { title: string; description: string; blocks: MirrorBlock[] } {
   const title = `${sentence(rnd, 4, 9)}${rnd() < 0.2 ? ` "${pick(rnd, WORDS)}"` : ''}${rnd() < 0.15 ? ` & ${pick(rnd, WORDS)}'da` : ''}`;
+  const description = sentence(rnd, 8, 16);
   const blocks: MirrorBlock[] = [];
+  if (gallery) {
+    blocks.push(skippedBlock(rnd, id), { type: 'photolenta', html: '<div class="article__block" data-type="photolenta"><div class="photolenta"></div></div>', text: '' });
+    return { title, description, blocks };
+  }
   const n = 4 + Math.floor(rnd() * 8);
   for (let b = 0; b < n; b++) {
     const r = rnd();
@@ -171,23 +209,8 @@ export function generateArticle(rnd: () => number, id: string, day: string, jsBu
       blocks.push({ type: 'text', html: '<div class="article__block" data-type="text"><div class="article__text">  </div></div>', text: '' });
     } else blocks.push(textBlock(paragraph(rnd)));
   }
-  // Every 41st item is a photo gallery: its blocks give no text, so it is not an article.
-  const gallery = ordinal % 41 === 20;
-  if (gallery) blocks.splice(0, blocks.length, skippedBlock(rnd, id), { type: 'photolenta', html: '<div class="article__block" data-type="photolenta"><div class="photolenta"></div></div>', text: '' });
-  else if (!blocks.some((b) => b.text)) blocks.push(textBlock(paragraph(rnd)));
-  return {
-    id,
-    day,
-    slug: `haber-${pick(rnd, ['ekonomi', 'dunya', 'turkiye', 'spor', 'bilim'])}-${id.slice(-4)}`,
-    time,
-    title,
-    sparse: ordinal % 7 === 3,
-    description: sentence(rnd, 8, 16),
-    image: `https://cdn.img.anlatilaninotesi.com.tr/img/07e9/${day.slice(4, 6)}/${day.slice(6, 8)}/${id}_0:0:1920:1080_1920x0_80_0_0_${id}.jpg`,
-    blocks,
-    jsBuilt: jsBuilt && !gallery,
-    gallery,
-  };
+  if (!blocks.some((b) => b.text)) blocks.push(textBlock(paragraph(rnd)));
+  return { title, description, blocks };
 }
 
 export function articleUrl(a: Pick<MirrorArticle, 'day' | 'slug' | 'id'>): string {
