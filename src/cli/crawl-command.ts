@@ -26,7 +26,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
   const archive = await Archive.open(ctx.config.storage);
   const http = createHttp(ctx);
   const scheduler = createScheduler(ctx.config);
-  const renderer = await createRenderer(ctx, http);
+  const renderer = createRenderer(ctx);
   const pipeline = new ArticlePipeline({
     profile: ctx.config.site,
     pages: new HttpPageFetcher(http),

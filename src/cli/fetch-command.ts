@@ -15,14 +15,14 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
   const refs = articleRefs(ctx, inputs);
   const http = createHttp(ctx);
   const scheduler = createScheduler(ctx.config);
-  const renderer = await createRenderer(ctx, http);
+  const renderer = createRenderer(ctx);
   const pipeline = new ArticlePipeline({
     profile: ctx.config.site,
     pages: new HttpPageFetcher(http),
     scheduler,
     log: ctx.log,
     renderPolicy: ctx.config.render.policy,
-    renderer: renderer.renderer,
+    ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
   });
   const archive = flags.stdout ? null : await Archive.open(ctx.config.storage);
   const report = flags.stdout ? process.stderr : process.stdout;

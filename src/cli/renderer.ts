@@ -1,9 +1,25 @@
 import type { Renderer } from '../crawl/article-pipeline.js';
-import type { HttpClient } from '../fetch/http-client.js';
+import { BrowserPageFetcher, browserUnavailable } from '../fetch/browser-fetcher.js';
 import type { Context } from './context.js';
 
-/** The browser renderer of a run, per the render policy. (Browser rendering arrives with issue #4.) */
-export async function createRenderer(ctx: Context, _http: HttpClient): Promise<{ renderer?: Renderer; close: () => Promise<void> }> {
-  if (ctx.config.render.policy === 'never') return { close: async () => undefined };
-  return { renderer: { unavailable: 'no browser renderer is built in yet' }, close: async () => undefined };
+/**
+ * The browser renderer of a run, per the render policy. Chromium starts only when a page first
+ * needs it; when it is missing, one warning now, and the pages that need it fail with the reason.
+ */
+export function createRenderer(ctx: Context): { renderer?: Renderer; close: () => Promise<void> } {
+  const { render, http, site } = ctx.config;
+  if (render.policy === 'never') return { close: async () => undefined };
+  const unavailable = browserUnavailable(render.chromiumPath);
+  if (unavailable) {
+    ctx.log.warn({ chromiumPath: render.chromiumPath, policy: render.policy }, `${unavailable}: pages that need a browser render will fail`);
+    return { renderer: { unavailable }, close: async () => undefined };
+  }
+  const fetcher = new BrowserPageFetcher(ctx.urls, {
+    chromiumPath: render.chromiumPath,
+    timeoutMs: render.timeoutMs,
+    pages: render.pages,
+    userAgent: http.userAgent,
+    readySelector: `${site.selectors.body} > ${site.selectors.block}`,
+  });
+  return { renderer: { fetcher }, close: () => fetcher.close() };
 }
