@@ -12,7 +12,7 @@ import { StorageError } from '../snapshot/storage-error.js';
 import type { Archive } from './archive.js';
 
 export type ArticleOutcome =
-  | { kind: 'written' | 'unchanged'; ref: ArticleRef; path: string; rendered: boolean }
+  | { kind: 'written' | 'unchanged'; ref: ArticleRef; path: string; rendered: boolean; renderMs?: number }
   | { kind: 'printed'; ref: ArticleRef; text: string; rendered: boolean }
   | { kind: 'not-article'; ref: ArticleRef; reason: string; message: string }
   | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error };
@@ -35,7 +35,7 @@ export class ArticlePipeline {
 
   async process(ref: ArticleRef, archive: Archive | null, signal?: AbortSignal): Promise<ArticleOutcome> {
     try {
-      const { extraction, rendered } = await this.extract(ref, signal);
+      const { extraction, rendered, renderMs } = await this.extract(ref, signal);
       if (!extraction.ok) {
         archive?.state.markSkipped(ref.id, ref.url, extraction.reason);
         return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message };
@@ -43,7 +43,7 @@ export class ArticlePipeline {
       const text = formatSnapshot(extraction.article);
       if (!archive) return { kind: 'printed', ref, text, rendered };
       const snap = await archive.save(extraction.article, text, ref);
-      return { kind: snap.outcome, ref, path: snap.path, rendered };
+      return { kind: snap.outcome, ref, path: snap.path, rendered, ...(renderMs === undefined ? {} : { renderMs }) };
     } catch (err) {
       if (err instanceof StorageError) throw err;
       const error = err instanceof Error ? err : new Error(String(err));
@@ -52,7 +52,7 @@ export class ArticlePipeline {
     }
   }
 
-  private async extract(ref: ArticleRef, signal?: AbortSignal): Promise<{ extraction: Extraction; rendered: boolean }> {
+  private async extract(ref: ArticleRef, signal?: AbortSignal): Promise<{ extraction: Extraction; rendered: boolean; renderMs?: number }> {
     const { profile, renderPolicy, renderer } = this.o;
     if (renderPolicy !== 'always') {
       const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal);
@@ -63,7 +63,7 @@ export class ArticlePipeline {
       throw new Error(`the page needs a browser render, but ${renderer ? renderer.unavailable : 'rendering is not set up'}`);
     }
     const page = await this.fetchWith(renderer.fetcher, `render ${ref.id}`, ref, signal);
-    return { extraction: extractArticle(page.html, page.url, profile), rendered: true };
+    return { extraction: extractArticle(page.html, page.url, profile), rendered: true, ...(page.elapsedMs === undefined ? {} : { renderMs: page.elapsedMs }) };
   }
 
   private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal?: AbortSignal): Promise<FetchedPage> {

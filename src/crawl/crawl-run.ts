@@ -191,7 +191,14 @@ function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
     case 'printed':
       break;
   }
-  const fields = { id: o.ref.id, url: o.ref.url, outcome: o.kind, ...(o.kind === 'failed' ? { err: o.message } : {}), ...(o.kind === 'not-article' ? { reason: o.reason } : {}) };
+  const fields = {
+    id: o.ref.id,
+    url: o.ref.url,
+    outcome: o.kind,
+    ...(o.kind === 'failed' ? { err: o.message } : {}),
+    ...(o.kind === 'not-article' ? { reason: o.reason } : {}),
+    ...((o.kind === 'written' || o.kind === 'unchanged') && o.rendered ? { rendered: true, renderMs: o.renderMs } : {}),
+  };
   if (o.kind === 'failed') log.warn(fields, 'article failed');
   else if (o.kind === 'not-article') log.info(fields, 'not an article');
   else log.debug(fields, 'article');

@@ -27,11 +27,14 @@ export function browserUnavailable(chromiumPath: string): string | null {
 
 /**
  * Renders pages in Debian's Chromium through Playwright, behind the same interface as the HTTP
- * fetcher. One browser per process, launched on first use and again if it dies; a fresh context
- * per page; only the site's own hosts are reachable from inside, and no images, media or fonts.
+ * fetcher. One browser per process, launched on first use and again if it dies; a small pool of
+ * contexts (cookies cleared between pages) and a fresh page per render; only the site's own
+ * origin is reachable from inside, and no images, media, fonts or stylesheets are loaded.
  */
 export class BrowserPageFetcher implements PageFetcher {
   private browser: Promise<Browser> | null = null;
+  /** Idle contexts, kept between renders: making one costs ~200 ms, a page ~20 ms. */
+  private readonly idle: BrowserContext[] = [];
   private active = 0;
   private readonly waiters: Array<() => void> = [];
   /** Requests the browser was not allowed to make (for logs and tests). */
@@ -44,17 +47,13 @@ export class BrowserPageFetcher implements PageFetcher {
 
   async fetchPage(siteUrl: string, signal?: AbortSignal): Promise<FetchedPage> {
     await this.slot();
+    const slotAt = performance.now();
     let context: BrowserContext | null = null;
+    let reusable = false;
     try {
-      const browser = await this.launch();
-      context = await browser.newContext({ userAgent: this.options.userAgent, serviceWorkers: 'block', javaScriptEnabled: true });
-      await context.route('**/*', (route) => this.filter(route));
-      await context.routeWebSocket(/.*/, (ws) => {
-        this.blocked++;
-        void ws.close();
-      });
+      context = await this.context();
       const page = await context.newPage();
-      const abort = () => void context?.close().catch(() => undefined);
+      const abort = () => void page.close().catch(() => undefined);
       signal?.addEventListener('abort', abort, { once: true });
       const started = Date.now();
       const target = this.urls.toOrigin(siteUrl).href;
@@ -80,14 +79,34 @@ export class BrowserPageFetcher implements PageFetcher {
       await page.waitForSelector(this.options.readySelector, { state: 'attached', timeout: left }).catch(() => undefined);
       const html = await page.content();
       const finalUrl = this.urls.fromContacted(new URL(page.url()))?.href ?? siteUrl;
-      return { url: finalUrl, html };
+      await page.close();
+      reusable = true;
+      return { url: finalUrl, html, elapsedMs: Math.round(performance.now() - slotAt) };
     } finally {
-      await context?.close().catch(() => undefined);
+      if (context && reusable && context.browser()?.isConnected()) {
+        await context.clearCookies().catch(() => undefined);
+        this.idle.push(context);
+      } else {
+        await context?.close().catch(() => undefined);
+      }
       this.release();
     }
   }
 
+  private async context(): Promise<BrowserContext> {
+    const browser = await this.launch();
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) if (c.browser() === browser && browser.isConnected()) return c;
+    const context = await browser.newContext({ userAgent: this.options.userAgent, serviceWorkers: 'block', javaScriptEnabled: true });
+    await context.route('**/*', (route) => this.filter(route));
+    await context.routeWebSocket(/.*/, (ws) => {
+      this.blocked++;
+      void ws.close();
+    });
+    return context;
+  }
+
   async close(): Promise<void> {
+    this.idle.length = 0;
     const browser = this.browser;
     this.browser = null;
     if (browser) await (await browser.catch(() => null))?.close().catch(() => undefined);

@@ -8,6 +8,8 @@ export interface FetchedPage {
   html: string;
   /** Set when the page was not UTF-8 or said nothing: what was assumed, for the log. */
   charsetNote?: string;
+  /** Time the fetcher itself spent, excluding any wait for a free slot. */
+  elapsedMs?: number;
 }
 
 /** Anything that turns an article URL into page HTML: plain HTTP, or a browser render. */
