@@ -1,11 +1,9 @@
 import { Archive } from '../crawl/archive.js';
-import { ArticlePipeline } from '../crawl/article-pipeline.js';
 import { parseDay } from '../crawl/crawl-plan.js';
-import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
-import { HttpPageFetcher } from '../fetch/page-fetcher.js';
-import { createHttp, createScheduler, type Context } from './context.js';
+import { runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
+import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
-import { createRenderer } from './renderer.js';
+import { createRuntime } from './runtime.js';
 import { UsageError } from './usage-error.js';
 
 export interface CrawlFlags {
@@ -15,26 +13,22 @@ export interface CrawlFlags {
   dryRun?: boolean;
 }
 
-export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<ExitCodeValue> {
+/** Validates crawl flags into a request; throws UsageError naming the flag. */
+export function crawlRequest(flags: CrawlFlags): CrawlRequest {
   const since = flags.since === undefined ? undefined : (parseDay(flags.since) ?? usage(`--since ${flags.since} is not a date (YYYY-MM-DD)`));
   const until = flags.until === undefined ? undefined : (parseDay(flags.until) ?? usage(`--until ${flags.until} is not a date (YYYY-MM-DD)`));
   if (until && !since) usage('--until needs --since');
   if (since && until && since > until) usage(`--since ${flags.since} is after --until ${flags.until}`);
   const max = flags.max === undefined ? undefined : Number(flags.max);
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) usage(`--max ${flags.max} must be a whole number above 0`);
+  return { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(max ? { max } : {}), dryRun: flags.dryRun === true };
+}
 
+export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<ExitCodeValue> {
+  const request = crawlRequest(flags);
   const archive = await Archive.open(ctx.config.storage);
-  const http = createHttp(ctx);
-  const scheduler = createScheduler(ctx.config);
-  const renderer = createRenderer(ctx);
-  const pipeline = new ArticlePipeline({
-    profile: ctx.config.site,
-    pages: new HttpPageFetcher(http),
-    scheduler,
-    log: ctx.log,
-    renderPolicy: ctx.config.render.policy,
-    ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
-  });
+  const runtime = createRuntime(ctx);
+  const { http, scheduler, pipeline } = runtime;
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {
@@ -62,15 +56,14 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
         tty: process.stderr.isTTY === true,
         ...(process.env.NEWSNAP_TODAY ? { today: process.env.NEWSNAP_TODAY } : {}),
       },
-      { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(max ? { max } : {}), dryRun: flags.dryRun === true },
+      request,
       controller.signal,
     );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await renderer.close();
     await archive.close();
-    await http.close();
+    await runtime.close();
   }
   ctx.log.info({ summary }, 'crawl finished');
   (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);

@@ -1,10 +1,9 @@
 import { Archive } from '../crawl/archive.js';
-import { ArticlePipeline, type ArticleOutcome } from '../crawl/article-pipeline.js';
-import { HttpPageFetcher } from '../fetch/page-fetcher.js';
+import { describeOutcome } from '../crawl/article-pipeline.js';
 import type { ArticleRef } from '../site/site-urls.js';
-import { createHttp, createScheduler, type Context } from './context.js';
+import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
-import { createRenderer } from './renderer.js';
+import { createRuntime } from './runtime.js';
 import { UsageError } from './usage-error.js';
 
 export interface FetchFlags {
@@ -13,25 +12,15 @@ export interface FetchFlags {
 
 export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchFlags): Promise<ExitCodeValue> {
   const refs = articleRefs(ctx, inputs);
-  const http = createHttp(ctx);
-  const scheduler = createScheduler(ctx.config);
-  const renderer = createRenderer(ctx);
-  const pipeline = new ArticlePipeline({
-    profile: ctx.config.site,
-    pages: new HttpPageFetcher(http),
-    scheduler,
-    log: ctx.log,
-    renderPolicy: ctx.config.render.policy,
-    ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
-  });
   const archive = flags.stdout ? null : await Archive.open(ctx.config.storage);
   const report = flags.stdout ? process.stderr : process.stdout;
+  const runtime = createRuntime(ctx);
   try {
-    const outcomes = await Promise.all(refs.map((ref) => pipeline.process(ref, archive)));
+    const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, archive)));
     let succeeded = 0;
     for (const outcome of outcomes) {
       if (outcome.kind === 'printed') process.stdout.write(outcome.text);
-      report.write(`${describe(outcome)}\n`);
+      report.write(`${describeOutcome(outcome)}\n`);
       ctx.log.info({ id: outcome.ref.id, url: outcome.ref.url, outcome: outcome.kind }, 'fetch result');
       if (outcome.kind === 'written' || outcome.kind === 'unchanged' || outcome.kind === 'printed') succeeded++;
     }
@@ -39,13 +28,12 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
     return succeeded === 0 ? ExitCode.FAILED : ExitCode.PARTIAL;
   } finally {
     await archive?.close();
-    await renderer.close();
-    await http.close();
+    await runtime.close();
   }
 }
 
 /** Every input must be an article URL of the site; one that is not stops the command before any request. */
-function articleRefs(ctx: Context, inputs: string[]): ArticleRef[] {
+export function articleRefs(ctx: Context, inputs: string[]): ArticleRef[] {
   const refs = new Map<string, ArticleRef>();
   const refused: string[] = [];
   for (const input of inputs) {
@@ -59,18 +47,4 @@ function articleRefs(ctx: Context, inputs: string[]): ArticleRef[] {
     );
   }
   return [...refs.values()];
-}
-
-export function describe(outcome: ArticleOutcome): string {
-  switch (outcome.kind) {
-    case 'written':
-    case 'unchanged':
-      return `${outcome.kind} ${outcome.path} ${outcome.ref.url}`;
-    case 'printed':
-      return `printed ${outcome.ref.url}`;
-    case 'not-article':
-      return `not an article (${outcome.reason}) ${outcome.ref.url}`;
-    case 'failed':
-      return `failed ${outcome.ref.url}: ${outcome.message}`;
-  }
 }

@@ -9,7 +9,9 @@ import { extractCommand } from './extract-command.js';
 import { crawlCommand } from './crawl-command.js';
 import { demoCommand } from './demo-command.js';
 import { fetchCommand } from './fetch-command.js';
+import { configCommand } from './config-command.js';
 import { mirrorCommand } from './mirror-command.js';
+import { serveCommand } from './serve-command.js';
 import { UsageError } from './usage-error.js';
 
 function withCommonOptions(cmd: Command): Command {
@@ -110,6 +112,42 @@ holds a lock on the storage folder; SIGINT/SIGTERM finishes in-flight work and s
       ),
     ),
   );
+
+  withCommonOptions(
+    program
+      .command('serve')
+      .description('run as a service: crawl on a schedule and serve /healthz /readyz /metrics /status and POST /fetch')
+      .option('--port <port>', 'HTTP port (default 8787)')
+      .option('--host <host>', 'HTTP address (default 127.0.0.1)')
+      .option('--schedule <cron>', "crawl schedule, cron with optional seconds field (default '0 */15 * * * *')")
+      .option('--rate <n>', 'requests a second (default 1)')
+      .addHelpText(
+        'after',
+        `
+Never runs two crawls at once: a tick that finds one running is skipped and logged.
+POST /fetch {"url": "..."} fetches one article through the same queue and rate limit;
+with serve.token set (NEWSNAP_SERVE_TOKEN) it needs "Authorization: Bearer <token>".
+SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, exit 0.`,
+      ),
+  ).action((opts: CommonFlags & { port?: string; host?: string; schedule?: string; rate?: string }) =>
+    runCommand(async () =>
+      serveCommand(
+        createContext(opts, [
+          { key: 'serve.port', value: opts.port, flag: '--port' },
+          { key: 'serve.host', value: opts.host, flag: '--host' },
+          { key: 'serve.schedule', value: opts.schedule, flag: '--schedule' },
+          { key: 'crawl.rate', value: opts.rate, flag: '--rate' },
+        ]),
+      ),
+    ),
+  );
+
+  withCommonOptions(
+    program
+      .command('config')
+      .description('print the effective configuration and where each value came from')
+      .option('--json', 'as JSON'),
+  ).action((opts: CommonFlags & { json?: boolean }) => runCommand(async () => configCommand(createContext(opts).loaded, opts.json === true)));
 
   program
     .command('mirror')

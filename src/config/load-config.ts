@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULTS, ENUMS, type Config } from './config.js';
@@ -164,6 +165,12 @@ function validate(c: Config): void {
   }
   if (!Number.isInteger(c.serve.port) || c.serve.port < 0 || c.serve.port > 65535) fail('serve.port', `must be a port number; got ${c.serve.port}`);
   if (!c.http.userAgent.trim()) fail('http.userAgent', 'must not be empty');
+  try {
+    new Cron(c.serve.schedule, { paused: true }).stop();
+  } catch (err) {
+    fail('serve.schedule', `is not a cron expression ("${c.serve.schedule}"): ${(err as Error).message}`);
+  }
+  if (!(c.serve.jitterSeconds >= 0)) fail('serve.jitterSeconds', `must be 0 or more; got ${c.serve.jitterSeconds}`);
   try {
     new URL(c.site.baseUrl);
   } catch {

@@ -73,3 +73,18 @@ export class ArticlePipeline {
     });
   }
 }
+
+/** One line a person reads: `written PATH URL`, `not an article (REASON) URL`, `failed URL: REASON`. */
+export function describeOutcome(outcome: ArticleOutcome): string {
+  switch (outcome.kind) {
+    case 'written':
+    case 'unchanged':
+      return `${outcome.kind} ${outcome.path} ${outcome.ref.url}`;
+    case 'printed':
+      return `printed ${outcome.ref.url}`;
+    case 'not-article':
+      return `not an article (${outcome.reason}) ${outcome.ref.url}`;
+    case 'failed':
+      return `failed ${outcome.ref.url}: ${outcome.message}`;
+  }
+}

@@ -51,6 +51,10 @@ export interface CrawlDeps {
   tty: boolean;
   /** Today in the site's time zone (YYYYMMDD); tests pin it. */
   today?: string;
+  /** Sees every article outcome as it happens (metrics). */
+  onOutcome?: (outcome: ArticleOutcome) => void;
+  /** Sees the summary when the run ends. */
+  onSummary?: (summary: CrawlSummary) => void;
 }
 
 const LAST_DISCOVERY_DAY = 'incremental.lastDiscoveryDay';
@@ -69,7 +73,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const runId = state.beginRun(backfill ? 'backfill' : 'incremental');
   const counts: ProgressCounts = { discovered: 0, queued: 0, written: 0, unchanged: 0, notArticle: 0, failed: 0, skipped: 0 };
   const requests: Record<string, number> = {};
-  deps.http.observe(({ status, error }) => {
+  const stopObserving = deps.http.observe(({ status, error }) => {
     const key = status !== null && !error ? String(status) : (error?.kind ?? 'error');
     requests[key] = (requests[key] ?? 0) + 1;
   });
@@ -93,6 +97,8 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
       ...(message ? { message } : {}),
     };
     state.endRun(runId, status, s);
+    stopObserving();
+    deps.onSummary?.(s);
     return s;
   };
 
@@ -150,7 +156,10 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
         continue;
       }
       launched++;
-      const job: Promise<void> = deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal).then((o) => tally(o, counts, log));
+      const job: Promise<void> = deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal).then((o) => {
+        tally(o, counts, log);
+        deps.onOutcome?.(o);
+      });
       inflight.add(job);
       void job.finally(() => inflight.delete(job)).catch(() => undefined);
       while (inflight.size >= limit) await Promise.race(inflight);

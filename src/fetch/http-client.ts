@@ -51,7 +51,7 @@ function discard(body: Readable): void {
  */
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
-  private observer: RequestObserver | undefined;
+  private readonly observers = new Set<RequestObserver>();
 
   constructor(
     private readonly urls: SiteUrls,
@@ -68,8 +68,14 @@ export class HttpClient {
       });
   }
 
-  observe(observer: RequestObserver): void {
-    this.observer = observer;
+  /** Calls `observer` after every request; returns the function that stops it. */
+  observe(observer: RequestObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private notify(event: Parameters<RequestObserver>[0]): void {
+    for (const observer of this.observers) observer(event);
   }
 
   /**
@@ -139,11 +145,11 @@ export class HttpClient {
       let body = EMPTY;
       if (status >= 300 && status < 400) discard(res.body);
       else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk);
-      this.observer?.({ url: siteUrl.href, status, ms: performance.now() - started });
+      this.notify({ url: siteUrl.href, status, ms: performance.now() - started });
       return { url: siteUrl, status, headers, body };
     } catch (err) {
       const error = toFetchError(err, siteUrl.href, signal, status);
-      this.observer?.({ url: siteUrl.href, status, ms: performance.now() - started, error });
+      this.notify({ url: siteUrl.href, status, ms: performance.now() - started, error });
       throw error;
     }
   }

@@ -1,0 +1,20 @@
+import { envName, type LoadedConfig } from '../config/index.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+
+/** Prints the effective configuration, one key a line, with where each value came from. */
+export function configCommand(loaded: LoadedConfig, json: boolean): ExitCodeValue {
+  const rows: Array<{ key: string; value: unknown; source: string; env: string }> = [];
+  for (const [key, source] of loaded.sources) {
+    let value: unknown = loaded.config;
+    for (const part of key.split('.')) value = (value as Record<string, unknown>)[part];
+    rows.push({ key, value, source, env: envName(key) });
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ file: loaded.file, values: rows }, null, 2)}\n`);
+    return ExitCode.OK;
+  }
+  process.stdout.write(`# config file: ${loaded.file ?? '(none: built-in defaults)'}\n`);
+  const width = Math.max(...rows.map((r) => r.key.length));
+  for (const r of rows) process.stdout.write(`${r.key.padEnd(width)}  ${JSON.stringify(r.value)}  # ${r.source}\n`);
+  return ExitCode.OK;
+}

@@ -1,0 +1,128 @@
+import { Cron } from 'croner';
+import type { Config } from '../config/config.js';
+import type { Archive } from '../crawl/archive.js';
+import type { ArticleOutcome } from '../crawl/article-pipeline.js';
+import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
+import type { HttpClient } from '../fetch/http-client.js';
+import type { RequestScheduler } from '../frontier/request-scheduler.js';
+import type { Logger } from '../log/logger.js';
+import type { ArticlePipeline } from '../crawl/article-pipeline.js';
+import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export interface ServiceDeps {
+  config: Config;
+  log: Logger;
+  urls: SiteUrls;
+  http: HttpClient;
+  scheduler: RequestScheduler;
+  pipeline: ArticlePipeline;
+  archive: Archive;
+  metrics: ServiceMetrics;
+  /** Manual fetches allowed to wait in the queue at once; more get "busy". */
+  maxQueuedFetches?: number;
+}
+
+export class BusyError extends Error {
+  override readonly name = 'BusyError';
+}
+
+/**
+ * The long-lived side of newsnap: crawls on a cron schedule, never two at once, and one-off
+ * fetches through the same queue and rate limit. Holds the storage lock for its whole life.
+ */
+export class CrawlService {
+  private cron: Cron | null = null;
+  private current: { controller: AbortController; done: Promise<CrawlSummary | null>; startedAt: string } | null = null;
+  private queuedFetches = 0;
+  private stopping = false;
+
+  constructor(private readonly d: ServiceDeps) {}
+
+  /** Starts the schedule. */
+  start(): void {
+    const { schedule, jitterSeconds } = this.d.config.serve;
+    this.cron = new Cron(schedule, { protect: true }, () => {
+      const delayMs = jitterSeconds > 0 ? Math.random() * jitterSeconds * 1000 : 0;
+      setTimeout(() => void this.tick(), delayMs).unref();
+    });
+    this.d.log.info({ schedule, next: this.cron.nextRun()?.toISOString() ?? null }, 'schedule started');
+  }
+
+  /** Runs a crawl now unless one is running (then the tick is skipped and logged). */
+  async tick(): Promise<CrawlSummary | null> {
+    if (this.stopping) return null;
+    if (this.current) {
+      this.d.log.info({ runningSince: this.current.startedAt }, 'scheduled crawl skipped: the previous one is still running');
+      this.d.metrics.tickSkipped();
+      return null;
+    }
+    const controller = new AbortController();
+    const done = runCrawl(
+      {
+        config: this.d.config,
+        log: this.d.log,
+        urls: this.d.urls,
+        http: this.d.http,
+        scheduler: this.d.scheduler,
+        archive: this.d.archive,
+        pipeline: this.d.pipeline,
+        out: process.stdout,
+        tty: false,
+        ...(process.env.NEWSNAP_TODAY ? { today: process.env.NEWSNAP_TODAY } : {}),
+        onOutcome: (o) => this.d.metrics.article(o),
+        onSummary: (s) => this.d.metrics.crawl(s),
+      },
+      {},
+      controller.signal,
+    )
+      .then((summary) => {
+        this.d.log.info({ summary }, 'crawl finished');
+        return summary;
+      })
+      .catch((err: Error) => {
+        this.d.log.error({ err: err.message }, 'crawl failed');
+        return null;
+      })
+      .finally(() => {
+        this.current = null;
+      });
+    this.current = { controller, done, startedAt: new Date().toISOString() };
+    return done;
+  }
+
+  /** The status document of `GET /status`. */
+  status(): unknown {
+    return {
+      running: this.current ? { startedAt: this.current.startedAt } : null,
+      nextRun: this.cron?.nextRun()?.toISOString() ?? null,
+      queue: { waiting: this.d.scheduler.waiting, running: this.d.scheduler.running, manualFetchesQueued: this.queuedFetches },
+      articles: this.d.archive.state.countByState(),
+      recentRuns: this.d.archive.state.recentRuns(10),
+    };
+  }
+
+  /** A manual one-off fetch through the shared queue. Throws BusyError past the queue bound. */
+  async fetch(ref: ArticleRef): Promise<ArticleOutcome> {
+    if (this.queuedFetches >= (this.d.maxQueuedFetches ?? 32)) throw new BusyError(`${this.queuedFetches} manual fetches are already queued; try again later`);
+    this.queuedFetches++;
+    try {
+      const outcome = await this.d.pipeline.process(ref, this.d.archive);
+      this.d.metrics.article(outcome);
+      return outcome;
+    } finally {
+      this.queuedFetches--;
+    }
+  }
+
+  /** Stops scheduling; a running crawl stops taking work, finishes in-flight writes and saves state. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.cron?.stop();
+    if (this.current) {
+      this.current.controller.abort();
+      this.d.scheduler.stop();
+      await this.current.done;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import { access, constants } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeOutcome } from '../crawl/article-pipeline.js';
+import type { Logger } from '../log/logger.js';
+import type { SiteUrls } from '../site/site-urls.js';
+import { BusyError, type CrawlService } from './crawl-service.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export interface ApiOptions {
+  service: CrawlService;
+  metrics: ServiceMetrics;
+  urls: SiteUrls;
+  log: Logger;
+  storage: string;
+  /** When set, POST needs `Authorization: Bearer <token>`. */
+  token: string;
+  isStateOpen: () => boolean;
+}
+
+const MAX_BODY = 16 * 1024;
+
+/** The service's HTTP API: health, readiness, metrics, status and manual fetches. */
+export function createApi(o: ApiOptions): Server {
+  const server = createServer((req, res) => {
+    handle(o, req, res).catch((err: Error) => {
+      o.log.error({ err: err.message }, 'API request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  return server;
+}
+
+async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://api.invalid').pathname;
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && path === '/healthz') return send(res, 200, { ok: true });
+  if (method === 'GET' && path === '/readyz') {
+    const writable = await access(o.storage, constants.W_OK).then(() => true, () => false);
+    const ready = writable && o.isStateOpen();
+    return send(res, ready ? 200 : 503, { ready, storageWritable: writable, stateOpen: o.isStateOpen() });
+  }
+  if (method === 'GET' && path === '/metrics') {
+    const text = await o.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': o.metrics.registry.contentType });
+    res.end(text);
+    return;
+  }
+  if (method === 'GET' && path === '/status') return send(res, 200, o.service.status());
+  if (path === '/fetch') {
+    if (method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+    if (o.token && req.headers.authorization !== `Bearer ${o.token}`) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send JSON: content-type application/json' });
+    const body = await readBody(req, MAX_BODY);
+    if (body === null) return send(res, 413, { error: `body over ${MAX_BODY} bytes` });
+    let url: unknown;
+    try {
+      url = (JSON.parse(body) as { url?: unknown }).url;
+    } catch {
+      return send(res, 400, { error: 'body is not valid JSON; send {"url": "https://anlatilaninotesi.com.tr/YYYYMMDD/<slug>-<id>.html"}' });
+    }
+    if (typeof url !== 'string') return send(res, 400, { error: 'body needs a "url" string' });
+    const ref = o.urls.parseArticle(url);
+    if (!ref) return send(res, 400, { error: `not an article URL of ${o.urls.base.origin}: ${url}` });
+    try {
+      const outcome = await o.service.fetch(ref);
+      const status = outcome.kind === 'failed' ? 502 : outcome.kind === 'not-article' ? 422 : 200;
+      return send(res, status, {
+        result: outcome.kind === 'not-article' ? 'not an article' : outcome.kind,
+        id: ref.id,
+        url: ref.url,
+        ...(outcome.kind === 'written' || outcome.kind === 'unchanged' ? { path: outcome.path } : {}),
+        ...(outcome.kind === 'not-article' ? { reason: outcome.reason } : {}),
+        ...(outcome.kind === 'failed' ? { error: outcome.message } : {}),
+        line: describeOutcome(outcome),
+      });
+    } catch (err) {
+      if (err instanceof BusyError) return send(res, 429, { error: err.message }, { 'retry-after': '5' });
+      throw err;
+    }
+  }
+  send(res, 404, { error: 'not found: GET /healthz /readyz /metrics /status, POST /fetch' });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+/** The request body as text, or null when it is larger than `max`. */
+function readBody(req: IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > max) {
+      req.resume();
+      resolve(null);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(size > max ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+}

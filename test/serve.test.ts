@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MirrorServer } from '../src/mirror/index.js';
+import { collect, runCli, startCli, type CliResult } from './helpers/cli.js';
+import { articleRequests, compareWithMirror } from './helpers/mirror.js';
+import { REFERENCE_CASES, SEED } from './helpers/paths.js';
+import { listFiles, tempDir } from './helpers/storage.js';
+
+const TODAY = '20251215';
+const env = { NEWSNAP_TODAY: TODAY, NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_SERVE_PORT: '0' };
+const SEED_CASE = REFERENCE_CASES[0]!;
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function mirrorWith(options: ConstructorParameters<typeof MirrorServer>[0]) {
+  const mirror = new MirrorServer({ lastDay: TODAY, crawlDelay: 0, ...options });
+  mirror.addPage(new URL(SEED_CASE.url).pathname, readFileSync(SEED_CASE.page, 'utf8'));
+  const origin = await mirror.listen();
+  cleanup.push(() => mirror.close());
+  return { mirror, origin };
+}
+
+/** Starts `newsnap serve` and resolves with its API base URL once it listens. */
+async function serve(args: string[], extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; api: string; done: Promise<CliResult> }> {
+  const child = startCli(['serve', ...args], { env: { ...env, ...extraEnv } });
+  const done = collect(child, 120_000);
+  cleanup.push(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await done.catch(() => undefined);
+  });
+  const api = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*newsnap serve listening/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', () => reject(new Error(`serve exited early:\n${buf}`)));
+  });
+  return { child, api, done };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function metric(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+}
+
+interface Run {
+  startedAt: string;
+  finishedAt: string | null;
+  status: string | null;
+}
+
+describe('newsnap serve', () => {
+  it('crawls on its schedule, never two runs at once; /status and /metrics reflect the runs', async () => {
+    const { mirror, origin } = await mirrorWith({ articles: 40, days: 5 });
+    const storage = await tempDir();
+    const { api } = await serve(['--schedule', '*/2 * * * * *', '--origin', origin, '--storage', storage, '--rate', '0']);
+    const health = await fetch(`${api}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await (await fetch(`${api}/readyz`)).json()).toMatchObject({ ready: true, storageWritable: true, stateOpen: true });
+    const runs = await until('three finished runs', async () => {
+      const status = (await (await fetch(`${api}/status`)).json()) as { recentRuns: Run[] };
+      const finished = status.recentRuns.filter((r) => r.finishedAt);
+      return finished.length >= 3 ? finished : undefined;
+    });
+    const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt!)] as const).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    expect(runs.every((r) => r.status === 'done')).toBe(true);
+    expect(await compareWithMirror(storage, mirror.all())).toEqual([]);
+
+    const text = await (await fetch(`${api}/metrics`)).text();
+    const articles = mirror.all().filter((a) => !a.gallery).length;
+    expect(metric(text, 'newsnap_articles_total', 'outcome="written"')).toBe(articles);
+    expect(metric(text, 'newsnap_articles_total', 'outcome="not_article"')).toBe(mirror.all().length - articles);
+    expect(metric(text, 'newsnap_crawls_total', 'status="done"')).toBeGreaterThanOrEqual(3);
+    expect(metric(text, 'newsnap_requests_total', 'status="200"')).toBe(mirror.log.filter((r) => r.status === 200).length);
+    expect(metric(text, 'newsnap_requests_total', 'status="304"')).toBe(mirror.log.filter((r) => r.status === 304).length);
+    expect(metric(text, 'newsnap_discovery_sources_total', 'kind="rss",outcome="unchanged"')).toBeGreaterThanOrEqual(2);
+    expect(metric(text, 'newsnap_last_successful_crawl_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(metric(text, 'newsnap_queue_length')).toBe(0);
+  });
+
+  it('POST /fetch: writes a good URL; refuses foreign hosts, non-articles, bad bodies, missing tokens; obeys the rate limit', async () => {
+    const { mirror, origin } = await mirrorWith({ articles: 10, days: 1 });
+    const storage = await tempDir();
+    const { api } = await serve(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage, '--rate', '2'], { NEWSNAP_SERVE_TOKEN: 's3cret' });
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret', ...headers }, body });
+
+    const good = await post(JSON.stringify({ url: SEED_CASE.url }));
+    expect(good.status).toBe(200);
+    expect(await good.json()).toMatchObject({ result: 'written', id: '1102014239', path: 'snapshots/2025-12-20/1102014239.txt' });
+    expect(readFileSync(join(storage, 'snapshots/2025-12-20/1102014239.txt')).equals(readFileSync(SEED))).toBe(true);
+    expect((await (await post(JSON.stringify({ url: SEED_CASE.url }))).json()).result).toBe('unchanged');
+
+    expect((await post(JSON.stringify({ url: 'https://evil.example/20251220/x-1102014239.html' }))).status).toBe(400);
+    expect((await post(JSON.stringify({ url: 'https://anlatilaninotesi.com.tr/world/' }))).status).toBe(400);
+    expect((await post('{"url": ')).status).toBe(400);
+    expect((await post(JSON.stringify({ link: SEED_CASE.url }))).status).toBe(400);
+    expect((await post(JSON.stringify({ url: SEED_CASE.url }), { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await post(JSON.stringify({ url: SEED_CASE.url }), { authorization: '' })).status).toBe(401);
+    expect((await post(JSON.stringify({ url: SEED_CASE.url }), { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await post(JSON.stringify({ url: 'x'.repeat(20_000) }))).status).toBe(413);
+    expect((await fetch(`${api}/fetch`)).status).toBe(405);
+    expect((await post(JSON.stringify({ url: 'https://anlatilaninotesi.com.tr/20251215/yok-1199999999.html' }))).status).toBe(502);
+
+    // Four at once at 2 requests a second: the mirror sees them spread over more than a second.
+    mirror.clearLog();
+    const four = mirror.all().slice(0, 4).map((a) => `https://anlatilaninotesi.com.tr/${a.day}/${a.slug}-${a.id}.html`);
+    const results = await Promise.all(four.map((url) => post(JSON.stringify({ url }))));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const times = articleRequests(mirror.log).map((r) => r.t).sort((a, b) => a - b);
+    expect(times).toHaveLength(4);
+    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('SIGTERM during a crawl: exit 0, no partial file, lock released; the next start resumes', async () => {
+    const { mirror, origin } = await mirrorWith({ articles: 60, days: 5 });
+    const storage = await tempDir();
+    const { child, api, done } = await serve(['--schedule', '* * * * * *', '--origin', origin, '--storage', storage, '--rate', '10']);
+    await until('a running crawl with some work done', async () => {
+      const status = (await (await fetch(`${api}/status`)).json()) as { running: unknown; articles: { done: number } };
+      return status.running && status.articles.done >= 5 ? true : undefined;
+    });
+    child.kill('SIGTERM');
+    const res = await done;
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain('"msg":"stopped"');
+    const files = await listFiles(storage);
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files).not.toContain('newsnap.lock');
+    expect(await compareWithMirror(storage, mirror.all())).not.toEqual([]);
+    const resumed = await runCli(['crawl', '--origin', origin, '--storage', storage, '--rate', '0'], { env });
+    expect(resumed.code).toBe(0);
+    expect(await compareWithMirror(storage, mirror.all())).toEqual([]);
+  });
+
+  it('a bad configuration value stops start-up with a message naming the key', async () => {
+    const res = await runCli(['serve', '--storage', await tempDir()], { env: { ...env, NEWSNAP_CRAWL_CONCURRENCY: 'many' } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/configuration key crawl.concurrency must be a number, got "many"/);
+  });
+});
