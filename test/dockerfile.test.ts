@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collect, startCli } from './helpers/cli.js';
+import { PROJECT } from './helpers/paths.js';
+import { tempDir } from './helpers/storage.js';
+import { spawn } from 'node:child_process';
+
+const dockerfile = readFileSync(join(PROJECT, 'Dockerfile'), 'utf8');
+const NOBODY = 65534;
+
+/**
+ * No Docker engine runs here, so this performs the Dockerfile's steps in a scratch copy:
+ * production dependencies only (the build stage's `npm prune --omit=dev`), the built CLI started
+ * as an unprivileged user with storage in a fresh folder, and `serve` answering /healthz.
+ */
+describe('Dockerfile, performed without Docker', () => {
+  it('declares the runtime the tests below perform', () => {
+    for (const line of [
+      'FROM node:20-bookworm-slim AS build',
+      'FROM node:20-bookworm-slim AS runtime',
+      'RUN npm ci --no-audit --no-fund',
+      'npm prune --omit=dev',
+      'apt-get install -y --no-install-recommends chromium',
+      'USER node',
+      'VOLUME ["/app/storage"]',
+      'HEALTHCHECK',
+      '/healthz',
+      'ENTRYPOINT ["newsnap"]',
+      'CMD ["serve"]',
+    ]) {
+      expect(dockerfile, line).toContain(line);
+    }
+    const ignored = readFileSync(join(PROJECT, '.dockerignore'), 'utf8').split('\n');
+    for (const p of ['node_modules', 'storage', '.git']) expect(ignored).toContain(p);
+  });
+
+  it('production install without dev dependencies; serve runs as an unprivileged user and answers /healthz', async () => {
+    const scratch = await tempDir('newsnap-image-');
+    chmodSync(scratch, 0o755);
+    for (const p of ['package.json', 'package-lock.json', 'dist', 'config', 'node_modules']) cpSync(join(PROJECT, p), join(scratch, p), { recursive: true });
+    execFileSync('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund'], { cwd: scratch, stdio: 'pipe', env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' } });
+    for (const dev of ['vitest', 'typescript', '@types/node']) expect(existsSync(join(scratch, 'node_modules', dev)), dev).toBe(false);
+    for (const prod of ['better-sqlite3', 'cheerio', 'playwright', 'pino', 'croner', 'prom-client']) expect(existsSync(join(scratch, 'node_modules', prod)), prod).toBe(true);
+
+    const storage = join(scratch, 'storage');
+    mkdirSync(storage);
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(storage, NOBODY, NOBODY);
+    const child = spawn(process.execPath, [join(scratch, 'dist/cli/main.js'), 'serve'], {
+      cwd: scratch,
+      env: { PATH: process.env.PATH ?? '', NEWSNAP_STORAGE: storage, NEWSNAP_SERVE_PORT: '0', NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(root ? { uid: NOBODY, gid: NOBODY } : {}),
+    });
+    const done = collect(child, 60_000);
+    const api = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stderr!.on('data', (c: Buffer) => {
+        buf += c.toString();
+        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(buf);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', () => reject(new Error(`serve exited:\n${buf}`)));
+    });
+    const res = await fetch(`${api}/healthz`);
+    expect(res.status).toBe(200);
+    expect((await (await fetch(`${api}/readyz`)).json()).ready).toBe(true);
+    if (root) {
+      const uid = execFileSync('ps', ['-o', 'uid=', '-p', String(child.pid)]).toString().trim();
+      expect(Number(uid)).toBe(NOBODY);
+    }
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+    expect(existsSync(join(storage, 'state.sqlite'))).toBe(true);
+  });
+});
+
