@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Route } from 'playwright';
+import type { Browser, BrowserContext, Route } from 'playwright';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
@@ -116,8 +116,10 @@ export class BrowserPageFetcher implements PageFetcher {
     if (!this.browser) {
       const reason = browserUnavailable(this.options.chromiumPath);
       if (reason) return Promise.reject(new Error(reason));
-      const launching = chromium
-        .launch({ executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
+      // Playwright is loaded on the first render only: an idle service or a crawl that never
+      // renders does not pay for it.
+      const launching = import('playwright')
+        .then(({ chromium }) => chromium.launch({ executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 }))
         .then((browser) => {
           // A crashed browser is replaced on the next render.
           browser.on('disconnected', () => {
