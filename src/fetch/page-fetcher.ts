@@ -41,11 +41,16 @@ export function decodeHtml(body: Buffer, contentType: string | undefined): { htm
   const fromHeader = /charset\s*=\s*["']?([^"';\s]+)/i.exec(contentType ?? '')?.[1];
   const fromMeta = fromHeader ? undefined : META_CHARSET.exec(body.subarray(0, 4096).toString('latin1'))?.[1];
   const label = (fromHeader ?? fromMeta ?? 'utf-8').toLowerCase();
-  if (label === 'utf-8' || label === 'utf8') return { html: new TextDecoder('utf-8').decode(body) };
+  // Buffer's decoder is V8's fast path; like TextDecoder it turns invalid bytes into U+FFFD.
+  if (label === 'utf-8' || label === 'utf8') return { html: stripBom(body.toString('utf8')) };
   try {
     const html = new TextDecoder(label).decode(body);
     return { html, note: `page declares charset ${label}, not the site's UTF-8; decoded as ${label}` };
   } catch {
-    return { html: new TextDecoder('utf-8').decode(body), note: `unknown charset ${label}; decoded as UTF-8` };
+    return { html: stripBom(body.toString('utf8')), note: `unknown charset ${label}; decoded as UTF-8` };
   }
+}
+
+function stripBom(s: string): string {
+  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }

@@ -1,0 +1,92 @@
+import { DomHandler, type Document } from 'domhandler';
+import { Parser } from 'htmlparser2';
+
+/**
+ * A DOM of only what extraction can look at: every `meta`, `link` and `title`, JSON-LD scripts,
+ * and the whole subtree of each element matching one of `keep` (the headline and the article
+ * body). Everything else — navigation, sidebars, application-state scripts, most of a 230 KB
+ * page — is tokenized but never becomes a node. Kept elements stay in document order, so
+ * "first match" means the same as in the full DOM.
+ */
+class PrunedDomHandler extends DomHandler {
+  private readonly kept: boolean[] = [];
+  private depth = 0;
+
+  constructor(private readonly keep: SimpleSelector[]) {
+    super(undefined, { decodeEntities: true } as never);
+  }
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    if (this.depth > 0 || this.wanted(name, attribs)) {
+      super.onopentag(name, attribs);
+      this.kept.push(true);
+      this.depth++;
+      return;
+    }
+    this.kept.push(false);
+    this.lastNode = null;
+  }
+
+  override onclosetag(): void {
+    if (this.kept.pop()) {
+      super.onclosetag();
+      this.depth--;
+    } else {
+      this.lastNode = null;
+    }
+  }
+
+  override ontext(data: string): void {
+    if (this.depth > 0) super.ontext(data);
+  }
+
+  override oncomment(): void {
+    // Comments carry no text a snapshot uses.
+  }
+
+  override oncommentend(): void {
+    // See oncomment.
+  }
+
+  private wanted(name: string, attribs: Record<string, string>): boolean {
+    if (name === 'meta' || name === 'link' || name === 'title') return true;
+    if (name === 'script') return attribs.type === 'application/ld+json';
+    return this.keep.some((s) => s.matches(name, attribs));
+  }
+}
+
+/** A compound selector without combinators: `tag`, `.class`, `tag.class.other`, `#id`. */
+export interface SimpleSelector {
+  matches(name: string, attribs: Record<string, string>): boolean;
+}
+
+const SIMPLE = /^([a-zA-Z][a-zA-Z0-9-]*)?((?:[.#][A-Za-z0-9_-]+)*)$/;
+
+/** Parses a selector list of simple selectors, or null when any part needs a full DOM. */
+export function simpleSelectors(selector: string): SimpleSelector[] | null {
+  const out: SimpleSelector[] = [];
+  for (const part of selector.split(',').map((p) => p.trim())) {
+    const m = SIMPLE.exec(part);
+    if (!m || part === '') return null;
+    const tag = m[1]?.toLowerCase();
+    const classes: string[] = [];
+    const ids: string[] = [];
+    for (const token of (m[2] ?? '').match(/[.#][^.#]+/g) ?? []) (token[0] === '.' ? classes : ids).push(token.slice(1));
+    out.push({
+      matches(name, attribs) {
+        if (tag && name !== tag) return false;
+        if (ids.some((id) => attribs.id !== id)) return false;
+        if (classes.length === 0) return true;
+        const have = (attribs.class ?? '').split(/\s+/);
+        return classes.every((c) => have.includes(c));
+      },
+    });
+  }
+  return out;
+}
+
+export function parsePrunedDocument(html: string, keep: SimpleSelector[]): Document {
+  const handler = new PrunedDomHandler(keep);
+  new Parser(handler, { decodeEntities: true }).end(html);
+  return handler.root;
+}

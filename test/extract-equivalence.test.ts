@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { extractArticle } from '../src/extract/index.js';
+import { articlePage } from '../src/mirror/page-templates.js';
+import { articleUrl, generateArticles, seededRandom } from '../src/mirror/site-model.js';
+import { sputnikTurkiye } from '../src/site/profile.js';
+import { REFERENCE_CASES } from './helpers/paths.js';
+
+/** The pruned DOM is an optimisation only: it must give exactly what the full DOM gives. */
+function same(html: string, url: string | null): void {
+  expect(extractArticle(html, url, sputnikTurkiye, { dom: 'pruned' })).toEqual(extractArticle(html, url, sputnikTurkiye, { dom: 'full' }));
+}
+
+describe('pruned DOM and full DOM extract the same', () => {
+  it('on the reference pages and 300 generated pages', () => {
+    for (const c of REFERENCE_CASES) same(readFileSync(c.page, 'utf8'), c.url);
+    for (const a of generateArticles({ count: 300, days: 20, lastDay: '20251215', seed: 3, jsEvery: 0 })) same(articlePage(a), articleUrl(a));
+  });
+
+  it('on 400 mutated reference pages (seed 11): cut, tags dropped or doubled, nested meta and bodies', () => {
+    const rnd = seededRandom(11);
+    const pages = REFERENCE_CASES.map((c) => readFileSync(c.page, 'utf8'));
+    const mutations: Array<(s: string) => string> = [
+      (s) => s.slice(0, Math.floor(rnd() * s.length)),
+      (s) => s.replace(/<\/div>/g, () => (rnd() < 0.05 ? '' : '</div>')),
+      (s) => s.replace(/<div class="article__block"/g, (m) => (rnd() < 0.2 ? `${m}${m.slice(4)}` : m)),
+      (s) => s.replace('<div class="sidebar">', '<div class="sidebar"><meta property="og:title" content="Kenar"><h1 class="article__title">Yan</h1><div class="article__body"><div class="article__block" data-type="text"><div class="article__text">yan gövde</div></div></div>'),
+      (s) => s.replace(/<head>/i, '<head><title>Önce</title><svg><title>svg</title></svg>'),
+      (s) => s.replace(/<\/title>/, ''),
+      (s) => s.replace(/<script>/g, '<script><!--').replace(/<\/script>/, '--></script>'),
+    ];
+    for (let i = 0; i < 400; i++) {
+      const page = pages[i % pages.length]!;
+      const mutated = mutations[Math.floor(rnd() * mutations.length)]!(page);
+      same(mutated, i % 3 === 0 ? null : REFERENCE_CASES[i % REFERENCE_CASES.length]!.url);
+    }
+  });
+});
