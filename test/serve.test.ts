@@ -129,6 +129,17 @@ describe('newsnap serve', () => {
     expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(1000);
   });
 
+  it('a flood of POST /fetch queues behind the rate limit, and past the bound gets 429 at once', async () => {
+    const { mirror, origin } = await mirrorWith({ articles: 12, days: 1 });
+    const storage = await tempDir();
+    const { api } = await serve(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage, '--rate', '2'], { NEWSNAP_SERVE_MAX_QUEUED_FETCHES: '3' });
+    const urls = mirror.all().slice(0, 10).map((a) => `https://anlatilaninotesi.com.tr/${a.day}/${a.slug}-${a.id}.html`);
+    const statuses = await Promise.all(urls.map((url) => fetch(`${api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    expect(articleRequests(mirror.log)).toHaveLength(3);
+  });
+
   it('SIGTERM during a crawl: exit 0, no partial file, lock released; the next start resumes', async () => {
     const { mirror, origin } = await mirrorWith({ articles: 60, days: 5 });
     const storage = await tempDir();

@@ -15,7 +15,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   const runtime = createRuntime(ctx);
   const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
   let stateOpen = true;
-  const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics });
+  const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
   const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, isStateOpen: () => stateOpen });
   const { host, port } = ctx.config.serve;
   try {

@@ -34,6 +34,8 @@ export interface ServeOptions {
   schedule: string;
   jitterSeconds: number;
   token: string;
+  /** Manual fetches (POST /fetch) that may wait in the queue; past it the API answers 429. */
+  maxQueuedFetches: number;
 }
 
 export interface Config {
@@ -84,6 +86,7 @@ export const DEFAULTS: Config = {
     schedule: '0 */15 * * * *',
     jitterSeconds: 0,
     token: '',
+    maxQueuedFetches: 32,
   },
 };
 

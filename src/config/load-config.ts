@@ -155,7 +155,7 @@ function validate(c: Config): void {
     }
   }
   if (!(c.crawl.rate >= 0)) fail('crawl.rate', 'must be 0 (no limit) or more requests a second');
-  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns'] as const) {
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'serve.maxQueuedFetches'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
   }

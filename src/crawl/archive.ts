@@ -5,6 +5,7 @@ import { RunLock } from '../frontier/run-lock.js';
 import { SqliteStateStore, type StateStore } from '../frontier/state-store.js';
 import { Manifest } from '../snapshot/manifest.js';
 import { SnapshotStore, type StoredSnapshot } from '../snapshot/snapshot-store.js';
+import { StorageError } from '../snapshot/storage-error.js';
 
 const MANIFEST_OFFSET = 'manifest.offset';
 
@@ -53,6 +54,15 @@ export class Archive {
    * manifest is repaired by the next run rather than lost.
    */
   async save(article: Article, text: string, discoveredAs?: { id: string; url: string }): Promise<StoredSnapshot> {
+    try {
+      return await this.saveUnguarded(article, text, discoveredAs);
+    } catch (err) {
+      // A full disk stops SQLite too; whatever failed, the message names the storage path.
+      throw StorageError.from(err, join(this.root, 'state.sqlite'), 'record snapshot in');
+    }
+  }
+
+  private async saveUnguarded(article: Article, text: string, discoveredAs?: { id: string; url: string }): Promise<StoredSnapshot> {
     const known = this.state.get(article.id);
     const snap = await this.store.save(article, text, known?.path);
     if (known?.sha256 !== snap.sha256 || known.state !== 'done') {

@@ -37,7 +37,11 @@ export class ArticlePipeline {
     try {
       const { extraction, rendered, renderMs } = await this.extract(ref, signal);
       if (!extraction.ok) {
-        archive?.state.markSkipped(ref.id, ref.url, extraction.reason);
+        try {
+          archive?.state.markSkipped(ref.id, ref.url, extraction.reason);
+        } catch (stateErr) {
+          throw StorageError.from(stateErr, archive?.root ?? '', 'record skip in');
+        }
         return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message };
       }
       const text = formatSnapshot(extraction.article);
@@ -47,7 +51,11 @@ export class ArticlePipeline {
     } catch (err) {
       if (err instanceof StorageError) throw err;
       const error = err instanceof Error ? err : new Error(String(err));
-      archive?.state.markFailed(ref.id, ref.url, error.message);
+      try {
+        archive?.state.markFailed(ref.id, ref.url, error.message);
+      } catch (stateErr) {
+        throw StorageError.from(stateErr, archive?.root ?? '', 'record failure in');
+      }
       return { kind: 'failed', ref, message: error.message, error };
     }
   }

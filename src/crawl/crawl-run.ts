@@ -169,7 +169,11 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     scheduler.stop();
     await Promise.allSettled(inflight);
     progress.stop();
-    summary('failed', 0, (err as Error).message);
+    try {
+      summary('failed', 0, (err as Error).message);
+    } catch {
+      // The state store may be what failed (a full disk); the original error says why.
+    }
     throw err;
   }
   progress.stop();

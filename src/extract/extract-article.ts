@@ -173,22 +173,26 @@ function textOfFirst(scope: cheerio.CheerioAPI | cheerio.Cheerio<Element>, selec
 
 const DROPPED = new Set(['script', 'style', 'noscript', 'template']);
 
-function collectText(node: AnyNode, out: string[]): void {
-  if (node.type === 'text') {
-    out.push(node.data);
-    return;
+/** Text of a subtree in document order; iterative, so 10 000-deep nesting cannot overflow the stack. */
+function collectText(root: AnyNode, out: string[]): void {
+  const stack: AnyNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as AnyNode;
+    if (node.type === 'text') {
+      out.push(node.data);
+      continue;
+    }
+    if (!('children' in node)) continue;
+    if ('name' in node) {
+      const name = node.name.toLowerCase();
+      if (DROPPED.has(name)) continue;
+      if (name === 'br') {
+        out.push(' ');
+        continue;
+      }
+    }
+    for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as AnyNode);
   }
-  if (!('children' in node) || !('name' in node)) {
-    if ('children' in node) for (const child of node.children) collectText(child, out);
-    return;
-  }
-  const name = node.name.toLowerCase();
-  if (DROPPED.has(name)) return;
-  if (name === 'br') {
-    out.push(' ');
-    return;
-  }
-  for (const child of node.children) collectText(child, out);
 }
 
 function nonEmpty(s: string): string | undefined {

@@ -44,8 +44,8 @@ export interface StateStore {
   /** Records newly discovered articles as pending; known ids are left as they are. Returns how many were new. */
   addDiscovered(refs: Iterable<ArticleRef>): number;
   get(id: string): ArticleRecord | undefined;
-  /** Pending articles and failed ones with fewer than `maxFailedRuns`, newest day first, after `afterKey`. */
-  work(options: { limit: number; maxFailedRuns: number; after?: WorkCursor; since?: string; until?: string; ids?: 'all' }): ArticleRecord[];
+  /** Pending articles and failed ones with fewer than `maxFailedRuns` failed runs, newest day first, after the cursor. */
+  work(options: { limit: number; maxFailedRuns: number; after?: WorkCursor; since?: string; until?: string }): ArticleRecord[];
   countWork(options: { maxFailedRuns: number; since?: string; until?: string }): number;
   markDone(id: string, url: string, snapshot: { path: string; sha256: string }): void;
   markFailed(id: string, url: string, error: string): void;

@@ -62,6 +62,13 @@ Sitemap: https://anlatilaninotesi.com.tr/sitemap_news.xml
 
 const SECTIONS = ['world', 'turkey', 'economy'];
 
+let bomb: Buffer | null = null;
+/** 50 MiB of spaces in ~50 KiB of gzip. */
+function gzipBomb(): Buffer {
+  bomb ??= gzipSync(Buffer.alloc(50 << 20, 0x20), { level: 9 });
+  return bomb;
+}
+
 /**
  * The local mirror of the site: serves the model over HTTP on 127.0.0.1 with a request log and
  * fault switches. Control endpoints live under `/__mirror/` and are not logged.
@@ -134,6 +141,8 @@ export class MirrorServer {
   }
 
   addFault(fault: Fault): void {
+    // Compressed once, here: compressing on request would block the mirror for everyone else.
+    if (fault.kind === 'gzip-bomb') gzipBomb();
     this.faults.push({ ...fault });
   }
 
@@ -222,7 +231,7 @@ export class MirrorServer {
       }
       case 'gzip-bomb':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' });
-        res.end(gzipSync(Buffer.alloc(200 << 20, 0x20)));
+        res.end(gzipBomb());
         return;
       case 'redirect':
         res.writeHead(f.status ?? 302, { location: f.location ?? '/' });

@@ -13,7 +13,7 @@ export class StorageError extends Error {
   static from(err: unknown, path: string, doing: string): StorageError {
     if (err instanceof StorageError) return err;
     const code = (err as { code?: string }).code;
-    const hint = code === 'ENOSPC' ? ' (disk full: free space and run again)' : code === 'EACCES' || code === 'EPERM' ? ' (permission denied: check the storage folder owner)' : '';
+    const hint = code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT' ? ' (disk full: free space and run again)' : code === 'EACCES' || code === 'EPERM' ? ' (permission denied: check the storage folder owner)' : '';
     return new StorageError(path, code, `could not ${doing} ${path}: ${code ?? (err as Error).message}${hint}`, { cause: err });
   }
 }

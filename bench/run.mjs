@@ -1,0 +1,199 @@
+// newsnap against its peers on the project's own mirror, in one run, alternating.
+// Usage: node bench/run.mjs [--smoke] [--articles N] [--rounds N] [--concurrency N]
+// Prints every number with the machine's description and writes bench/RESULTS.md.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const cli = join(root, 'dist/cli/main.js');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const smoke = args.includes('--smoke');
+const articles = Number(flag('articles', smoke ? 40 : 3000));
+const rounds = Number(flag('rounds', smoke ? 1 : 3));
+const concurrency = Number(flag('concurrency', 16));
+const extractRuns = Number(flag('extract-runs', smoke ? 20 : 300));
+const bigArticles = Number(flag('discovery-articles', smoke ? 2000 : 100000));
+const work = mkdtempSync(join(os.tmpdir(), 'newsnap-bench-'));
+const log = (line) => process.stdout.write(`${line}\n`);
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** Runs a command under GNU time; returns wall, cpu and peak RSS. */
+function timed(cmd, cmdArgs, options = {}) {
+  const res = spawnSync('/usr/bin/time', ['-v', cmd, ...cmdArgs], { encoding: 'utf8', maxBuffer: 1 << 30, ...options });
+  const field = (re) => Number((re.exec(res.stderr) ?? [])[1]);
+  const clock = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(res.stderr);
+  const wall = clock ? Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]) : NaN;
+  return {
+    status: res.status,
+    stdout: res.stdout,
+    stderr: res.stderr,
+    wall,
+    cpu: field(/User time \(seconds\): ([\d.]+)/) + field(/System time \(seconds\): ([\d.]+)/),
+    rssMb: field(/Maximum resident set size \(kbytes\): (\d+)/) / 1024,
+  };
+}
+
+async function startMirror(extra) {
+  const child = spawn(process.execPath, [cli, 'mirror', '--port', '0', '--crawl-delay', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const origin = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (c) => {
+      buf += c;
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`mirror exited: ${buf}`)));
+  });
+  return { child, origin };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+log(`# newsnap benchmark${smoke ? ' (smoke)' : ''}\nmachine: ${machine}\nmirror: ${articles} articles, concurrency ${concurrency}, ${rounds} round(s)`);
+
+const results = { newsnap: [], crawlee: [], scrapy: [] };
+const { child: mirror, origin } = await startMirror(['--articles', String(articles), '--days', '30']);
+try {
+  // The same URLs for every tool: what newsnap discovers, listed by a dry run.
+  const since = new Date(Date.now() - 40 * 86400_000).toISOString().slice(0, 10);
+  const listing = execFileSync(process.execPath, [cli, 'crawl', '--since', since, '--dry-run', '--origin', origin, '--storage', join(work, 'list'), '--rate', '0', '--log-level', 'error'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const urls = listing.split('\n').filter((l) => l.startsWith('https://'));
+  const urlsFile = join(work, 'urls.txt');
+  writeFileSync(urlsFile, `${urls.join('\n')}\n`);
+  log(`urls: ${urls.length}`);
+  // Debian's python3-scrapy lives under the system Python, whatever python3 is first on PATH.
+  const hasScrapy = spawnSync(PYTHON, ['-c', 'import scrapy'], { stdio: 'ignore' }).status === 0;
+
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['newsnap', 'crawlee', 'scrapy'] : ['scrapy', 'crawlee', 'newsnap'];
+    for (const tool of order) {
+      let r;
+      if (tool === 'newsnap') {
+        const storage = join(work, `newsnap-${round}`);
+        r = timed(process.execPath, [cli, 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error']);
+        rmSync(storage, { recursive: true, force: true });
+      } else if (tool === 'crawlee') {
+        r = timed(process.execPath, [join(here, 'crawlee-run.mjs'), urlsFile, origin, String(concurrency)], { cwd: here });
+      } else {
+        if (!hasScrapy) continue;
+        r = timed(PYTHON, [join(here, 'scrapy_run.py'), urlsFile, origin, String(concurrency)]);
+      }
+      if (r.status !== 0) throw new Error(`${tool} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+      const row = { pagesPerSecond: urls.length / r.wall, cpuPer1000: (r.cpu / urls.length) * 1000, rssMb: r.rssMb, wall: r.wall };
+      results[tool].push(row);
+      log(`round ${round + 1} ${tool.padEnd(7)} ${row.pagesPerSecond.toFixed(1)} pages/s  ${row.cpuPer1000.toFixed(2)} CPU s/1000 pages  peak RSS ${row.rssMb.toFixed(0)} MB  (${r.wall.toFixed(1)} s)`);
+    }
+  }
+} finally {
+  mirror.kill();
+}
+
+// Extraction alone: median ms per reference page.
+const { extractArticle } = await import(join(root, 'dist/extract/extract-article.js'));
+const { sputnikTurkiye } = await import(join(root, 'dist/site/profile.js'));
+const shared = join(root, '..', 'shared', 'reference', 'pages');
+const extraction = {};
+for (const id of ['1102014239', '1098700591', '1100000001']) {
+  const html = readFileSync(join(shared, `${id}.html`), 'utf8');
+  for (let i = 0; i < 30; i++) extractArticle(html, null, sputnikTurkiye);
+  const times = [];
+  for (let i = 0; i < extractRuns; i++) {
+    const t = performance.now();
+    extractArticle(html, null, sputnikTurkiye);
+    times.push(performance.now() - t);
+  }
+  extraction[id] = median(times);
+  log(`extraction ${id}: median ${extraction[id].toFixed(2)} ms over ${extractRuns} runs`);
+}
+
+// Discovery of a large backfill: peak RSS and time of a dry run.
+const big = await startMirror(['--articles', String(bigArticles), '--days', '100']);
+let discovery;
+try {
+  const since = new Date(Date.now() - 110 * 86400_000).toISOString().slice(0, 10);
+  const r = timed(process.execPath, [cli, 'crawl', '--since', since, '--dry-run', '--origin', big.origin, '--storage', join(work, 'big'), '--rate', '0', '--log-level', 'error']);
+  const listed = r.stdout.split('\n').filter((l) => l.startsWith('https://')).length;
+  discovery = { listed, wall: r.wall, rssMb: r.rssMb };
+  log(`discovery: ${listed} URLs listed in ${r.wall.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB`);
+} finally {
+  big.child.kill();
+}
+
+// The idle incremental run: requests of a second run with nothing new.
+const idle = await startMirror(['--articles', '60', '--days', '5']);
+let idleRequests;
+try {
+  const storage = join(work, 'idle');
+  const run = () => execFileSync(process.execPath, [cli, 'crawl', '--origin', idle.origin, '--storage', storage, '--rate', '0', '--render', 'never', '--log-level', 'error'], { encoding: 'utf8' });
+  run();
+  const before = (await (await fetch(`${idle.origin}/__mirror/log`)).json()).length;
+  run();
+  const after = await (await fetch(`${idle.origin}/__mirror/log`)).json();
+  idleRequests = after.slice(before);
+  log(`idle incremental run: ${idleRequests.length} requests (${idleRequests.map((r) => `${r.path} ${r.status}`).join(', ')})`);
+} finally {
+  idle.child.kill();
+}
+rmSync(work, { recursive: true, force: true });
+
+const m = (tool, key) => (results[tool].length ? median(results[tool].map((r) => r[key])) : NaN);
+const ratio = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : 'n/a');
+const table = ['newsnap', 'crawlee', 'scrapy']
+  .filter((t) => results[t].length)
+  .map((t) => `| ${t === 'crawlee' ? 'Crawlee CheerioCrawler (@crawlee/cheerio 3.18)' : t === 'scrapy' ? 'Scrapy (Debian python3-scrapy)' : 'newsnap crawl --rate 0'} | ${m(t, 'pagesPerSecond').toFixed(1)} | ${m(t, 'cpuPer1000').toFixed(2)} | ${m(t, 'rssMb').toFixed(0)} |`);
+const summary = `newsnap/Crawlee: pages/s ×${ratio(m('newsnap', 'pagesPerSecond'), m('crawlee', 'pagesPerSecond'))}, peak RSS ×${ratio(m('newsnap', 'rssMb'), m('crawlee', 'rssMb'))}, CPU per page ×${ratio(m('newsnap', 'cpuPer1000'), m('crawlee', 'cpuPer1000'))}`;
+log(summary);
+if (!smoke) {
+  writeFileSync(
+    join(here, 'RESULTS.md'),
+    `# Benchmark results
+
+Produced by \`npm run bench\` (\`node bench/run.mjs\`) on ${new Date().toISOString().slice(0, 10)}.
+
+Machine: ${machine}.
+
+## Crawl of the mirror, politeness off
+
+${urls_line()}Concurrency ${concurrency}, ${rounds} alternating rounds, medians. Every tool fetches the same
+URLs from the project's mirror (a separate process on the same machine) and runs the same
+extraction (newsnap's; Scrapy uses its parsel equivalent). newsnap runs its whole pipeline:
+discovery, fetch, extract, format, atomic write with fsync, manifest, state. Crawlee keeps its
+results in memory with persistence off.
+
+| tool | pages/s | CPU s per 1000 pages | peak RSS (MB) |
+|---|---|---|---|
+${table.join('\n')}
+
+${summary}.
+
+## Extraction alone
+
+${Object.entries(extraction).map(([id, ms]) => `- \`${id}.html\`: median ${ms.toFixed(2)} ms over ${extractRuns} runs`).join('\n')}
+
+## Discovery of a ${bigArticles}-article backfill (\`crawl --since … --dry-run\`)
+
+${discovery.listed} URLs listed in ${discovery.wall.toFixed(1)} s, peak RSS ${discovery.rssMb.toFixed(0)} MB.
+
+## Idle incremental run
+
+${idleRequests.length} requests: ${idleRequests.map((r) => `\`${r.path}\` ${r.status}`).join(', ')}.
+`,
+  );
+  log('wrote bench/RESULTS.md');
+}
+
+function urls_line() {
+  return `Mirror of ${articles} articles (pages of ~225 KB in the site's markup). `;
+}
