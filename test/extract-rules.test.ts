@@ -114,6 +114,14 @@ describe('fields and fallbacks', () => {
     const html = '<html><head><meta property="og:title" content="Bozuk"><body><div class="article__body"><div class="article__block" data-type="text"><div class="article__text"><b>kalın <i>eğik</div></div></span></div>';
     expect(extract(html).body).toBe('kalın eğik');
   });
+  it('10 000-deep nesting keeps its text (script dropped, <br> a space) and stays fast', () => {
+    const deep = `${'<div><span>'.repeat(5_000)}a<br>b<script>gizli()</script><em>c</em>${'</span></div>'.repeat(5_000)}`;
+    const html = page({ blocks: [`<div class="article__block" data-type="text"><div class="article__text">${deep} son</div></div>`] });
+    const started = performance.now();
+    expect(extract(html).body).toBe('a bc son');
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
   it('a 5 MB page is extracted', () => {
     const filler = `<div class="sidebar">${'<p>dolgu metni</p>'.repeat(300_000)}</div>`;
     const html = page({ body: `${filler}<div class="article__body"><div class="article__block" data-type="text"><div class="article__text">Son.</div></div></div>` });

@@ -42,7 +42,7 @@ function mutate(rnd: () => number, page: string): string {
 }
 
 describe(`extractor fuzz: ${COUNT} mutated reference pages, seed ${SEED}`, () => {
-  it('never throws, takes under a second a page, and every snapshot is well-formed', () => {
+  it('never throws, takes under a second a page, and every snapshot is well-formed', { timeout: Math.max(120_000, COUNT * 60) }, () => {
     const rnd = seededRandom(SEED);
     const pages = REFERENCE_CASES.map((c) => ({ html: readFileSync(c.page, 'utf8'), url: c.url }));
     let articles = 0;

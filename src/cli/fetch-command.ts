@@ -33,7 +33,7 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
 }
 
 /** Every input must be an article URL of the site; one that is not stops the command before any request. */
-export function articleRefs(ctx: Context, inputs: string[]): ArticleRef[] {
+function articleRefs(ctx: Context, inputs: string[]): ArticleRef[] {
   const refs = new Map<string, ArticleRef>();
   const refused: string[] = [];
   for (const input of inputs) {

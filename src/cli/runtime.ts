@@ -1,4 +1,3 @@
-import type { Archive } from '../crawl/archive.js';
 import { ArticlePipeline } from '../crawl/article-pipeline.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
@@ -37,4 +36,3 @@ export function createRuntime(ctx: Context): Runtime {
   };
 }
 
-export type { Archive };

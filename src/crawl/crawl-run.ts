@@ -111,7 +111,6 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   }
 
   const d = config.site.discovery;
-  const before = state.countWork({ maxFailedRuns: config.crawl.maxFailedRuns, ...rangeOf(window) });
   if (!backfill && !signal.aborted) await discovery.rss(d.rss);
   for (const month of monthsOf(window)) {
     if (signal.aborted) break;
@@ -130,7 +129,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const workRange = backfill ? rangeOf(window) : {};
   const total = Math.min(state.countWork({ maxFailedRuns: config.crawl.maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
   counts.queued = total;
-  log.info({ discovered: counts.discovered, pendingBefore: before, work: total }, 'discovery finished');
+  log.info({ discovered: counts.discovered, work: total }, 'discovery finished');
 
   if (request.dryRun) {
     let listed = 0;

@@ -8,36 +8,58 @@ import { Parser } from 'htmlparser2';
  * page — is tokenized but never becomes a node. Kept elements stay in document order, so
  * "first match" means the same as in the full DOM.
  */
+/**
+ * Depth past which elements are not built, only their text kept (script/style/noscript/template
+ * text still dropped, `<br>` still a space). domutils' queries cost O(nodes × depth), so a
+ * 10 000-deep page would take seconds; real pages are some 20 levels deep.
+ */
+export const MAX_DOM_DEPTH = 256;
+const DROPPED_TEXT = new Set(['script', 'style', 'noscript', 'template']);
+
+type Frame = 'kept' | 'skipped' | 'flat' | 'flat-dropped';
+
 class PrunedDomHandler extends DomHandler {
-  private readonly kept: boolean[] = [];
+  private readonly kept: Frame[] = [];
   private depth = 0;
+  /** Open flattened elements whose text is dropped. */
+  private droppedText = 0;
 
   constructor(private readonly keep: SimpleSelector[]) {
     super(undefined, { decodeEntities: true } as never);
   }
 
   override onopentag(name: string, attribs: Record<string, string>): void {
+    if (this.depth >= MAX_DOM_DEPTH) {
+      const dropped = DROPPED_TEXT.has(name);
+      if (dropped) this.droppedText++;
+      else if (name === 'br' && this.droppedText === 0) super.ontext(' ');
+      this.kept.push(dropped ? 'flat-dropped' : 'flat');
+      return;
+    }
     if (this.depth > 0 || this.wanted(name, attribs)) {
       super.onopentag(name, attribs);
-      this.kept.push(true);
+      this.kept.push('kept');
       this.depth++;
       return;
     }
-    this.kept.push(false);
+    this.kept.push('skipped');
     this.lastNode = null;
   }
 
   override onclosetag(): void {
-    if (this.kept.pop()) {
+    const frame = this.kept.pop();
+    if (frame === 'kept') {
       super.onclosetag();
       this.depth--;
-    } else {
+    } else if (frame === 'flat-dropped') {
+      this.droppedText--;
+    } else if (frame === 'skipped') {
       this.lastNode = null;
     }
   }
 
   override ontext(data: string): void {
-    if (this.depth > 0) super.ontext(data);
+    if (this.depth > 0 && this.droppedText === 0) super.ontext(data);
   }
 
   override oncomment(): void {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { articlePage, dayArchivePage, lastDayOfMonth, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
-import { addDays, generateArticle, generateArticles, istanbulToday, type MirrorArticle } from './site-model.js';
+import { articlePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
+import { generateArticle, generateArticles, istanbulToday, type MirrorArticle } from './site-model.js';
 
 export interface MirrorOptions {
   articles: number;
@@ -351,4 +351,3 @@ export class MirrorServer {
   }
 }
 
-export { addDays, lastDayOfMonth };
