@@ -68,9 +68,17 @@ describe('newsnap crawl', () => {
   it('at --rate 20 no rolling second of the mirror log holds more than 20 requests', async () => {
     const { mirror, origin } = await startMirror({ articles: 120, days: 5, crawlDelay: 0 });
     const storage = await tempDir();
-    const res = await runCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', origin, '--storage', storage, '--rate', '20', '--concurrency', '8'], { env: baseEnv });
+    const res = await runCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', origin, '--storage', storage, '--rate', '20', '--concurrency', '8'], {
+      env: { ...baseEnv, NEWSNAP_CRAWL_PROGRESS_INTERVAL_MS: '1000' },
+    });
     expect(res.code).toBe(0);
     expect(mirror.log.length).toBeGreaterThan(100);
+    // Not a terminal: periodic progress records instead of a progress line.
+    const progress = logRecords(res.stderr).filter((r) => r.msg === 'progress');
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    expect(progress.at(-1)).toMatchObject({ total: 120, discovered: 120 });
+    expect(progress.map((r) => r.done as number)).toEqual([...progress.map((r) => r.done as number)].sort((a, b) => a - b));
+    expect(progress.every((r) => typeof r.pagesPerSecond === 'number' && 'etaSeconds' in r)).toBe(true);
     const peak = maxInWindow(mirror.log);
     expect(peak).toBeLessThanOrEqual(20);
     expect(peak).toBeGreaterThanOrEqual(15);
