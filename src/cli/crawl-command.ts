@@ -54,7 +54,6 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
         pipeline,
         out: process.stdout,
         tty: process.stderr.isTTY === true,
-        ...(process.env.NEWSNAP_TODAY ? { today: process.env.NEWSNAP_TODAY } : {}),
       },
       request,
       controller.signal,

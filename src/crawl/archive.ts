@@ -21,6 +21,8 @@ export class Archive {
     private readonly store: SnapshotStore,
     private readonly manifest: Manifest,
     private readonly lock: RunLock,
+    /** Manifest bytes already applied to state; this archive is the only writer of both. */
+    private manifestOffset: number,
   ) {}
 
   static async open(root: string): Promise<Archive> {
@@ -34,7 +36,7 @@ export class Archive {
       const unapplied = await manifest.open(offset);
       for (const r of unapplied) state.markDone(r.id, r.url, { path: r.path, sha256: r.sha256 });
       state.setMeta(MANIFEST_OFFSET, String(manifest.length));
-      const archive = new Archive(root, state, new SnapshotStore(root), manifest, lock);
+      const archive = new Archive(root, state, new SnapshotStore(root), manifest, lock, manifest.length);
       const interrupted = state.unfinishedRuns();
       if (interrupted.length > 0) {
         await removeStrayTemporaries(join(root, 'snapshots'));
@@ -57,9 +59,31 @@ export class Archive {
     try {
       return await this.saveUnguarded(article, text, discoveredAs);
     } catch (err) {
-      // A full disk stops SQLite too; whatever failed, the message names the storage path.
-      throw StorageError.from(err, join(this.root, 'state.sqlite'), 'record snapshot in');
+      throw this.stateError(err, 'record snapshot in');
     }
+  }
+
+  /** Records an article that is not one (or that robots.txt keeps us from). */
+  recordSkipped(id: string, url: string, reason: string): void {
+    try {
+      this.state.markSkipped(id, url, reason);
+    } catch (err) {
+      throw this.stateError(err, 'record skip in');
+    }
+  }
+
+  /** Records a failed attempt; later runs retry it up to `crawl.maxFailedRuns`. */
+  recordFailed(id: string, url: string, message: string): void {
+    try {
+      this.state.markFailed(id, url, message);
+    } catch (err) {
+      throw this.stateError(err, 'record failure in');
+    }
+  }
+
+  /** A full disk stops SQLite too; whatever failed, the message names the storage path. */
+  private stateError(err: unknown, doing: string): StorageError {
+    return StorageError.from(err, join(this.root, 'state.sqlite'), doing);
   }
 
   private async saveUnguarded(article: Article, text: string, discoveredAs?: { id: string; url: string }): Promise<StoredSnapshot> {
@@ -76,7 +100,10 @@ export class Archive {
           bytes: snap.bytes,
           fetchedAt: new Date().toISOString(),
         });
-        if (length > Number(this.state.getMeta(MANIFEST_OFFSET) ?? '0')) this.state.setMeta(MANIFEST_OFFSET, String(length));
+        if (length > this.manifestOffset) {
+          this.manifestOffset = length;
+          this.state.setMeta(MANIFEST_OFFSET, String(length));
+        }
       }
       this.state.markDone(article.id, article.url, snap);
     }

@@ -37,11 +37,7 @@ export class ArticlePipeline {
     try {
       const { extraction, rendered, renderMs } = await this.extract(ref, signal);
       if (!extraction.ok) {
-        try {
-          archive?.state.markSkipped(ref.id, ref.url, extraction.reason);
-        } catch (stateErr) {
-          throw StorageError.from(stateErr, archive?.root ?? '', 'record skip in');
-        }
+        archive?.recordSkipped(ref.id, ref.url, extraction.reason);
         return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message };
       }
       const text = formatSnapshot(extraction.article);
@@ -51,11 +47,7 @@ export class ArticlePipeline {
     } catch (err) {
       if (err instanceof StorageError) throw err;
       const error = err instanceof Error ? err : new Error(String(err));
-      try {
-        archive?.state.markFailed(ref.id, ref.url, error.message);
-      } catch (stateErr) {
-        throw StorageError.from(stateErr, archive?.root ?? '', 'record failure in');
-      }
+      archive?.recordFailed(ref.id, ref.url, error.message);
       return { kind: 'failed', ref, message: error.message, error };
     }
   }

@@ -49,7 +49,7 @@ export interface CrawlDeps {
   /** Where a dry run lists URLs. */
   out: NodeJS.WritableStream;
   tty: boolean;
-  /** Today in the site's time zone (YYYYMMDD); tests pin it. */
+  /** Today in the site's time zone (YYYYMMDD); default `NEWSNAP_TODAY` (tests pin it), else the clock. */
   today?: string;
   /** Sees every article outcome as it happens (metrics). */
   onOutcome?: (outcome: ArticleOutcome) => void;
@@ -65,7 +65,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const { config, log, archive, scheduler } = deps;
   const state = archive.state;
   const started = performance.now();
-  const today = deps.today ?? siteToday();
+  const today = deps.today ?? process.env.NEWSNAP_TODAY ?? siteToday();
   const backfill = request.since !== undefined;
   const window: CrawlWindow = backfill
     ? { since: request.since as string, until: request.until ?? today, backfill: true }
@@ -150,7 +150,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     for (const rec of pages(state, config.crawl.maxFailedRuns, workRange)) {
       if (signal.aborted || (request.max !== undefined && launched >= request.max)) break;
       if (!discovery.allowed(rec.url)) {
-        state.markSkipped(rec.id, rec.url, 'disallowed by robots.txt');
+        archive.recordSkipped(rec.id, rec.url, 'disallowed by robots.txt');
         counts.skipped++;
         continue;
       }

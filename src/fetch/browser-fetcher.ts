@@ -37,8 +37,6 @@ export class BrowserPageFetcher implements PageFetcher {
   private readonly idle: BrowserContext[] = [];
   private active = 0;
   private readonly waiters: Array<() => void> = [];
-  /** Requests the browser was not allowed to make (for logs and tests). */
-  blocked = 0;
 
   constructor(
     private readonly urls: SiteUrls,
@@ -98,10 +96,7 @@ export class BrowserPageFetcher implements PageFetcher {
     for (let c = this.idle.pop(); c; c = this.idle.pop()) if (c.browser() === browser && browser.isConnected()) return c;
     const context = await browser.newContext({ userAgent: this.options.userAgent, serviceWorkers: 'block', javaScriptEnabled: true });
     await context.route('**/*', (route) => this.filter(route));
-    await context.routeWebSocket(/.*/, (ws) => {
-      this.blocked++;
-      void ws.close();
-    });
+    await context.routeWebSocket(/.*/, (ws) => void ws.close());
     return context;
   }
 
@@ -147,7 +142,6 @@ export class BrowserPageFetcher implements PageFetcher {
     }
     const own = url !== null && this.urls.fromContacted(url) !== null && isContactedOrigin(url, this.urls);
     if (own && ALLOWED_TYPES.has(request.resourceType())) return route.continue();
-    this.blocked++;
     return route.abort('blockedbyclient');
   }
 

@@ -16,11 +16,6 @@ export interface SchedulerOptions {
 }
 
 export interface SchedulerStats {
-  /** Requests started (retries included). */
-  requests: number;
-  retries: number;
-  /** Time the queue stood still because a `Retry-After` asked it to. */
-  pausedMs: number;
   /** Summed time requests waited for the rate limit and a free slot. */
   waitedMs: number;
 }
@@ -42,9 +37,8 @@ export class RequestScheduler {
   private rate: number;
   private readonly random: () => number;
   private readonly stopper = new AbortController();
-  private pausedUntil = 0;
   private onRetry: RetryListener | undefined;
-  readonly stats: SchedulerStats = { requests: 0, retries: 0, pausedMs: 0, waitedMs: 0 };
+  readonly stats: SchedulerStats = { waitedMs: 0 };
 
   constructor(private readonly options: SchedulerOptions) {
     this.rate = options.rate;
@@ -96,7 +90,6 @@ export class RequestScheduler {
           async () => {
             const release = await this.gate.acquire(combined);
             this.stats.waitedMs += performance.now() - queuedAt;
-            this.stats.requests++;
             try {
               return await attempt(signal);
             } finally {
@@ -114,7 +107,6 @@ export class RequestScheduler {
         }
         if (n >= this.options.retries) throw err;
         const delayMs = retryAfter ?? this.backoff(n);
-        this.stats.retries++;
         this.onRetry?.({ label, attempt: n, delayMs, error: err });
         await delay(delayMs, combined);
       }
@@ -127,17 +119,8 @@ export class RequestScheduler {
     this.queue.clear();
   }
 
-  async idle(): Promise<void> {
-    await this.queue.onIdle();
-  }
-
   /** Holds every request not yet started until `ms` from now (a `Retry-After`). */
   pauseFor(ms: number): void {
-    const now = Date.now();
-    const until = now + ms;
-    if (until <= this.pausedUntil) return;
-    this.stats.pausedMs += until - Math.max(now, this.pausedUntil);
-    this.pausedUntil = until;
     this.gate.pauseFor(ms);
   }
 

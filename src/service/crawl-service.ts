@@ -69,7 +69,6 @@ export class CrawlService {
         pipeline: this.d.pipeline,
         out: process.stdout,
         tty: false,
-        ...(process.env.NEWSNAP_TODAY ? { today: process.env.NEWSNAP_TODAY } : {}),
         onOutcome: (o) => this.d.metrics.article(o),
         onSummary: (s) => this.d.metrics.crawl(s),
       },
