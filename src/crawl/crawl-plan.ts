@@ -1,3 +1,5 @@
+import { daysInMonth, shiftDay } from '../site/calendar.js';
+
 /** Which months and days a crawl discovers through, from what it was asked and when it last ran. */
 export interface CrawlWindow {
   /** YYYYMMDD, inclusive. */
@@ -29,7 +31,7 @@ export function monthsOf(window: CrawlWindow): string[] {
 /** Days (YYYYMMDD) of a month that fall in the window, newest first. */
 export function daysOf(month: string, window: CrawlWindow): string[] {
   const days: string[] = [];
-  const last = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0)).getUTCDate();
+  const last = daysInMonth(month);
   for (let d = last; d >= 1; d--) {
     const day = `${month}${String(d).padStart(2, '0')}`;
     if (day >= window.since && day <= window.until) days.push(day);
@@ -50,16 +52,6 @@ export function incrementalWindow(today: string, lastSuccessDay: string | null):
     if (since > previousMonthEnd) since = previousMonthEnd;
   }
   return { since, until: today, backfill: false };
-}
-
-export function shiftDay(day: string, n: number): string {
-  const d = new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)) + n));
-  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-}
-
-/** Today in the site's time zone (Istanbul, UTC+3 all year), YYYYMMDD. */
-export function siteToday(now = Date.now()): string {
-  return shiftDay(new Date(now + 3 * 3600_000).toISOString().slice(0, 10).replace(/-/g, ''), 0);
 }
 
 /** Parses a user's date (YYYY-MM-DD or YYYYMMDD) to YYYYMMDD, or null. */

@@ -7,7 +7,8 @@ import type { Logger } from '../log/logger.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import type { Archive } from './archive.js';
 import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
-import { daysOf, incrementalWindow, monthsOf, siteToday, type CrawlWindow } from './crawl-plan.js';
+import { siteToday } from '../site/calendar.js';
+import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
 import { ProgressReporter, type ProgressCounts } from './progress.js';
 
 export interface CrawlRequest {

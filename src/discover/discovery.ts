@@ -4,6 +4,7 @@ import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-cli
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { StateStore } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
+import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
 import { XmlLocStream } from './xml-locs.js';
@@ -105,7 +106,7 @@ export class Discovery {
   /** A month's sitemap; `month` is YYYYMM. */
   async monthSitemap(template: string, month: string): Promise<SourceResult> {
     const start = `${month}01`;
-    const end = `${month}${String(new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0)).getUTCDate()).padStart(2, '0')}`;
+    const end = `${month}${String(daysInMonth(month)).padStart(2, '0')}`;
     const path = template.replace('{start}', start).replace('{end}', end);
     return this.xmlSource(new URL(path, this.o.urls.base), ['urlset']);
   }

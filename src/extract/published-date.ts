@@ -1,4 +1,4 @@
-import { isCalendarDay } from '../site/site-urls.js';
+import { isCalendarDay } from '../site/calendar.js';
 
 // The site's own form `20251220T1542+0300`, and ISO 8601 `2025-12-20T15:42:00+03:00`.
 // The date is read as written: it is the calendar date in the offset written beside it.

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { articlePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
-import { generateArticle, generateArticles, istanbulToday, type MirrorArticle } from './site-model.js';
+import { siteToday } from '../site/calendar.js';
+import { generateArticle, generateArticles, type MirrorArticle } from './site-model.js';
 
 export interface MirrorOptions {
   articles: number;
@@ -87,7 +88,7 @@ export class MirrorServer {
   baseUrl = '';
 
   constructor(private readonly options: MirrorOptions) {
-    const lastDay = options.lastDay ?? istanbulToday();
+    const lastDay = options.lastDay ?? siteToday();
     this.articles = generateArticles({ count: options.articles, days: options.days, lastDay, seed: options.seed ?? 1, jsEvery: options.jsEvery ?? 0 });
     for (const a of this.articles) this.index(a);
     const delay = options.crawlDelay;
@@ -122,7 +123,7 @@ export class MirrorServer {
 
   /** Publishes `n` new articles today; returns them. */
   publish(n: number, options: { jsBuilt?: boolean } = {}): MirrorArticle[] {
-    const day = this.articles.at(-1)?.day ?? istanbulToday();
+    const day = this.articles.at(-1)?.day ?? siteToday();
     const lastId = Number(this.articles.at(-1)?.id ?? 1_100_000_099);
     const added: MirrorArticle[] = [];
     for (let i = 0; i < n; i++) {

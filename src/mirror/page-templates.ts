@@ -1,3 +1,4 @@
+import { daysInMonth } from '../site/calendar.js';
 import { articleUrl, dottedDay, escapeHtml, seededRandom, SITE_BASE, SITE_NAME, type MirrorArticle } from './site-model.js';
 
 /**
@@ -129,6 +130,6 @@ export function rssFeed(items: MirrorArticle[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n<title>${SITE_NAME}</title><link>${SITE_BASE}/</link>\n${entries.join('\n')}\n</channel></rss>\n`;
 }
 
-export function lastDayOfMonth(month: string): string {
-  return String(new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0)).getUTCDate()).padStart(2, '0');
+function lastDayOfMonth(month: string): string {
+  return String(daysInMonth(month)).padStart(2, '0');
 }

@@ -3,6 +3,8 @@
  * must yield computed from that data — never by running newsnap's extractor over the page.
  */
 
+import { shiftDay } from '../site/calendar.js';
+
 export interface MirrorBlock {
   type: string;
   html: string;
@@ -147,7 +149,7 @@ export function generateArticles(options: { count: number; days: number; lastDay
   for (let i = 0; i < options.count; i++) {
     // Oldest first, so ids grow with time like the site's.
     const dayIndex = Math.floor((i * options.days) / options.count);
-    const day = addDays(options.lastDay, dayIndex - (options.days - 1));
+    const day = shiftDay(options.lastDay, dayIndex - (options.days - 1));
     out.push(generateArticle(options.seed, String(firstId + i), day, options.jsEvery > 0 && i % options.jsEvery === options.jsEvery - 1, i));
   }
   return out;
@@ -236,14 +238,3 @@ export function expectedSnapshot(a: MirrorArticle): string | null {
   return fields.map((f) => `${f}\n\n`).join('');
 }
 
-/** YYYYMMDD plus `n` days. */
-export function addDays(day: string, n: number): string {
-  const d = new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)) + n));
-  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-}
-
-/** Today in Istanbul (UTC+3, no DST since 2016), YYYYMMDD. */
-export function istanbulToday(now = Date.now()): string {
-  const d = new Date(now + 3 * 3600_000);
-  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-}

@@ -1,3 +1,4 @@
+import { isCalendarDay } from './calendar.js';
 import type { SiteProfile } from './profile.js';
 
 /** An article as the site knows it: its numeric id, its day, and its one canonical URL. */
@@ -91,12 +92,3 @@ export class SiteUrls {
   }
 }
 
-/** True for a real calendar day written YYYYMMDD. */
-export function isCalendarDay(day: string): boolean {
-  if (!/^\d{8}$/.test(day)) return false;
-  const y = Number(day.slice(0, 4));
-  const m = Number(day.slice(4, 6));
-  const d = Number(day.slice(6, 8));
-  if (y < 1990 || m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
-}
