@@ -1,8 +1,8 @@
 import { ArticlePipeline } from '../crawl/article-pipeline.js';
-import type { HttpClient } from '../fetch/http-client.js';
+import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
-import type { RequestScheduler } from '../frontier/request-scheduler.js';
-import { createHttp, createScheduler, type Context } from './context.js';
+import { RequestScheduler } from '../frontier/request-scheduler.js';
+import type { Context } from './context.js';
 import { createRenderer } from './renderer.js';
 
 /** What a command needs to move articles: one HTTP client, one request queue, one pipeline. */
@@ -14,8 +14,16 @@ export interface Runtime {
 }
 
 export function createRuntime(ctx: Context): Runtime {
-  const http = createHttp(ctx);
-  const scheduler = createScheduler(ctx.config);
+  const http = new HttpClient(ctx.urls, ctx.config.http);
+  const c = ctx.config.crawl;
+  const scheduler = new RequestScheduler({
+    rate: c.rate,
+    concurrency: c.concurrency,
+    retries: c.retries,
+    backoffBaseMs: c.backoffBaseMs,
+    backoffMaxMs: c.backoffMaxMs,
+    maxRetryAfterMs: c.maxRetryAfterMs,
+  });
   const renderer = createRenderer(ctx);
   const pipeline = new ArticlePipeline({
     profile: ctx.config.site,
