@@ -10,7 +10,8 @@ import { compareWithMirror } from './helpers/mirror.js';
 import { listFiles, readManifest, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
-const env = { NEWSNAP_TODAY: TODAY, NEWSNAP_RENDER_POLICY: 'never' };
+const NOW = '2025-12-15T12:00:00Z';
+const env = { NEWSNAP_NOW: NOW, NEWSNAP_RENDER_POLICY: 'never' };
 let mirror: MirrorServer;
 let origin: string;
 beforeAll(async () => {

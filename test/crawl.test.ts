@@ -7,7 +7,8 @@ import { articleRequests, compareWithMirror, maxInWindow } from './helpers/mirro
 import { listFiles, readManifest, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
-const baseEnv = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_TODAY: TODAY, NEWSNAP_CRAWL_BACKOFF_BASE_MS: '100' };
+const NOW = '2025-12-15T12:00:00Z';
+const baseEnv = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_NOW: NOW, NEWSNAP_CRAWL_BACKOFF_BASE_MS: '100' };
 const mirrors: MirrorServer[] = [];
 
 async function startMirror(options: ConstructorParameters<typeof MirrorServer>[0]): Promise<{ mirror: MirrorServer; origin: string }> {

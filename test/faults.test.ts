@@ -5,8 +5,9 @@ import { articleRequests, compareWithMirror, snapshotPath } from './helpers/mirr
 import { listFiles, readManifest, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
+const NOW = '2025-12-15T12:00:00Z';
 const env = {
-  NEWSNAP_TODAY: TODAY,
+  NEWSNAP_NOW: NOW,
   NEWSNAP_RENDER_POLICY: 'never',
   NEWSNAP_CRAWL_BACKOFF_BASE_MS: '100',
   NEWSNAP_CRAWL_RETRIES: '3',

@@ -10,7 +10,7 @@ import { tempDir } from './helpers/storage.js';
 
 const JS_CASE = REFERENCE_CASES.find((c) => c.id === '1100000002')!;
 const SEED_CASE = REFERENCE_CASES[0]!;
-const env = { NEWSNAP_CRAWL_RATE: '0', NEWSNAP_TODAY: '20251215' };
+const env = { NEWSNAP_CRAWL_RATE: '0', NEWSNAP_NOW: '2025-12-15T12:00:00Z' };
 const pathOf = (u: string) => new URL(u).pathname;
 
 /** A server that must never hear from the browser: another origin on loopback. */

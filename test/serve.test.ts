@@ -9,7 +9,8 @@ import { REFERENCE_CASES, SEED } from './helpers/paths.js';
 import { listFiles, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
-const env = { NEWSNAP_TODAY: TODAY, NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_SERVE_PORT: '0' };
+const NOW = '2025-12-15T12:00:00Z';
+const env = { NEWSNAP_NOW: NOW, NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_SERVE_PORT: '0' };
 const SEED_CASE = REFERENCE_CASES[0]!;
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -91,7 +92,7 @@ describe('newsnap serve', () => {
     expect(metric(text, 'newsnap_requests_total', 'status="200"')).toBe(mirror.log.filter((r) => r.status === 200).length);
     expect(metric(text, 'newsnap_requests_total', 'status="304"')).toBe(mirror.log.filter((r) => r.status === 304).length);
     expect(metric(text, 'newsnap_discovery_sources_total', 'kind="rss",outcome="unchanged"')).toBeGreaterThanOrEqual(2);
-    expect(metric(text, 'newsnap_last_successful_crawl_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(metric(text, 'newsnap_last_successful_crawl_timestamp_seconds')).toBe(Date.parse(NOW) / 1000);
     expect(metric(text, 'newsnap_queue_length')).toBe(0);
   });
 

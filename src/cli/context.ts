@@ -1,3 +1,4 @@
+import { checkClock } from '../clock/clock.js';
 import { loadConfig, type Config, type LoadedConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { SiteUrls } from '../site/site-urls.js';
@@ -29,6 +30,7 @@ export interface Context {
 }
 
 export function createContext(flags: CommonFlags, extra: FlagMap = []): Context {
+  checkClock();
   const loaded = loadConfig({ ...(flags.config ? { file: flags.config } : {}), flags: [...commonFlagMap(flags), ...extra] });
   const { config } = loaded;
   const log = createLogger(config.logLevel);

@@ -4,6 +4,7 @@ import { runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-r
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
+import { Shutdown } from './shutdown.js';
 import { UsageError } from './usage-error.js';
 
 export interface CrawlFlags {
@@ -26,55 +27,51 @@ export function crawlRequest(flags: CrawlFlags): CrawlRequest {
 
 export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<ExitCodeValue> {
   const request = crawlRequest(flags);
-  const archive = await Archive.open(ctx.config.storage);
-  const runtime = createRuntime(ctx);
-  const { http, scheduler, pipeline } = runtime;
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`newsnap: second ${sig}, exiting now; the next run resumes\n`);
-      process.exit(ExitCode.INTERRUPTED);
-    }
-    ctx.log.warn({ signal: sig }, 'stopping: finishing in-flight work, then saving state');
-    controller.abort();
-    scheduler.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let summary: CrawlSummary;
+  const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    summary = await runCrawl(
-      {
-        config: ctx.config,
-        log: ctx.log,
-        urls: ctx.urls,
-        http,
-        scheduler,
-        archive,
-        pipeline,
-        out: process.stdout,
-        tty: process.stderr.isTTY === true,
-      },
-      request,
-      controller.signal,
-    );
+    const archive = await Archive.open(ctx.config.storage);
+    shutdown.onForce(() => archive.abandon());
+    const runtime = createRuntime(ctx);
+    shutdown.onForce(runtime.kill);
+    const stopping = () => void runtime.stop();
+    shutdown.signal.addEventListener('abort', stopping, { once: true });
+    let summary: CrawlSummary;
+    try {
+      summary = await runCrawl(
+        {
+          config: ctx.config,
+          log: ctx.log,
+          urls: ctx.urls,
+          http: runtime.http,
+          scheduler: runtime.scheduler,
+          archive,
+          pipeline: runtime.pipeline,
+          out: process.stdout,
+          tty: process.stderr.isTTY === true,
+        },
+        request,
+        shutdown.signal,
+      );
+    } finally {
+      shutdown.signal.removeEventListener('abort', stopping);
+      // The browser and the connections close first; the lock is released last.
+      await runtime.close();
+      await archive.close();
+    }
+    ctx.log.info({ summary }, 'crawl finished');
+    (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);
+    switch (summary.status) {
+      case 'done':
+        return ExitCode.OK;
+      case 'partial':
+        return ExitCode.PARTIAL;
+      case 'interrupted':
+        return ExitCode.INTERRUPTED;
+      case 'failed':
+        return ExitCode.FAILED;
+    }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await archive.close();
-    await runtime.close();
-  }
-  ctx.log.info({ summary }, 'crawl finished');
-  (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);
-  switch (summary.status) {
-    case 'done':
-      return ExitCode.OK;
-    case 'partial':
-      return ExitCode.PARTIAL;
-    case 'interrupted':
-      return ExitCode.INTERRUPTED;
-    case 'failed':
-      return ExitCode.FAILED;
+    shutdown.dispose();
   }
 }
 

@@ -4,6 +4,7 @@ import type { ArticleRef } from '../site/site-urls.js';
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
+import { Shutdown } from './shutdown.js';
 import { UsageError } from './usage-error.js';
 
 export interface FetchFlags {
@@ -12,23 +13,34 @@ export interface FetchFlags {
 
 export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchFlags): Promise<ExitCodeValue> {
   const refs = articleRefs(ctx, inputs);
-  const archive = flags.stdout ? null : await Archive.open(ctx.config.storage);
-  const report = flags.stdout ? process.stderr : process.stdout;
-  const runtime = createRuntime(ctx);
+  const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, archive)));
-    let succeeded = 0;
-    for (const outcome of outcomes) {
-      if (outcome.kind === 'printed') process.stdout.write(outcome.text);
-      report.write(`${describeOutcome(outcome)}\n`);
-      ctx.log.info({ id: outcome.ref.id, url: outcome.ref.url, outcome: outcome.kind }, 'fetch result');
-      if (outcome.kind === 'written' || outcome.kind === 'unchanged' || outcome.kind === 'printed') succeeded++;
+    const archive = flags.stdout ? null : await Archive.open(ctx.config.storage);
+    if (archive) shutdown.onForce(() => archive.abandon());
+    const report = flags.stdout ? process.stderr : process.stdout;
+    const runtime = createRuntime(ctx);
+    shutdown.onForce(runtime.kill);
+    const stopping = () => void runtime.stop();
+    shutdown.signal.addEventListener('abort', stopping, { once: true });
+    try {
+      const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, archive, shutdown.signal)));
+      let succeeded = 0;
+      for (const outcome of outcomes) {
+        if (outcome.kind === 'printed') process.stdout.write(outcome.text);
+        report.write(`${describeOutcome(outcome)}\n`);
+        ctx.log.info({ id: outcome.ref.id, url: outcome.ref.url, outcome: outcome.kind }, 'fetch result');
+        if (outcome.kind === 'written' || outcome.kind === 'unchanged' || outcome.kind === 'printed') succeeded++;
+      }
+      if (shutdown.signal.aborted) return ExitCode.INTERRUPTED;
+      if (succeeded === outcomes.length) return ExitCode.OK;
+      return succeeded === 0 ? ExitCode.FAILED : ExitCode.PARTIAL;
+    } finally {
+      shutdown.signal.removeEventListener('abort', stopping);
+      await runtime.close();
+      await archive?.close();
     }
-    if (succeeded === outcomes.length) return ExitCode.OK;
-    return succeeded === 0 ? ExitCode.FAILED : ExitCode.PARTIAL;
   } finally {
-    await archive?.close();
-    await runtime.close();
+    shutdown.dispose();
   }
 }
 

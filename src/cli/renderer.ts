@@ -6,13 +6,13 @@ import type { Context } from './context.js';
  * The browser renderer of a run, per the render policy. Chromium starts only when a page first
  * needs it; when it is missing, one warning now, and the pages that need it fail with the reason.
  */
-export function createRenderer(ctx: Context): { renderer?: Renderer; close: () => Promise<void> } {
+export function createRenderer(ctx: Context): { renderer?: Renderer; close: () => Promise<void>; kill: () => void } {
   const { render, http, site } = ctx.config;
-  if (render.policy === 'never') return { close: async () => undefined };
+  if (render.policy === 'never') return { close: async () => undefined, kill: () => undefined };
   const unavailable = browserUnavailable(render.chromiumPath);
   if (unavailable) {
     ctx.log.warn({ chromiumPath: render.chromiumPath, policy: render.policy }, `${unavailable}: pages that need a browser render will fail`);
-    return { renderer: { unavailable }, close: async () => undefined };
+    return { renderer: { unavailable }, close: async () => undefined, kill: () => undefined };
   }
   const fetcher = new BrowserPageFetcher(ctx.urls, {
     chromiumPath: render.chromiumPath,
@@ -21,5 +21,5 @@ export function createRenderer(ctx: Context): { renderer?: Renderer; close: () =
     userAgent: http.userAgent,
     readySelector: `${site.selectors.body} > ${site.selectors.block}`,
   });
-  return { renderer: { fetcher }, close: () => fetcher.close() };
+  return { renderer: { fetcher }, close: () => fetcher.close(), kill: () => fetcher.killNow() };
 }

@@ -10,6 +10,13 @@ export interface Runtime {
   http: HttpClient;
   scheduler: RequestScheduler;
   pipeline: ArticlePipeline;
+  /**
+   * Stops everything in flight: queued and running requests are aborted and the browser is
+   * closed (its renders with it). Resolves when no browser process is left.
+   */
+  stop(): Promise<void>;
+  /** Last resort of a forced exit: SIGKILLs the browser's processes. */
+  kill(): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +44,11 @@ export function createRuntime(ctx: Context): Runtime {
     http,
     scheduler,
     pipeline,
+    stop() {
+      scheduler.stop();
+      return renderer.close();
+    },
+    kill: renderer.kill,
     async close() {
       await renderer.close();
       await http.close();

@@ -5,40 +5,53 @@ import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
+import { Shutdown } from './shutdown.js';
 
 /**
- * Service mode: crawls on the configured schedule and serves the HTTP API until SIGTERM or
- * SIGINT, then stops scheduling, lets a running crawl reach a safe point, and exits 0.
+ * Service mode: crawls on the configured schedule and serves the HTTP API until SIGTERM, SIGINT
+ * or SIGHUP, then stops within the shutdown deadline and exits 0.
  */
 export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
-  const archive = await Archive.open(ctx.config.storage);
-  const runtime = createRuntime(ctx);
-  const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
-  let stateOpen = true;
-  const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
-  const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, isStateOpen: () => stateOpen });
-  const { host, port } = ctx.config.serve;
+  const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
   try {
-    const url = await listen(server, port, host);
-    ctx.log.info({ url, storage: ctx.config.storage, origin: ctx.config.origin || ctx.config.site.baseUrl }, 'newsnap serve listening');
-    service.start();
-  } catch (err) {
-    server.close();
-    await archive.close();
+    const archive = await Archive.open(ctx.config.storage);
+    shutdown.onForce(() => archive.abandon());
+    const runtime = createRuntime(ctx);
+    shutdown.onForce(runtime.kill);
+    const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
+    let stateOpen = true;
+    const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
+    const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, isStateOpen: () => stateOpen && !shutdown.signal.aborted });
+    const { host, port } = ctx.config.serve;
+    try {
+      const url = await listen(server, port, host);
+      ctx.log.info({ url, storage: ctx.config.storage, origin: ctx.config.origin || ctx.config.site.baseUrl }, 'newsnap serve listening');
+      service.start();
+    } catch (err) {
+      server.close();
+      await runtime.close();
+      await archive.close();
+      throw err;
+    }
+    if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
+    // Order: stop taking work and abort what is in flight (the browser closes with its renders),
+    // let writes finish and the crawl's summary be saved, close the API, then the state; the
+    // lock is released last.
+    const browserClosed = runtime.stop();
+    await service.stop();
+    await browserClosed;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // A response being flushed gets a moment; then every connection goes.
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+    });
     await runtime.close();
-    throw err;
+    stateOpen = false;
+    await archive.close();
+    ctx.log.info({ signal: shutdown.by }, 'stopped');
+    return ExitCode.OK;
+  } finally {
+    shutdown.dispose();
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  ctx.log.info({ signal }, 'stopping: no new crawls; a running crawl finishes its in-flight work');
-  await service.stop();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  stateOpen = false;
-  await archive.close();
-  await runtime.close();
-  ctx.log.info('stopped');
-  return ExitCode.OK;
 }

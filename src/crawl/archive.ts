@@ -1,6 +1,7 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Article } from '../extract/article.js';
+import { nowIso } from '../clock/clock.js';
 import { RunLock } from '../frontier/run-lock.js';
 import { SqliteStateStore, type StateStore } from '../frontier/state-store.js';
 import { Manifest } from '../snapshot/manifest.js';
@@ -98,7 +99,7 @@ export class Archive {
           path: snap.path,
           sha256: snap.sha256,
           bytes: snap.bytes,
-          fetchedAt: new Date().toISOString(),
+          fetchedAt: nowIso(),
         });
         if (length > this.manifestOffset) {
           this.manifestOffset = length;
@@ -114,6 +115,14 @@ export class Archive {
   async close(): Promise<void> {
     await this.manifest.close();
     this.state.close();
+    this.lock.release();
+  }
+
+  /**
+   * A forced exit's last step: releases the lock without waiting for anything. Whatever was
+   * committed stays; the next run repairs the rest, as after a kill -9.
+   */
+  abandon(): void {
     this.lock.release();
   }
 }

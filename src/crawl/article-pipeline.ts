@@ -15,7 +15,9 @@ export type ArticleOutcome =
   | { kind: 'written' | 'unchanged'; ref: ArticleRef; path: string; rendered: boolean; renderMs?: number }
   | { kind: 'printed'; ref: ArticleRef; text: string; rendered: boolean }
   | { kind: 'not-article'; ref: ArticleRef; reason: string; message: string }
-  | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error };
+  | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error }
+  /** The run stopped while the article was in flight; its state is left as it was. */
+  | { kind: 'interrupted'; ref: ArticleRef };
 
 /** A browser that renders pages, or why there is none. */
 export type Renderer = { fetcher: PageFetcher } | { unavailable: string };
@@ -46,6 +48,7 @@ export class ArticlePipeline {
       return { kind: snap.outcome, ref, path: snap.path, rendered, ...(renderMs === undefined ? {} : { renderMs }) };
     } catch (err) {
       if (err instanceof StorageError) throw err;
+      if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
       const error = err instanceof Error ? err : new Error(String(err));
       archive?.recordFailed(ref.id, ref.url, error.message);
       return { kind: 'failed', ref, message: error.message, error };
@@ -86,5 +89,7 @@ export function describeOutcome(outcome: ArticleOutcome): string {
       return `not an article (${outcome.reason}) ${outcome.ref.url}`;
     case 'failed':
       return `failed ${outcome.ref.url}: ${outcome.message}`;
+    case 'interrupted':
+      return `interrupted ${outcome.ref.url}: the run stopped before it was done`;
   }
 }

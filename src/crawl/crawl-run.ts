@@ -8,6 +8,7 @@ import type { SiteUrls } from '../site/site-urls.js';
 import type { Archive } from './archive.js';
 import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
 import { siteToday } from '../site/calendar.js';
+import { nowMs } from '../clock/clock.js';
 import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
 import { ProgressReporter, type ProgressCounts } from './progress.js';
 
@@ -50,7 +51,7 @@ export interface CrawlDeps {
   /** Where a dry run lists URLs. */
   out: NodeJS.WritableStream;
   tty: boolean;
-  /** Today in the site's time zone (YYYYMMDD); default `NEWSNAP_TODAY` (tests pin it), else the clock. */
+  /** Today in the site's time zone (YYYYMMDD); default from the clock (which `NEWSNAP_NOW` pins). */
   today?: string;
   /** Sees every article outcome as it happens (metrics). */
   onOutcome?: (outcome: ArticleOutcome) => void;
@@ -66,7 +67,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const { config, log, archive, scheduler } = deps;
   const state = archive.state;
   const started = performance.now();
-  const today = deps.today ?? process.env.NEWSNAP_TODAY ?? siteToday();
+  const today = deps.today ?? siteToday(nowMs());
   const backfill = request.since !== undefined;
   const window: CrawlWindow = backfill
     ? { since: request.since as string, until: request.until ?? today, backfill: true }
@@ -202,6 +203,7 @@ function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
       counts.failed++;
       break;
     case 'printed':
+    case 'interrupted':
       break;
   }
   const fields = {

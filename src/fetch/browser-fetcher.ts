@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
-import type { Browser, BrowserContext, Route } from 'playwright';
+import type { Browser, BrowserContext, Page, Route } from 'playwright';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
+import { killOwnedBrowsers, ownerEnvironment, waitOwnedBrowsersGone } from './browser-processes.js';
+import { delay } from '../clock/delay.js';
 
 export interface BrowserOptions {
   chromiumPath: string;
@@ -15,7 +17,20 @@ export interface BrowserOptions {
 }
 
 /** Chromium's flags: no background traffic of its own, no sandbox (we run as root in CI). */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+];
+
+/** How long a polite `browser.close()` may take before the browser's process group is killed. */
+const CLOSE_GRACE_MS = 2000;
 
 /** Resource types a render may load from the site; everything else is aborted. */
 const ALLOWED_TYPES = new Set(['document', 'script', 'xhr', 'fetch']);
@@ -25,11 +40,19 @@ export function browserUnavailable(chromiumPath: string): string | null {
   return existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (install Debian's chromium, or set render.chromiumPath / NEWSNAP_RENDER_CHROMIUM_PATH)`;
 }
 
+function abortedError(siteUrl: string, cause?: unknown): FetchError {
+  return new FetchError('aborted', siteUrl, `${siteUrl}: render aborted, the run is stopping`, cause === undefined ? {} : { cause });
+}
+
 /**
  * Renders pages in Debian's Chromium through Playwright, behind the same interface as the HTTP
  * fetcher. One browser per process, launched on first use and again if it dies; a small pool of
  * contexts (cookies cleared between pages) and a fresh page per render; only the site's own
  * origin is reachable from inside, and no images, media, fonts or stylesheets are loaded.
+ *
+ * Stopping: a render ends as soon as its signal aborts, whatever stage it is in; `close()` aborts
+ * every render, closes the browser (killing its process group when it does not close in time) and
+ * refuses renders from then on, so no browser is ever launched behind a closed fetcher.
  */
 export class BrowserPageFetcher implements PageFetcher {
   private browser: Promise<Browser> | null = null;
@@ -37,6 +60,8 @@ export class BrowserPageFetcher implements PageFetcher {
   private readonly idle: BrowserContext[] = [];
   private active = 0;
   private readonly waiters: Array<() => void> = [];
+  private readonly closing = new AbortController();
+  private closed: Promise<void> | null = null;
 
   constructor(
     private readonly urls: SiteUrls,
@@ -44,43 +69,53 @@ export class BrowserPageFetcher implements PageFetcher {
   ) {}
 
   async fetchPage(siteUrl: string, signal?: AbortSignal): Promise<FetchedPage> {
-    await this.slot();
+    const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+    if (stop.aborted) throw abortedError(siteUrl);
+    await this.slot(stop, siteUrl);
     const slotAt = performance.now();
     let context: BrowserContext | null = null;
+    let page: Page | null = null;
     let reusable = false;
+    const abort = () => void page?.close().catch(() => undefined);
+    stop.addEventListener('abort', abort, { once: true });
     try {
       context = await this.context();
-      const page = await context.newPage();
-      const abort = () => void page.close().catch(() => undefined);
-      signal?.addEventListener('abort', abort, { once: true });
-      const started = Date.now();
+      if (stop.aborted) throw abortedError(siteUrl);
+      page = await context.newPage();
+      if (stop.aborted) throw abortedError(siteUrl);
+      const started = performance.now();
       const target = this.urls.toOrigin(siteUrl).href;
       let response;
       try {
         response = await page.goto(target, { waitUntil: 'domcontentloaded', timeout: this.options.timeoutMs });
       } catch (err) {
+        if (stop.aborted) throw abortedError(siteUrl, err);
         const message = (err as Error).message.split('\n')[0] ?? '';
         if (/Timeout/i.test(message)) throw new FetchError('timeout', siteUrl, `${siteUrl}: browser render timed out after ${this.options.timeoutMs} ms`, { cause: err });
         throw new FetchError('reset', siteUrl, `${siteUrl}: browser navigation failed (${message})`, { cause: err });
-      } finally {
-        signal?.removeEventListener('abort', abort);
       }
       if (response && response.status() >= 400) {
         const status = response.status();
         throw new FetchError('http-status', siteUrl, `${siteUrl} answered HTTP ${status} to the browser`, {
           status,
-          retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(response.headers()['retry-after']) : undefined,
+          retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(response.headers()['retry-after'], response.headers().date) : undefined,
         });
       }
       // Ready when the body has blocks; a page that never gets them is extracted as it stands.
-      const left = Math.max(0, this.options.timeoutMs - (Date.now() - started));
+      const left = Math.max(0, this.options.timeoutMs - (performance.now() - started));
       await page.waitForSelector(this.options.readySelector, { state: 'attached', timeout: left }).catch(() => undefined);
-      const html = await page.content();
+      if (stop.aborted) throw abortedError(siteUrl);
+      const html = await page.content().catch((err: Error) => {
+        throw stop.aborted ? abortedError(siteUrl, err) : new FetchError('reset', siteUrl, `${siteUrl}: the rendered page could not be read (${err.message.split('\n')[0]})`, { cause: err });
+      });
       const finalUrl = this.urls.fromContacted(new URL(page.url()))?.href ?? siteUrl;
       await page.close();
-      reusable = true;
+      reusable = !stop.aborted;
       return { url: finalUrl, html, elapsedMs: Math.round(performance.now() - slotAt) };
+    } catch (err) {
+      throw stop.aborted && !(err instanceof FetchError && err.kind === 'aborted') ? abortedError(siteUrl, err) : err;
     } finally {
+      stop.removeEventListener('abort', abort);
       if (context && reusable && context.browser()?.isConnected()) {
         await context.clearCookies().catch(() => undefined);
         this.idle.push(context);
@@ -100,22 +135,68 @@ export class BrowserPageFetcher implements PageFetcher {
     return context;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Aborts every render, closes the browser and refuses renders from now on. A browser that
+   * does not close within a short grace is killed with its whole process group; resolves once
+   * none of its processes is alive.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closing.abort();
+    for (const wake of this.waiters.splice(0)) wake();
     this.idle.length = 0;
-    const browser = this.browser;
+    const launching = this.browser;
     this.browser = null;
-    if (browser) await (await browser.catch(() => null))?.close().catch(() => undefined);
+    const browser = launching ? await launching.catch(() => null) : null;
+    if (browser) {
+      const grace = new AbortController();
+      const closed = await Promise.race([browser.close().then(() => true, () => false), delay(CLOSE_GRACE_MS, grace.signal).then(() => false)]);
+      // The grace timer must not hold the process open once the browser has closed.
+      grace.abort();
+      if (!closed) killOwnedBrowsers();
+    }
+    // Crashpad handlers end a moment after their browser; none may outlive newsnap.
+    if (!(await waitOwnedBrowsersGone(CLOSE_GRACE_MS))) {
+      killOwnedBrowsers();
+      await waitOwnedBrowsersGone(CLOSE_GRACE_MS);
+    }
+  }
+
+  /** SIGKILLs the browser's processes at once: the last resort of a shutdown past its deadline. */
+  killNow(): void {
+    killOwnedBrowsers();
   }
 
   private launch(): Promise<Browser> {
+    if (this.closing.signal.aborted) return Promise.reject(new Error('the browser is closed: the run is stopping'));
     if (!this.browser) {
       const reason = browserUnavailable(this.options.chromiumPath);
       if (reason) return Promise.reject(new Error(reason));
       // Playwright is loaded on the first render only: an idle service or a crawl that never
-      // renders does not pay for it.
+      // renders does not pay for it. Its own signal handlers are off: newsnap's shutdown closes
+      // the browser in its own order (renders aborted first, state saved, lock released last).
       const launching = import('playwright')
-        .then(({ chromium }) => chromium.launch({ executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 }))
-        .then((browser) => {
+        .then(({ chromium }) =>
+          chromium.launch({
+            executablePath: this.options.chromiumPath,
+            headless: true,
+            args: CHROMIUM_ARGS,
+            timeout: 30_000,
+            handleSIGINT: false,
+            handleSIGTERM: false,
+            handleSIGHUP: false,
+            env: ownerEnvironment(),
+          }),
+        )
+        .then(async (browser) => {
+          if (this.closing.signal.aborted) {
+            await browser.close().catch(() => undefined);
+            throw new Error('the browser is closed: the run is stopping');
+          }
           // A crashed browser is replaced on the next render.
           browser.on('disconnected', () => {
             if (this.browser === launching) this.browser = null;
@@ -123,7 +204,7 @@ export class BrowserPageFetcher implements PageFetcher {
           return browser;
         })
         .catch((err: Error) => {
-          this.browser = null;
+          if (this.browser === launching) this.browser = null;
           throw new Error(`Chromium at ${this.options.chromiumPath} could not start: ${err.message.split('\n')[0]}`);
         });
       this.browser = launching;
@@ -145,12 +226,15 @@ export class BrowserPageFetcher implements PageFetcher {
     return route.abort('blockedbyclient');
   }
 
-  private async slot(): Promise<void> {
-    if (this.active < this.options.pages) {
-      this.active++;
-      return;
+  private async slot(stop: AbortSignal, siteUrl: string): Promise<void> {
+    while (this.active >= this.options.pages) {
+      if (stop.aborted) throw abortedError(siteUrl);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        stop.addEventListener('abort', () => resolve(), { once: true });
+      });
     }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (stop.aborted) throw abortedError(siteUrl);
     this.active++;
   }
 

@@ -1,3 +1,5 @@
+import { nowMs } from '../clock/clock.js';
+
 /** What went wrong with one request, in words a log reader can act on. */
 export type FetchErrorKind =
   | 'bad-url'
@@ -10,7 +12,9 @@ export type FetchErrorKind =
   | 'http-status'
   | 'too-large'
   | 'not-html'
-  | 'redirect';
+  | 'redirect'
+  /** The run is stopping (SIGTERM, SIGINT): not a failure of the site. */
+  | 'aborted';
 
 const RETRYABLE: ReadonlySet<FetchErrorKind> = new Set(['dns', 'connect', 'timeout', 'reset', 'truncated']);
 
@@ -45,12 +49,17 @@ export class FetchError extends Error {
   }
 }
 
-/** `Retry-After` in milliseconds (delta-seconds or HTTP-date), or undefined when absent or invalid. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+/**
+ * `Retry-After` in milliseconds (delta-seconds or HTTP-date), or undefined when absent or invalid.
+ * An HTTP-date is read against the response's own `Date` header when there is one: both come
+ * from the server's clock, whatever ours says.
+ */
+export function parseRetryAfter(value: string | undefined, responseDate?: string): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
+  const sent = responseDate ? Date.parse(responseDate) : Number.NaN;
+  return Math.max(0, at - (Number.isNaN(sent) ? nowMs() : sent));
 }

@@ -148,7 +148,9 @@ export class HttpClient {
       this.notify({ url: siteUrl.href, status, ms: performance.now() - started });
       return { url: siteUrl, status, headers, body };
     } catch (err) {
-      const error = toFetchError(err, siteUrl.href, signal, status);
+      const error = init.signal?.aborted
+        ? new FetchError('aborted', siteUrl.href, `${siteUrl.href}: request aborted, the run is stopping`, { cause: err })
+        : toFetchError(err, siteUrl.href, signal, status);
       this.notify({ url: siteUrl.href, status, ms: performance.now() - started, error });
       throw error;
     }
@@ -160,7 +162,7 @@ export function requireOk(res: HttpResponse): HttpResponse {
   if (res.status >= 200 && res.status < 300) return res;
   throw new FetchError('http-status', res.url.href, `${res.url.href} answered HTTP ${res.status}`, {
     status: res.status,
-    retryAfterMs: res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined,
+    retryAfterMs: res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after'], res.headers.date) : undefined,
   });
 }
 

@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import { FetchError } from '../fetch/fetch-error.js';
-import { delay, SlidingWindowGate } from './sliding-window.js';
+import { delay } from '../clock/delay.js';
+import { SlidingWindowGate } from './sliding-window.js';
 
 export interface SchedulerOptions {
   /** Requests a second over any rolling second; 0 = no limit. */
@@ -77,28 +78,35 @@ export class RequestScheduler {
     this.gate.configure(1, Math.ceil(seconds * 1000) + WINDOW_SLACK_MS);
   }
 
+  /** Aborted once `stop()` is called: everything running through this scheduler should end. */
+  get stopSignal(): AbortSignal {
+    return this.stopper.signal;
+  }
+
   /**
    * Runs `attempt` through the queue, retrying transient failures (network, 408/429/5xx).
-   * Resolves with its value or rejects with the last error.
+   * Resolves with its value or rejects with the last error. It never settles before the
+   * attempt itself has ended: p-queue rejects a running task as soon as its signal aborts,
+   * and a caller that moved on then (closing the browser, the state store) would leave the
+   * attempt running behind its back.
    */
-  async run<T>(label: string, attempt: (signal?: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const combined = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
     for (let n = 1; ; n++) {
       const queuedAt = performance.now();
+      let running: Promise<T> | null = null;
       try {
         return await this.queue.add(
           async () => {
             const release = await this.gate.acquire(combined);
             this.stats.waitedMs += performance.now() - queuedAt;
-            try {
-              return await attempt(signal);
-            } finally {
-              release();
-            }
+            running = attempt(combined).finally(release);
+            return running;
           },
           { signal: combined },
         );
       } catch (err) {
+        if (running) await (running as Promise<T>).catch(() => undefined);
         if (!(err instanceof FetchError) || !err.retryable || combined.aborted) throw err;
         const retryAfter = err.retryAfterMs;
         if (retryAfter !== undefined) {
@@ -113,7 +121,7 @@ export class RequestScheduler {
     }
   }
 
-  /** Stops starting requests: queued and waiting ones reject; in-flight ones finish. */
+  /** Stops: queued and waiting requests reject, and requests in flight are aborted. */
   stop(): void {
     this.stopper.abort(new Error('the run is stopping'));
     this.queue.clear();

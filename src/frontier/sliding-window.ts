@@ -1,3 +1,5 @@
+import { delay } from '../clock/delay.js';
+
 /**
  * A sliding-window rate gate: at most `cap` requests in any rolling `windowMs`, as the server
  * sees them, first come first served, plus a pause that holds everything until a given time
@@ -79,16 +81,4 @@ export class SlidingWindowGate {
       this.wake?.();
     };
   }
-}
-
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { nowIso } from '../clock/clock.js';
 import type { ArticleRef } from '../site/site-urls.js';
 
 export type ArticleState = 'pending' | 'done' | 'failed' | 'skipped';
@@ -175,7 +176,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   addDiscovered(refs: Iterable<ArticleRef>): number {
-    const now = new Date().toISOString();
+    const now = nowIso();
     let added = 0;
     this.db.transaction(() => {
       for (const ref of refs) added += this.stmts.insert.run(ref.id, ref.url, ref.day, now, now).changes;
@@ -234,15 +235,15 @@ export class SqliteStateStore implements StateStore {
   }
 
   saveValidators(source: string, v: SourceValidators): void {
-    this.stmts.putSource.run(source, v.etag, v.lastModified, v.body, new Date().toISOString());
+    this.stmts.putSource.run(source, v.etag, v.lastModified, v.body, nowIso());
   }
 
   beginRun(kind: string): number {
-    return Number(this.stmts.beginRun.run(kind, new Date().toISOString()).lastInsertRowid);
+    return Number(this.stmts.beginRun.run(kind, nowIso()).lastInsertRowid);
   }
 
   endRun(id: number, status: string, summary: unknown): void {
-    this.stmts.endRun.run(new Date().toISOString(), status, JSON.stringify(summary), id);
+    this.stmts.endRun.run(nowIso(), status, JSON.stringify(summary), id);
   }
 
   unfinishedRuns(): RunRecord[] {
@@ -283,7 +284,7 @@ export class SqliteStateStore implements StateStore {
       reason: change.reason ?? null,
       sha256: change.sha256 ?? null,
       path: change.path ?? null,
-      now: new Date().toISOString(),
+      now: nowIso(),
     });
   }
 }

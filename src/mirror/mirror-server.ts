@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { articlePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
 import { siteToday } from '../site/calendar.js';
+import { nowMs } from '../clock/clock.js';
 import { generateArticle, generateArticles, type MirrorArticle } from './site-model.js';
 
 export interface MirrorOptions {
@@ -31,7 +32,7 @@ export interface LoggedRequest {
   userAgent: string;
 }
 
-export type FaultKind = 'status' | 'timeout' | 'reset' | 'drip' | 'truncated' | 'huge' | 'gzip-bomb' | 'redirect' | 'not-html' | 'invalid-utf8' | 'body';
+export type FaultKind = 'status' | 'timeout' | 'reset' | 'drip' | 'truncated' | 'huge' | 'gzip-bomb' | 'redirect' | 'not-html' | 'invalid-utf8' | 'body' | 'slow';
 
 /** A switch a test flips: requests whose path matches answer with this fault. */
 export interface Fault {
@@ -43,6 +44,8 @@ export interface Fault {
   /** For `redirect`: the Location; for `body`: the body. */
   location?: string;
   body?: string;
+  /** For `slow`: how long the answer is held before the page is served as usual. */
+  delayMs?: number;
   /** How many requests it hits; default every one. */
   times?: number;
 }
@@ -88,7 +91,7 @@ export class MirrorServer {
   baseUrl = '';
 
   constructor(private readonly options: MirrorOptions) {
-    const lastDay = options.lastDay ?? siteToday();
+    const lastDay = options.lastDay ?? siteToday(nowMs());
     this.articles = generateArticles({ count: options.articles, days: options.days, lastDay, seed: options.seed ?? 1, jsEvery: options.jsEvery ?? 0 });
     for (const a of this.articles) this.index(a);
     const delay = options.crawlDelay;
@@ -123,7 +126,7 @@ export class MirrorServer {
 
   /** Publishes `n` new articles today; returns them. */
   publish(n: number, options: { jsBuilt?: boolean } = {}): MirrorArticle[] {
-    const day = this.articles.at(-1)?.day ?? siteToday();
+    const day = this.articles.at(-1)?.day ?? siteToday(nowMs());
     const lastId = Number(this.articles.at(-1)?.id ?? 1_100_000_099);
     const added: MirrorArticle[] = [];
     for (let i = 0; i < n; i++) {
@@ -178,7 +181,7 @@ export class MirrorServer {
     const fault = this.faultFor(path);
     if (fault) {
       entry.status = fault.status ?? 0;
-      this.applyFault(fault, req, res);
+      this.applyFault(fault, req, res, path);
       return;
     }
     this.route(req, res, path);
@@ -192,7 +195,7 @@ export class MirrorServer {
     return f;
   }
 
-  private applyFault(f: Fault, req: IncomingMessage, res: ServerResponse): void {
+  private applyFault(f: Fault, req: IncomingMessage, res: ServerResponse, path: string): void {
     switch (f.kind) {
       case 'status':
         res.writeHead(f.status ?? 500, { 'content-type': 'text/html; charset=utf-8', ...f.headers });
@@ -250,6 +253,13 @@ export class MirrorServer {
         res.writeHead(f.status ?? 200, { 'content-type': 'text/html; charset=utf-8', ...f.headers });
         res.end(f.body ?? '');
         return;
+      case 'slow': {
+        const timer = setTimeout(() => {
+          if (!res.destroyed) this.route(req, res, path);
+        }, f.delayMs ?? 2000);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
     }
   }
 

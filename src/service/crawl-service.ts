@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { nowIso } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { Archive } from '../crawl/archive.js';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
@@ -27,6 +28,11 @@ export class BusyError extends Error {
   override readonly name = 'BusyError';
 }
 
+/** The service is shutting down and takes no new work. */
+export class StoppingError extends Error {
+  override readonly name = 'StoppingError';
+}
+
 /**
  * The long-lived side of newsnap: crawls on a cron schedule, never two at once, and one-off
  * fetches through the same queue and rate limit. Holds the storage lock for its whole life.
@@ -35,7 +41,8 @@ export class CrawlService {
   private cron: Cron | null = null;
   private current: { controller: AbortController; done: Promise<CrawlSummary | null>; startedAt: string } | null = null;
   private queuedFetches = 0;
-  private stopping = false;
+  private readonly stopping = new AbortController();
+  private readonly fetches = new Set<Promise<unknown>>();
 
   constructor(private readonly d: ServiceDeps) {}
 
@@ -51,7 +58,7 @@ export class CrawlService {
 
   /** Runs a crawl now unless one is running (then the tick is skipped and logged). */
   async tick(): Promise<CrawlSummary | null> {
-    if (this.stopping) return null;
+    if (this.stopping.signal.aborted) return null;
     if (this.current) {
       this.d.log.info({ runningSince: this.current.startedAt }, 'scheduled crawl skipped: the previous one is still running');
       this.d.metrics.tickSkipped();
@@ -86,7 +93,7 @@ export class CrawlService {
       .finally(() => {
         this.current = null;
       });
-    this.current = { controller, done, startedAt: new Date().toISOString() };
+    this.current = { controller, done, startedAt: nowIso() };
     return done;
   }
 
@@ -103,25 +110,31 @@ export class CrawlService {
 
   /** A manual one-off fetch through the shared queue. Throws BusyError past the queue bound. */
   async fetch(ref: ArticleRef): Promise<ArticleOutcome> {
+    if (this.stopping.signal.aborted) throw new StoppingError('newsnap is shutting down; try again later');
     if (this.queuedFetches >= (this.d.maxQueuedFetches ?? 32)) throw new BusyError(`${this.queuedFetches} manual fetches are already queued; try again later`);
     this.queuedFetches++;
+    const job = this.d.pipeline.process(ref, this.d.archive, this.stopping.signal);
+    this.fetches.add(job);
     try {
-      const outcome = await this.d.pipeline.process(ref, this.d.archive);
+      const outcome = await job;
       this.d.metrics.article(outcome);
       return outcome;
     } finally {
+      this.fetches.delete(job);
       this.queuedFetches--;
     }
   }
 
-  /** Stops scheduling; a running crawl stops taking work, finishes in-flight writes and saves state. */
+  /**
+   * Stops scheduling and aborts what is in flight: the running crawl stops taking work, its
+   * requests and renders and the manual fetches are aborted; resolves once their writes have
+   * finished and the crawl's summary is saved.
+   */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopping.abort();
     this.cron?.stop();
-    if (this.current) {
-      this.current.controller.abort();
-      this.d.scheduler.stop();
-      await this.current.done;
-    }
+    this.current?.controller.abort();
+    this.d.scheduler.stop();
+    await Promise.all([this.current?.done, ...this.fetches]);
   }
 }

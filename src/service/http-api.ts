@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describeOutcome } from '../crawl/article-pipeline.js';
 import type { Logger } from '../log/logger.js';
 import type { SiteUrls } from '../site/site-urls.js';
-import { BusyError, type CrawlService } from './crawl-service.js';
+import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 
 export interface ApiOptions {
@@ -66,6 +66,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     if (!ref) return send(res, 400, { error: `not an article URL of ${o.urls.base.origin}: ${url}` });
     try {
       const outcome = await o.service.fetch(ref);
+      if (outcome.kind === 'interrupted') return send(res, 503, { error: 'newsnap is shutting down; try again later', id: ref.id, url: ref.url }, { 'retry-after': '30' });
       const status = outcome.kind === 'failed' ? 502 : outcome.kind === 'not-article' ? 422 : 200;
       return send(res, status, {
         result: outcome.kind === 'not-article' ? 'not an article' : outcome.kind,
@@ -78,6 +79,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       });
     } catch (err) {
       if (err instanceof BusyError) return send(res, 429, { error: err.message }, { 'retry-after': '5' });
+      if (err instanceof StoppingError) return send(res, 503, { error: err.message }, { 'retry-after': '30' });
       throw err;
     }
   }

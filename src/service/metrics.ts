@@ -1,3 +1,4 @@
+import { nowMs } from '../clock/clock.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
 import type { CrawlSummary } from '../crawl/crawl-run.js';
@@ -36,7 +37,7 @@ export class ServiceMetrics {
   crawl(summary: CrawlSummary): void {
     this.runs.inc({ status: summary.status });
     this.duration.observe(summary.durationMs / 1000);
-    if (summary.status === 'done' || summary.status === 'partial') this.lastSuccess.set(Date.now() / 1000);
+    if (summary.status === 'done' || summary.status === 'partial') this.lastSuccess.set(nowMs() / 1000);
     for (const s of summary.sources) {
       const kind = s.source.endsWith('/robots.txt') ? 'robots' : s.source.includes('sitemap') ? 'sitemap' : s.source.includes('/rss') ? 'rss' : 'archive';
       this.sources.inc({ kind, outcome: s.outcome });

@@ -21,7 +21,7 @@ export function shiftDay(day: string, n: number): string {
 }
 
 /** Today in the site's time zone (Istanbul: UTC+3 all year, no DST since 2016), YYYYMMDD. */
-export function siteToday(now = Date.now()): string {
+export function siteToday(now: number): string {
   return ymd(new Date(now + 3 * 3600_000));
 }
 
