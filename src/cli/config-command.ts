@@ -1,5 +1,14 @@
 import { envName, type LoadedConfig } from '../config/index.js';
+import { redactUrl } from '../fetch/proxy.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+
+/** Secrets never printed: the API token, and credentials in a proxy URL. */
+function redacted(key: string, value: unknown): unknown {
+  if (typeof value !== 'string' || value === '') return value;
+  if (key === 'serve.token') return '***';
+  if (key === 'http.proxy') return redactUrl(value);
+  return value;
+}
 
 /** Prints the effective configuration, one key a line, with where each value came from. */
 export function configCommand(loaded: LoadedConfig, json: boolean): ExitCodeValue {
@@ -7,7 +16,7 @@ export function configCommand(loaded: LoadedConfig, json: boolean): ExitCodeValu
   for (const [key, source] of loaded.sources) {
     let value: unknown = loaded.config;
     for (const part of key.split('.')) value = (value as Record<string, unknown>)[part];
-    rows.push({ key, value, source, env: envName(key) });
+    rows.push({ key, value: redacted(key, value), source, env: envName(key) });
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ file: loaded.file, values: rows }, null, 2)}\n`);

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ClockError } from '../clock/clock.js';
 import { ConfigError } from '../config/index.js';
+import { ProxyConfigError } from '../fetch/proxy.js';
 import { LockedError } from '../frontier/run-lock.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { createContext, type CommonFlags } from './context.js';
@@ -37,7 +38,7 @@ async function runCommand(body: () => Promise<ExitCodeValue>): Promise<void> {
 }
 
 function exitCodeFor(err: unknown): ExitCodeValue {
-  if (err instanceof UsageError || err instanceof ConfigError || err instanceof ClockError) return ExitCode.USAGE;
+  if (err instanceof UsageError || err instanceof ConfigError || err instanceof ClockError || err instanceof ProxyConfigError) return ExitCode.USAGE;
   if (err instanceof LockedError) return ExitCode.LOCKED;
   if (err instanceof StorageError) return ExitCode.STORAGE;
   return ExitCode.FAILED;

@@ -1,6 +1,7 @@
 import { ArticlePipeline } from '../crawl/article-pipeline.js';
 import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
+import { describeProxy } from '../fetch/proxy.js';
 import { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { Context } from './context.js';
 import { createRenderer } from './renderer.js';
@@ -31,7 +32,10 @@ export function createRuntime(ctx: Context): Runtime {
     backoffMaxMs: c.backoffMaxMs,
     maxRetryAfterMs: c.maxRetryAfterMs,
   });
-  const renderer = createRenderer(ctx);
+  const proxy = describeProxy(http.proxy);
+  if (proxy) ctx.log.info({ proxy }, 'requests go through a proxy');
+  scheduler.onRetryScheduled(({ label, attempt, delayMs, error }) => ctx.log.info({ label, attempt, delayMs, err: error.message }, 'retry scheduled'));
+  const renderer = createRenderer(ctx, http.proxy);
   const pipeline = new ArticlePipeline({
     profile: ctx.config.site,
     pages: new HttpPageFetcher(http),

@@ -62,6 +62,8 @@ export const DEFAULTS: Config = {
     totalTimeoutMs: 60_000,
     maxBytes: 5 * 1024 * 1024,
     maxRedirects: 5,
+    proxy: '',
+    noProxy: '',
   },
   crawl: {
     rate: 1,

@@ -79,7 +79,6 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     const key = status !== null && !error ? String(status) : (error?.kind ?? 'error');
     requests[key] = (requests[key] ?? 0) + 1;
   });
-  scheduler.onRetryScheduled(({ label, attempt, delayMs, error }) => log.info({ label, attempt, delayMs, err: error.message }, 'retry scheduled'));
 
   const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal });
   const summary = (status: CrawlStatus, listed = 0, message?: string): CrawlSummary => {

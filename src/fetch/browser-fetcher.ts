@@ -14,6 +14,8 @@ export interface BrowserOptions {
   userAgent: string;
   /** CSS selector that is present once the article body has been built. */
   readySelector: string;
+  /** The proxy the browser's requests take, as the HTTP client's (see `browserProxy`). */
+  proxy?: { server: string; bypass: string; username?: string; password?: string };
 }
 
 /** Chromium's flags: no background traffic of its own, no sandbox (we run as root in CI). */
@@ -129,7 +131,12 @@ export class BrowserPageFetcher implements PageFetcher {
   private async context(): Promise<BrowserContext> {
     const browser = await this.launch();
     for (let c = this.idle.pop(); c; c = this.idle.pop()) if (c.browser() === browser && browser.isConnected()) return c;
-    const context = await browser.newContext({ userAgent: this.options.userAgent, serviceWorkers: 'block', javaScriptEnabled: true });
+    const context = await browser.newContext({
+      userAgent: this.options.userAgent,
+      serviceWorkers: 'block',
+      javaScriptEnabled: true,
+      ...(this.options.proxy ? { proxy: this.options.proxy } : {}),
+    });
     await context.route('**/*', (route) => this.filter(route));
     await context.routeWebSocket(/.*/, (ws) => void ws.close());
     return context;
@@ -184,7 +191,7 @@ export class BrowserPageFetcher implements PageFetcher {
           chromium.launch({
             executablePath: this.options.chromiumPath,
             headless: true,
-            args: CHROMIUM_ARGS,
+            args: [...CHROMIUM_ARGS, this.hostResolverRules()],
             timeout: 30_000,
             handleSIGINT: false,
             handleSIGTERM: false,
@@ -210,6 +217,18 @@ export class BrowserPageFetcher implements PageFetcher {
       this.browser = launching;
     }
     return this.browser;
+  }
+
+  /**
+   * Chromium contacts hosts of its own (update and account services) despite
+   * --disable-background-networking. Every host name but the origin's (and the proxy's) resolves
+   * to nothing, so that traffic never leaves the machine. The proxy is set per context, for the
+   * pages only: with a browser-wide proxy, that background traffic would go through it.
+   */
+  private hostResolverRules(): string {
+    const keep = [this.urls.origin.hostname];
+    if (this.options.proxy) keep.push(new URL(this.options.proxy.server).hostname);
+    return `--host-resolver-rules=MAP * ~NOTFOUND, ${keep.map((h) => `EXCLUDE ${h}`).join(', ')}`;
   }
 
   /** Only the site's own origin (or its mirror) is reachable, and only for what builds the page. */

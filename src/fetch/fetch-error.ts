@@ -13,6 +13,8 @@ export type FetchErrorKind =
   | 'too-large'
   | 'not-html'
   | 'redirect'
+  /** The proxy answered instead of the site (407, or it could not reach the site). */
+  | 'proxy'
   /** The run is stopping (SIGTERM, SIGINT): not a failure of the site. */
   | 'aborted';
 
@@ -41,7 +43,7 @@ export class FetchError extends Error {
 
   /** A later attempt may succeed: network trouble, 408, 425, 429 and 5xx. */
   get retryable(): boolean {
-    if (this.kind === 'http-status') {
+    if (this.kind === 'http-status' || this.kind === 'proxy') {
       const s = this.status ?? 0;
       return s === 408 || s === 425 || s === 429 || s >= 500;
     }

@@ -1,8 +1,9 @@
 import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
+import { createDispatcher, proxyAddressOf, proxySettings, redactUrl, type ProxySettings } from './proxy.js';
 
 export interface HttpOptions {
   userAgent: string;
@@ -14,6 +15,10 @@ export interface HttpOptions {
   /** Largest body accepted, counted after decompression. */
   maxBytes: number;
   maxRedirects: number;
+  /** Proxy for every request (wins over HTTP_PROXY/HTTPS_PROXY); '' = from the environment, or none. */
+  proxy: string;
+  /** Hosts reached without the proxy (wins over NO_PROXY); '' = from the environment. */
+  noProxy: string;
 }
 
 export interface HttpResponse {
@@ -52,20 +57,21 @@ function discard(body: Readable): void {
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
   private readonly observers = new Set<RequestObserver>();
+  /** Where requests go on their way to the site (config, then the environment). */
+  readonly proxy: ProxySettings;
 
   constructor(
     private readonly urls: SiteUrls,
     readonly options: HttpOptions,
-    dispatcher?: Dispatcher,
+    env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.dispatcher =
-      dispatcher ??
-      new Agent({
-        connect: { timeout: options.connectTimeoutMs },
-        headersTimeout: options.readTimeoutMs,
-        bodyTimeout: options.readTimeoutMs,
-        connections: 64,
-      });
+    this.proxy = proxySettings(options, env);
+    this.dispatcher = createDispatcher(this.proxy, {
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.readTimeoutMs,
+      bodyTimeout: options.readTimeoutMs,
+      connections: 64,
+    });
   }
 
   /** Calls `observer` after every request; returns the function that stops it. */
@@ -150,7 +156,7 @@ export class HttpClient {
     } catch (err) {
       const error = init.signal?.aborted
         ? new FetchError('aborted', siteUrl.href, `${siteUrl.href}: request aborted, the run is stopping`, { cause: err })
-        : toFetchError(err, siteUrl.href, signal, status);
+        : (proxyError(err, proxyAddressOf(this.proxy, target), siteUrl.href) ?? toFetchError(err, siteUrl.href, signal, status));
       this.notify({ url: siteUrl.href, status, ms: performance.now() - started, error });
       throw error;
     }
@@ -228,6 +234,38 @@ function toFetchError(err: unknown, url: string, signal: AbortSignal, status: nu
   }
   if (status !== null) return new FetchError('truncated', url, `${url}: body cut off (${code ?? detail})`, extra);
   return new FetchError('reset', url, `${url}: connection failed (${code ?? detail})`, extra);
+}
+
+/**
+ * A failure of the proxy rather than the site, named by the proxy's address without its
+ * credentials: the proxy refused or could not be resolved (retried like any network error), it
+ * asked for credentials (407, not retried), or it could not reach the site.
+ */
+function proxyError(err: unknown, proxy: URL | null, url: string): FetchError | null {
+  if (!proxy || err instanceof FetchError) return null;
+  const name = redactUrl(proxy.href);
+  const chain: Array<{ message?: string; code?: string; port?: number; hostname?: string; address?: string }> = [];
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) chain.push(e as never);
+  const said = chain.map((e) => e.message ?? '').join(' ');
+  const answered = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(said);
+  if (answered) {
+    const status = Number(answered[1] ?? answered[2]);
+    if (status === 407) {
+      return new FetchError('proxy', url, `proxy ${name} refused the request: HTTP 407 Proxy Authentication Required (check the user and password in the proxy URL)`, { status, cause: err });
+    }
+    return new FetchError('proxy', url, `${url}: proxy ${name} could not reach the site (HTTP ${status})`, { status, cause: err });
+  }
+  const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
+  const host = proxy.hostname.replace(/^\[|\]$/g, '');
+  // A proxy named by host name shows up by its resolved address; its port, or its name in a DNS failure, tell it.
+  const atProxy = chain.find((e) => e.port === port || e.hostname === host);
+  if (!atProxy) return null;
+  const code = atProxy.code ?? 'error';
+  const extra = { cause: err };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new FetchError('dns', url, `${url}: proxy ${name} could not be resolved (${code})`, extra);
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new FetchError('connect', url, `${url}: proxy ${name} refused the connection (${code})`, extra);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return new FetchError('timeout', url, `${url}: proxy ${name} did not answer (${code})`, extra);
+  return new FetchError('reset', url, `${url}: connection to proxy ${name} failed (${code})`, extra);
 }
 
 function errorCode(err: unknown): string | undefined {

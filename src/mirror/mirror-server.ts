@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { articlePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
@@ -21,6 +22,8 @@ export interface MirrorOptions {
   archivePageSize?: number;
   /** `Crawl-delay` of the default robots.txt in seconds (the site says 1); 0 leaves it out. */
   crawlDelay?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 export interface LoggedRequest {
@@ -96,7 +99,8 @@ export class MirrorServer {
     for (const a of this.articles) this.index(a);
     const delay = options.crawlDelay;
     this.robots = options.robots ?? (delay === undefined ? SITE_ROBOTS : SITE_ROBOTS.replace('Crawl-delay: 1\n', delay > 0 ? `Crawl-delay: ${delay}\n` : ''));
-    this.server = createServer({ keepAlive: true }, (req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.server = options.tls ? createHttpsServer({ ...options.tls, keepAlive: true }, handler) : createServer({ keepAlive: true }, handler);
     this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
@@ -110,7 +114,7 @@ export class MirrorServer {
       this.server.listen(port, host, () => resolve());
     });
     const addr = this.server.address() as AddressInfo;
-    this.baseUrl = `http://${host}:${addr.port}`;
+    this.baseUrl = `${this.options.tls ? 'https' : 'http'}://${host}:${addr.port}`;
     return this.baseUrl;
   }
 

@@ -5,6 +5,7 @@ import type { Archive } from '../crawl/archive.js';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
 import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
 import type { HttpClient } from '../fetch/http-client.js';
+import { describeProxy } from '../fetch/proxy.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { Logger } from '../log/logger.js';
 import type { ArticlePipeline } from '../crawl/article-pipeline.js';
@@ -103,6 +104,7 @@ export class CrawlService {
       running: this.current ? { startedAt: this.current.startedAt } : null,
       nextRun: this.cron?.nextRun()?.toISOString() ?? null,
       queue: { waiting: this.d.scheduler.waiting, running: this.d.scheduler.running, manualFetchesQueued: this.queuedFetches },
+      proxy: describeProxy(this.d.http.proxy),
       articles: this.d.archive.state.countByState(),
       recentRuns: this.d.archive.state.recentRuns(10),
     };
