@@ -68,7 +68,13 @@ describe('newsnap fetch', () => {
 
   it('refuses anything that is not an article URL of the site before any request', async () => {
     const storage = await tempDir();
-    for (const bad of ['https://evil.example/20251220/x-1102014239.html', 'https://anlatilaninotesi.com.tr/world/', 'file:///etc/passwd', 'https://anlatilaninotesi.com.tr.evil.example/20251220/x-1102014239.html']) {
+    for (const bad of [
+      'https://evil.example/20251220/x-1102014239.html',
+      'https://anlatilaninotesi.com.tr/world/',
+      'file:///etc/passwd',
+      'https://anlatilaninotesi.com.tr.evil.example/20251220/x-1102014239.html',
+      'https://anlatilaninotesi.com.tr/20251220/..%2F..%2Fetc%2Fpasswd-1102014239.html',
+    ]) {
       const res = await runCli(['fetch', SEED_CASE.url, bad, '--origin', origin, '--storage', storage], { env });
       expect(res.code, bad).toBe(2);
       expect(res.stderr).toContain(`not an article URL of https://anlatilaninotesi.com.tr`);

@@ -38,6 +38,12 @@ describe('article URLs', () => {
       'https://anlatilaninotesi.com.tr/20251220/lavrov-110201423.html',
       'https://anlatilaninotesi.com.tr/20251220/../../etc/passwd-1102014239.html',
       'https://anlatilaninotesi.com.tr/20251220/a%2F..%2F..-1102014239.html/x',
+      'https://anlatilaninotesi.com.tr/20251220/..%2F..%2Fetc%2Fpasswd-1102014239.html',
+      'https://anlatilaninotesi.com.tr/20251220/lavrov.rusya-1102014239.html',
+      'https://anlatilaninotesi.com.tr/20251220/lavrov~1-1102014239.html',
+      'https://anlatilaninotesi.com.tr/20251220/lavrov%20rusya-1102014239.html',
+      'https://anlatilaninotesi.com.tr/20251220/lavrov_rusya-1102014239.html',
+      'https://anlatilaninotesi.com.tr/20251220/türkiye-1102014239.html',
     ]) {
       expect(urls.parseArticle(v), v).toBeNull();
     }

@@ -7,6 +7,7 @@ import { SqliteStateStore, type StateStore } from '../frontier/state-store.js';
 import { Manifest } from '../snapshot/manifest.js';
 import { SnapshotStore, type StoredSnapshot } from '../snapshot/snapshot-store.js';
 import { StorageError } from '../snapshot/storage-error.js';
+import { assertStorageWritable } from '../snapshot/storage-access.js';
 
 const MANIFEST_OFFSET = 'manifest.offset';
 
@@ -27,6 +28,8 @@ export class Archive {
   ) {}
 
   static async open(root: string): Promise<Archive> {
+    // Before anything is created: a folder we cannot write is one clear error, not EACCES on the lock.
+    await assertStorageWritable(root);
     const lock = new RunLock(root);
     lock.acquire();
     let state: StateStore | null = null;

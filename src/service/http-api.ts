@@ -1,8 +1,8 @@
-import { access, constants } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeOutcome } from '../crawl/article-pipeline.js';
 import type { Logger } from '../log/logger.js';
+import { storageProblem } from '../snapshot/storage-access.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -38,9 +38,9 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/healthz') return send(res, 200, { ok: true });
   if (method === 'GET' && path === '/readyz') {
-    const writable = await access(o.storage, constants.W_OK).then(() => true, () => false);
-    const ready = writable && o.isStateOpen();
-    return send(res, ready ? 200 : 503, { ready, storageWritable: writable, stateOpen: o.isStateOpen() });
+    const problem = await storageProblem(o.storage);
+    const ready = problem === null && o.isStateOpen();
+    return send(res, ready ? 200 : 503, { ready, storageWritable: problem === null, stateOpen: o.isStateOpen(), ...(problem ? { problem } : {}) });
   }
   if (method === 'GET' && path === '/metrics') {
     const text = await o.metrics.registry.metrics();

@@ -37,7 +37,9 @@ export const sputnikTurkiye: SiteProfile = {
   name: 'Sputnik Türkiye',
   baseUrl: 'https://anlatilaninotesi.com.tr',
   aliasHosts: ['www.anlatilaninotesi.com.tr', 'tr.sputniknews.com', 'sputniknews.com.tr', 'www.sputniknews.com.tr'],
-  articlePath: '^/(?<day>\\d{8})/[A-Za-z0-9._~%-]+-(?<id>\\d{10})\\.html$',
+  // Real slugs are lowercase ASCII letters, digits and hyphens; anything else (dots, percent
+  // escapes such as `..%2F..%2Fetc%2Fpasswd`) is not an article URL and never sent.
+  articlePath: '^/(?<day>\\d{8})/[A-Za-z0-9-]+-(?<id>\\d{10})\\.html$',
   titleTail: '\\s+-\\s+\\d{2}\\.\\d{2}\\.\\d{4},\\s+Sputnik Türkiye$',
   selectors: {
     headline: 'h1.article__title',

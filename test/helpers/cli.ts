@@ -9,16 +9,25 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a child process, as a user would. */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export interface CliOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Run as this user (the tests run as root; newsnap's image runs as a plain user). */
+  uid?: number;
+  gid?: number;
+}
+
+export function runCli(args: string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
   const child = startCli(args, options);
   return collect(child, options.timeoutMs ?? 90_000);
 }
 
-export function startCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): ChildProcess {
+export function startCli(args: string[], options: CliOptions = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? PROJECT,
     env: { ...process.env, NEWSNAP_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
   });
 }
 
