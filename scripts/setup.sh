@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything newsnap and its tests need on a fresh Debian machine:
-# Debian's Chromium for the render fallback (when missing, and when we may install it),
-# then the npm dependencies (better-sqlite3 compiles from source if no prebuilt binary is reachable),
+# Debian's Chromium for the render fallback and Debian's prometheus for promtool (when missing,
+# and when we may install them), then the npm dependencies (better-sqlite3 compiles from source if no prebuilt binary is reachable),
 # then the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,19 @@ if ! command -v chromium >/dev/null 2>&1 && [ "${NEWSNAP_SKIP_CHROMIUM:-0}" != "
   else
     echo "setup: chromium not found and cannot apt-get install it; the render fallback and its tests will report it missing" >&2
   fi
+fi
+
+# promtool (Debian's prometheus package) lints /metrics in the tests. policy-rc.d keeps the
+# package from starting a Prometheus server of its own.
+if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing Debian's prometheus for promtool (metrics lint in the tests)"
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # Playwright drives the system Chromium (render.chromiumPath); it must never download its own.

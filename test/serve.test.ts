@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -94,6 +95,12 @@ describe('newsnap serve', () => {
     expect(metric(text, 'newsnap_discovery_sources_total', 'kind="rss",outcome="unchanged"')).toBeGreaterThanOrEqual(2);
     expect(metric(text, 'newsnap_last_successful_crawl_timestamp_seconds')).toBe(Date.parse(NOW) / 1000);
     expect(metric(text, 'newsnap_queue_length')).toBe(0);
+    expect(text).toMatch(/^# TYPE newsnap_rate_limit_wait_seconds_total counter$/m);
+    // Prometheus's own linter accepts every metric (Debian's prometheus package; setup installs it).
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(lint.error, 'promtool missing: run scripts/setup.sh (it installs Debian\'s prometheus)').toBeUndefined();
+    expect(`${lint.stdout}${lint.stderr}`).toBe('');
+    expect(lint.status).toBe(0);
   });
 
   it('POST /fetch: writes a good URL; refuses foreign hosts, non-articles, bad bodies, missing tokens; obeys the rate limit', async () => {

@@ -19,12 +19,16 @@ export class ServiceMetrics {
   constructor(http: HttpClient, scheduler: RequestScheduler) {
     http.observe(({ status, error }) => this.requests.inc({ status: status !== null && !error ? String(status) : (error?.kind ?? 'error') }));
     new Gauge({ name: 'newsnap_queue_length', help: 'Requests waiting in the queue', registers: [this.registry], collect() { this.set(scheduler.waiting); } });
-    new Gauge({
+    // Waiting time only grows: a counter (promtool rejects `_total` on a gauge), fed the increase since the last scrape.
+    let reported = 0;
+    new Counter({
       name: 'newsnap_rate_limit_wait_seconds_total',
       help: 'Time requests spent waiting for the rate limit and a free slot',
       registers: [this.registry],
       collect() {
-        this.set(scheduler.stats.waitedMs / 1000);
+        const waited = scheduler.stats.waitedMs / 1000;
+        if (waited > reported) this.inc(waited - reported);
+        reported = Math.max(reported, waited);
       },
     });
   }
