@@ -25,6 +25,17 @@ describe('configuration', () => {
     expect(envName('http.userAgent')).toBe('NEWSNAP_HTTP_USER_AGENT');
   });
 
+  it('NEWSNAP_<KEY>_FILE reads the value from a file (a mounted secret); the plain variable wins', async () => {
+    const dir = await tempDir();
+    const secret = join(dir, 'token');
+    writeFileSync(secret, 's3cret-from-file\n');
+    const fromFile = loadConfig({ env: { NEWSNAP_SERVE_TOKEN_FILE: secret } });
+    expect(fromFile.config.serve.token).toBe('s3cret-from-file');
+    expect(fromFile.sources.get('serve.token')).toBe('env NEWSNAP_SERVE_TOKEN_FILE');
+    expect(loadConfig({ env: { NEWSNAP_SERVE_TOKEN_FILE: secret, NEWSNAP_SERVE_TOKEN: 'plain' } }).config.serve.token).toBe('plain');
+    expect(() => loadConfig({ env: { NEWSNAP_SERVE_TOKEN_FILE: join(dir, 'missing') } })).toThrow(`NEWSNAP_SERVE_TOKEN_FILE=${join(dir, 'missing')} cannot be read: ENOENT`);
+  });
+
   it('an unknown key or a bad value names the key', async () => {
     const dir = await tempDir();
     const file = join(dir, 'c.json');

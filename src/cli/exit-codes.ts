@@ -28,5 +28,5 @@ Exit codes:
   3    total failure: nothing succeeded
   4    locked: another newsnap run is using the storage folder
   5    extract: the page is not an article
-  6    storage error: a snapshot or the state could not be written
-  130  interrupted (SIGINT/SIGTERM); state saved, run again to resume`;
+  6    storage error: the storage folder cannot be written (permissions, disk full)
+  130  interrupted (SIGINT/SIGTERM/SIGHUP); state saved, run again to resume`;

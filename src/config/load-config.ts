@@ -53,10 +53,12 @@ export function loadConfig(input: ConfigInput = {}): LoadedConfig {
 
   for (const key of sources.keys()) {
     const name = envName(key);
-    const raw = env[name];
+    const fromFile = env[`${name}_FILE`];
+    const raw = env[name] ?? (fromFile === undefined ? undefined : readSecretFile(`${name}_FILE`, fromFile));
     if (raw === undefined) continue;
-    setPath(config, key, coerce(key, raw, getPath(DEFAULTS as unknown as Json, key), `environment variable ${name}`));
-    sources.set(key, `env ${name}`);
+    const via = env[name] === undefined ? `${name}_FILE` : name;
+    setPath(config, key, coerce(key, raw, getPath(DEFAULTS as unknown as Json, key), `environment variable ${via}`));
+    sources.set(key, `env ${via}`);
   }
 
   for (const { key, value, flag } of input.flags ?? []) {
@@ -70,6 +72,18 @@ export function loadConfig(input: ConfigInput = {}): LoadedConfig {
   const typed = config as unknown as Config;
   validate(typed);
   return { config: typed, sources, file: filePath };
+}
+
+/**
+ * `NEWSNAP_<KEY>_FILE`: the value is the file's content, as Docker and Kubernetes secrets are
+ * mounted. One trailing newline is dropped; the value itself is never echoed in an error.
+ */
+function readSecretFile(variable: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`${variable}=${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** `crawl.maxFailedRuns` → `NEWSNAP_CRAWL_MAX_FAILED_RUNS`. */
