@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, envName, loadConfig } from '../src/config/index.js';
-import { runCli } from './helpers/cli.js';
+import { collect, runCli, startCli } from './helpers/cli.js';
 import { PROJECT } from './helpers/paths.js';
 import { tempDir } from './helpers/storage.js';
 
@@ -46,6 +46,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { NEWSNAP_CRAWL_CONCURRENCY: '0' } })).toThrow(/crawl.concurrency must be a whole number of at least 1/);
     expect(() => loadConfig({ env: { NEWSNAP_RENDER_POLICY: 'sometimes' } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { NEWSNAP_ORIGIN: 'ftp://x' } })).toThrow(/origin must be an http\(s\) origin/);
+  });
+
+  it('a reader that goes away (| head) is no crash: output is dropped, the exit code stays', async () => {
+    const child = startCli(['config']);
+    child.stdout!.destroy();
+    const res = await collect(child);
+    expect(res.stderr).not.toContain('EPIPE');
+    expect(res.code).toBe(0);
   });
 
   it('the CLI exits with the usage code on a bad config value', async () => {

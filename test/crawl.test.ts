@@ -40,7 +40,7 @@ describe('newsnap crawl', () => {
     // Two month sitemaps, no RSS (a backfill), robots once.
     expect(mirror.log.filter((r) => r.path.startsWith('/sitemap_article.xml'))).toHaveLength(2);
     expect(mirror.log.filter((r) => r.path === '/robots.txt')).toHaveLength(1);
-    expect(res.stdout.toString()).toMatch(/^crawl done \(backfill \d{8}–20251215\) in [\d.]+ s: 300 discovered, 293 written, 0 unchanged, 7 not articles, 0 failed/m);
+    expect(res.stdout.toString()).toMatch(/^crawl done \(backfill \d{8}–20251215\) in [\d.]+ s: 300 discovered, 293 written, 0 updated, 0 unchanged, 0 gone, 7 not articles, 0 failed/m);
   });
 
   it('an idle incremental run costs at most 4 requests, all 304; after 5 new articles the next run fetches exactly those 5', async () => {

@@ -53,6 +53,22 @@ describe('sitemap and feed streams', () => {
     expect(rss.urls).toHaveLength(3);
     expect(rss.p.problem(['rss'])).toBeNull();
   });
+  it("a sitemap's <lastmod> comes with its URL, whichever comes first inside <url>", () => {
+    const seen: Array<[string, string | undefined]> = [];
+    const p = new XmlLocStream((u, _kind, lastmod) => seen.push([u, lastmod]));
+    p.write(sample('sitemap_article-202512.xml'));
+    p.write(Buffer.from(''));
+    p.end();
+    expect(seen).toHaveLength(3);
+    expect(seen.every(([, lastmod]) => typeof lastmod === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(lastmod))).toBe(true);
+    const reversed = new XmlLocStream((u, _kind, lastmod) => seen.push([u, lastmod]));
+    reversed.write(Buffer.from('<urlset><url><lastmod>2025-12-20T16:00:00+03:00</lastmod><loc>https://anlatilaninotesi.com.tr/20251220/x-1102014239.html</loc></url><url><loc>https://anlatilaninotesi.com.tr/20251220/y-1102014240.html</loc></url></urlset>'));
+    reversed.end();
+    expect(seen.slice(3)).toEqual([
+      ['https://anlatilaninotesi.com.tr/20251220/x-1102014239.html', '2025-12-20T16:00:00+03:00'],
+      ['https://anlatilaninotesi.com.tr/20251220/y-1102014240.html', undefined],
+    ]);
+  });
   it('a cut-off document and a non-XML one are reported', () => {
     const whole = sample('sitemap_article-202512.xml');
     expect(parse(whole.subarray(0, whole.length - 40)).p.problem(['urlset'])).toMatch(/cut off/);

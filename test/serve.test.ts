@@ -84,6 +84,9 @@ describe('newsnap serve', () => {
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
     expect(runs.every((r) => r.status === 'done')).toBe(true);
     expect(await compareWithMirror(storage, mirror.all())).toEqual([]);
+    const status = (await (await fetch(`${api}/status`)).json()) as { outcomes: Record<string, number>; articles: Record<string, number> };
+    expect(status.outcomes).toMatchObject({ written: mirror.all().filter((a) => !a.gallery).length, notArticle: mirror.all().filter((a) => a.gallery).length, updated: 0, gone: 0, failed: 0 });
+    expect(status.articles).toMatchObject({ done: status.outcomes.written, skipped: status.outcomes.notArticle, gone: 0 });
 
     const text = await (await fetch(`${api}/metrics`)).text();
     const articles = mirror.all().filter((a) => !a.gallery).length;

@@ -40,7 +40,7 @@ describe('manifest and archive', () => {
   it('drops a line cut off by a crash and applies lines the state never recorded', async () => {
     const root = await tempDir();
     const archive = await Archive.open(root);
-    await archive.save(article, 'x\n\n');
+    await archive.commit({ event: 'new', article, text: 'x\n\n', capturedAt: '2025-12-20T10:00:00.000Z', previous: null });
     await archive.close();
     const line = readFileSync(join(root, 'manifest.jsonl'), 'utf8');
     // A second record appended after state was last updated, then a torn write.

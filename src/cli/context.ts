@@ -1,4 +1,5 @@
 import { checkClock } from '../clock/clock.js';
+import { Archive } from '../crawl/archive.js';
 import { loadConfig, type Config, type LoadedConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { SiteUrls } from '../site/site-urls.js';
@@ -27,6 +28,18 @@ export interface Context {
   config: Config;
   log: Logger;
   urls: SiteUrls;
+}
+
+/**
+ * Opens the storage folder for writing (lock, state, manifest), saying in the log what it
+ * repaired after a killed run or upgraded from an earlier newsnap.
+ */
+export async function openArchive(ctx: Context): Promise<Archive> {
+  const archive = await Archive.open(ctx.config.storage);
+  const { manifestLines, versionChanges, migrated } = archive.repaired;
+  if (migrated) ctx.log.info({ storage: ctx.config.storage }, 'state upgraded from an earlier newsnap; the manifest was read again into it');
+  else if (manifestLines + versionChanges > 0) ctx.log.info({ manifestLines, versionChanges }, 'storage repaired after an interrupted run');
+  return archive;
 }
 
 export function createContext(flags: CommonFlags, extra: FlagMap = []): Context {

@@ -1,7 +1,7 @@
-import { Archive } from '../crawl/archive.js';
 import { parseDay } from '../crawl/crawl-plan.js';
 import { runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
-import type { Context } from './context.js';
+import { processed } from '../crawl/progress.js';
+import { openArchive, type Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
@@ -29,7 +29,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
   const request = crawlRequest(flags);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const archive = await Archive.open(ctx.config.storage);
+    const archive = await openArchive(ctx);
     shutdown.onForce(() => archive.abandon());
     const runtime = createRuntime(ctx);
     shutdown.onForce(runtime.kill);
@@ -86,9 +86,11 @@ export function describeSummary(s: CrawlSummary): string {
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
   const total = Object.values(s.requests).reduce((a, b) => a + b, 0);
-  const what = s.listed > 0 || c.written + c.unchanged + c.notArticle + c.failed === 0 ? `${s.listed} listed, ` : '';
+  const what = s.listed > 0 || processed(c) === 0 ? `${s.listed} listed, ` : '';
+  const rare = [c.restored > 0 ? `${c.restored} restored` : '', c.missing > 0 ? `${c.missing} answering 404 (not yet gone)` : ''].filter(Boolean);
   return [
-    `crawl ${s.status} (${s.kind} ${s.window.since}–${s.window.until}) in ${(s.durationMs / 1000).toFixed(1)} s: ${what}${c.discovered} discovered, ${c.written} written, ${c.unchanged} unchanged, ${c.notArticle} not articles, ${c.failed} failed, ${c.skipped} disallowed by robots.txt`,
+    `crawl ${s.status} (${s.kind} ${s.window.since}–${s.window.until}) in ${(s.durationMs / 1000).toFixed(1)} s: ${what}${c.discovered} discovered, ${c.written} written, ${c.updated} updated, ${c.unchanged} unchanged, ${c.gone} gone, ${rare.map((r) => `${r}, `).join('')}${c.notArticle} not articles, ${c.failed} failed, ${c.skipped} disallowed by robots.txt`,
+    ...(c.revisits + c.deferred > 0 ? [`revisits: ${c.revisits} checked, ${c.deferred} due but left for later runs (revisit.maxPerRun)`] : []),
     `requests: ${total}${byStatus ? ` (${byStatus})` : ''}; ${s.pagesPerSecond} pages/s${s.message ? `\n${s.message}` : ''}`,
   ].join('\n');
 }

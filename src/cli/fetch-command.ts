@@ -1,7 +1,6 @@
-import { Archive } from '../crawl/archive.js';
 import { describeOutcome } from '../crawl/article-pipeline.js';
 import type { ArticleRef } from '../site/site-urls.js';
-import type { Context } from './context.js';
+import { openArchive, type Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
@@ -15,7 +14,7 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
   const refs = articleRefs(ctx, inputs);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const archive = flags.stdout ? null : await Archive.open(ctx.config.storage);
+    const archive = flags.stdout ? null : await openArchive(ctx);
     if (archive) shutdown.onForce(() => archive.abandon());
     const report = flags.stdout ? process.stderr : process.stdout;
     const runtime = createRuntime(ctx);
@@ -29,7 +28,7 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
         if (outcome.kind === 'printed') process.stdout.write(outcome.text);
         report.write(`${describeOutcome(outcome)}\n`);
         ctx.log.info({ id: outcome.ref.id, url: outcome.ref.url, outcome: outcome.kind }, 'fetch result');
-        if (outcome.kind === 'written' || outcome.kind === 'unchanged' || outcome.kind === 'printed') succeeded++;
+        if (outcome.kind !== 'failed' && outcome.kind !== 'not-article' && outcome.kind !== 'interrupted') succeeded++;
       }
       if (shutdown.signal.aborted) return ExitCode.INTERRUPTED;
       if (succeeded === outcomes.length) return ExitCode.OK;

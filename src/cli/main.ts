@@ -11,6 +11,7 @@ import { extractCommand } from './extract-command.js';
 import { crawlCommand } from './crawl-command.js';
 import { demoCommand } from './demo-command.js';
 import { fetchCommand } from './fetch-command.js';
+import { historyCommand } from './history-command.js';
 import { configCommand } from './config-command.js';
 import { mirrorCommand } from './mirror-command.js';
 import { serveCommand } from './serve-command.js';
@@ -99,8 +100,11 @@ export function buildProgram(): Command {
         'after',
         `
 Without --since the run is incremental: RSS plus this month's sitemap (and the previous month's
-near a month start), fetched conditionally, then every pending and retryable article. A crawl
-holds a lock on the storage folder; SIGINT/SIGTERM finishes in-flight work and saves state.`,
+near a month start), fetched conditionally, then every pending and retryable article, then the
+captured articles due for another look (revisit.schedule, a sitemap lastmod that moved, an
+article that left its sitemap), at most revisit.maxPerRun of them. An edit becomes a new version
+(the old one kept under history/), a 410 or repeated 404 a removal. A crawl holds a lock on the
+storage folder; SIGINT/SIGTERM aborts what is in flight, saves state and exits 130.`,
       ),
   ).action((opts: CommonFlags & { since?: string; until?: string; max?: string; dryRun?: boolean; rate?: string; concurrency?: string; render?: string }) =>
     runCommand(async () =>
@@ -146,6 +150,24 @@ SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, 
 
   withCommonOptions(
     program
+      .command('history')
+      .description("list an article's versions and removals (captured time, event, bytes, sha256, path)")
+      .argument('<id>', 'the article id: the number at the end of its URL, e.g. 1102014239')
+      .option('--diff', 'also print a unified diff between consecutive versions')
+      .option('--json', 'as JSON: {id, url, state, title, versions: [{at, event, sha256, previousSha256, bytes, path, modifiedTime, reason, diff?}]}')
+      .addHelpText(
+        'after',
+        `
+Reads the storage folder without taking its lock: it works beside a running crawl or serve.
+Versions are oldest first; "path" is where that version's bytes are now (the snapshot, or its
+file under history/ once replaced). A removal ("gone") has no bytes of its own.`,
+      ),
+  ).action((id: string, opts: CommonFlags & { diff?: boolean; json?: boolean }) =>
+    runCommand(async () => historyCommand(createContext(opts), id, opts)),
+  );
+
+  withCommonOptions(
+    program
       .command('config')
       .description('print the effective configuration and where each value came from')
       .option('--json', 'as JSON'),
@@ -161,7 +183,19 @@ SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, 
     .option('--seed <n>', 'seed of the generated site', '1')
     .option('--js-every <n>', 'every Nth article builds its body with JavaScript (0 = none)', '0')
     .option('--crawl-delay <seconds>', 'Crawl-delay in robots.txt (0 = none; the site says 1)')
-    .addHelpText('after', '\nControl: GET /__mirror/log, POST /__mirror/publish?count=N, POST /__mirror/fault {path, kind, status, times}')
+    .addHelpText(
+      'after',
+      `
+Control (for tests and demos of change over time):
+  GET  /__mirror/log                          requests the mirror saw
+  POST /__mirror/publish?count=N              publish N new articles today
+  POST /__mirror/edit?id=ID {at, title?, paragraph?: {index, text}, addParagraph?}
+                                              edit an article: modified_time and sitemap lastmod move to "at"
+  POST /__mirror/lastmod?id=ID&at=ISO         move the sitemap lastmod only
+  POST /__mirror/remove?id=ID&status=404|410  remove an article (it leaves sitemaps, RSS, archives)
+  POST /__mirror/restore?id=ID                bring it back
+  POST /__mirror/fault {path, kind, status, times, delayMs}`,
+    )
     .action((opts: Record<string, string>) => runCommand(() => mirrorCommand(opts)));
 
   withCommonOptions(
@@ -176,7 +210,20 @@ SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, 
   return program;
 }
 
+/**
+ * A reader that went away (`newsnap history ID | head`) is not an error of ours: further output is
+ * dropped and the command finishes as it would, saving its state.
+ */
+function ignoreClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
+  ignoreClosedPipes();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -3,6 +3,7 @@ import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
 import { describeProxy } from '../fetch/proxy.js';
 import { RequestScheduler } from '../frontier/request-scheduler.js';
+import { revisitPolicy } from '../frontier/revisit-policy.js';
 import type { Context } from './context.js';
 import { createRenderer } from './renderer.js';
 
@@ -42,6 +43,7 @@ export function createRuntime(ctx: Context): Runtime {
     scheduler,
     log: ctx.log,
     renderPolicy: ctx.config.render.policy,
+    revisit: revisitPolicy(ctx.config.revisit),
     ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
   });
   return {

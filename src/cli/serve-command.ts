@@ -1,8 +1,7 @@
-import { Archive } from '../crawl/archive.js';
 import { createApi, listen } from '../service/http-api.js';
 import { CrawlService } from '../service/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
-import type { Context } from './context.js';
+import { openArchive, type Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
@@ -14,7 +13,7 @@ import { Shutdown } from './shutdown.js';
 export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
   try {
-    const archive = await Archive.open(ctx.config.storage);
+    const archive = await openArchive(ctx);
     shutdown.onForce(() => archive.abandon());
     const runtime = createRuntime(ctx);
     shutdown.onForce(runtime.kill);

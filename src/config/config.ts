@@ -1,5 +1,6 @@
 import { sputnikTurkiye, type SiteProfile } from '../site/profile.js';
 import type { HttpOptions } from '../fetch/http-client.js';
+import type { RevisitOptions } from '../frontier/revisit-policy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type RenderPolicy = 'never' | 'fallback' | 'always';
@@ -46,6 +47,7 @@ export interface Config {
   logLevel: LogLevel;
   http: HttpOptions;
   crawl: CrawlOptions;
+  revisit: RevisitOptions;
   render: RenderOptions;
   serve: ServeOptions;
 }
@@ -75,6 +77,14 @@ export const DEFAULTS: Config = {
     maxRetryAfterMs: 10 * 60_000,
     archiveFallback: true,
     progressIntervalMs: 10_000,
+  },
+  revisit: {
+    schedule: '3h:15m, 1d:1h, 7d:6h, 30d:3d',
+    goneSchedule: '7d:1d, 30d:7d, *:30d',
+    maxPerRun: 300,
+    missingChecks: 3,
+    missingSpacing: '1h',
+    retryAfterFailure: '1h',
   },
   render: {
     policy: 'fallback',

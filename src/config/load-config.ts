@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseDuration, parseTiers } from '../frontier/revisit-policy.js';
 import { DEFAULTS, ENUMS, type Config } from './config.js';
 
 /** A configuration problem; names the key and what is wrong with it. */
@@ -169,7 +170,19 @@ function validate(c: Config): void {
     }
   }
   if (!(c.crawl.rate >= 0)) fail('crawl.rate', 'must be 0 (no limit) or more requests a second');
-  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'serve.maxQueuedFetches'] as const) {
+  for (const [key, parse] of [
+    ['revisit.schedule', () => parseTiers(c.revisit.schedule)],
+    ['revisit.goneSchedule', () => parseTiers(c.revisit.goneSchedule)],
+    ['revisit.missingSpacing', () => parseDuration(c.revisit.missingSpacing)],
+    ['revisit.retryAfterFailure', () => parseDuration(c.revisit.retryAfterFailure)],
+  ] as const) {
+    try {
+      parse();
+    } catch (err) {
+      fail(key, `is not valid: ${(err as Error).message}`);
+    }
+  }
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'serve.maxQueuedFetches', 'revisit.missingChecks'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
   }
@@ -177,6 +190,7 @@ function validate(c: Config): void {
     const v = getPath(c as unknown as Json, key) as number;
     if (!(v > 0)) fail(key, `must be more than 0; got ${v}`);
   }
+  if (!Number.isInteger(c.revisit.maxPerRun) || c.revisit.maxPerRun < 0) fail('revisit.maxPerRun', `must be a whole number, 0 or more; got ${c.revisit.maxPerRun}`);
   if (!Number.isInteger(c.serve.port) || c.serve.port < 0 || c.serve.port > 65535) fail('serve.port', `must be a port number; got ${c.serve.port}`);
   if (!c.http.userAgent.trim()) fail('http.userAgent', 'must not be empty');
   try {

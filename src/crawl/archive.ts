@@ -1,31 +1,34 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Article } from '../extract/article.js';
-import { nowIso } from '../clock/clock.js';
 import { RunLock } from '../frontier/run-lock.js';
-import { SqliteStateStore, type StateStore } from '../frontier/state-store.js';
-import { Manifest } from '../snapshot/manifest.js';
-import { SnapshotStore, type StoredSnapshot } from '../snapshot/snapshot-store.js';
-import { StorageError } from '../snapshot/storage-error.js';
+import { MANIFEST_OFFSET } from '../frontier/state-schema.js';
+import { SqliteStateStore, type CheckRecord, type StateStore } from '../frontier/state-store.js';
+import { Manifest, type ManifestRecord } from '../snapshot/manifest.js';
+import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { assertStorageWritable } from '../snapshot/storage-access.js';
-
-const MANIFEST_OFFSET = 'manifest.offset';
+import { StorageError } from '../snapshot/storage-error.js';
+import { VersionStore, type CommittedVersion, type VersionChange } from '../snapshot/version-store.js';
 
 /**
- * A storage folder opened for writing: snapshots, manifest and state, under one lock.
- * Opening it repairs what a killed run left: a half-written manifest line is dropped, manifest
- * lines not yet in state are applied, and stray temporary files are removed.
+ * A storage folder opened for writing: snapshots, history, manifest and state, under one lock.
+ * Every write ends in a manifest line that is then applied to state, and opening the folder
+ * repairs what a killed run left: a half-written manifest line is dropped, interrupted version
+ * changes are completed from the journal, manifest lines not yet in state are applied, and
+ * stray temporary files are removed.
  */
 export class Archive {
+  private readonly versions: VersionStore;
+  /** What opening repaired after a killed run. */
+  readonly repaired = { manifestLines: 0, versionChanges: 0, migrated: false };
+
   private constructor(
     readonly root: string,
     readonly state: StateStore,
-    private readonly store: SnapshotStore,
     private readonly manifest: Manifest,
     private readonly lock: RunLock,
-    /** Manifest bytes already applied to state; this archive is the only writer of both. */
-    private manifestOffset: number,
-  ) {}
+  ) {
+    this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, length) => this.applyToState(record, offset, length));
+  }
 
   static async open(root: string): Promise<Archive> {
     // Before anything is created: a folder we cannot write is one clear error, not EACCES on the lock.
@@ -34,16 +37,23 @@ export class Archive {
     lock.acquire();
     let state: StateStore | null = null;
     try {
-      state = new SqliteStateStore(root);
+      const sqlite = new SqliteStateStore(root);
+      state = sqlite;
       const manifest = new Manifest(root);
-      const offset = Number(state.getMeta(MANIFEST_OFFSET) ?? '0');
-      const unapplied = await manifest.open(offset);
-      for (const r of unapplied) state.markDone(r.id, r.url, { path: r.path, sha256: r.sha256 });
-      state.setMeta(MANIFEST_OFFSET, String(manifest.length));
-      const archive = new Archive(root, state, new SnapshotStore(root), manifest, lock, manifest.length);
+      const applied = Number(state.getMeta(MANIFEST_OFFSET) ?? '0');
+      const unapplied = await manifest.open(applied);
+      const archive = new Archive(root, state, manifest, lock);
+      // Lines written but not yet in state first, then the changes a crash left half done.
+      for (let i = 0; i < unapplied.length; i++) {
+        const { record, offset } = unapplied[i] as (typeof unapplied)[number];
+        archive.applyToState(record, offset, unapplied[i + 1]?.offset ?? manifest.length);
+      }
+      archive.repaired.manifestLines = unapplied.length;
+      archive.repaired.versionChanges = await archive.versions.recover();
+      archive.repaired.migrated = sqlite.migrated;
       const interrupted = state.unfinishedRuns();
       if (interrupted.length > 0) {
-        await removeStrayTemporaries(join(root, 'snapshots'));
+        for (const dir of ['snapshots', 'history', 'journal']) await removeStrayTemporaries(join(root, dir));
         for (const run of interrupted) state.endRun(run.id, 'interrupted', run.summary);
       }
       return archive;
@@ -54,65 +64,29 @@ export class Archive {
     }
   }
 
-  /**
-   * Stores an article's snapshot and records it. A manifest line is written whenever the
-   * stored bytes differ from what state last recorded, so a crash between the file and the
-   * manifest is repaired by the next run rather than lost.
-   */
-  async save(article: Article, text: string, discoveredAs?: { id: string; url: string }): Promise<StoredSnapshot> {
-    try {
-      return await this.saveUnguarded(article, text, discoveredAs);
-    } catch (err) {
-      throw this.stateError(err, 'record snapshot in');
-    }
+  /** Makes a new version the article's current snapshot (history kept), and records it. */
+  commit(change: VersionChange): Promise<CommittedVersion> {
+    return this.versions.commit(change);
+  }
+
+  /** Records a removal: nothing on disk changes but the manifest and state. */
+  commitGone(record: Omit<ManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
+    return this.versions.gone(record);
+  }
+
+  /** Records what a check of a known article found (its schedule, validators, 404 count). */
+  recordCheck(id: string, check: CheckRecord & { publishedAt?: string | null }): void {
+    this.guarded('record a check in', () => this.state.recordCheck(id, check));
   }
 
   /** Records an article that is not one (or that robots.txt keeps us from). */
   recordSkipped(id: string, url: string, reason: string): void {
-    try {
-      this.state.markSkipped(id, url, reason);
-    } catch (err) {
-      throw this.stateError(err, 'record skip in');
-    }
+    this.guarded('record skip in', () => this.state.markSkipped(id, url, reason));
   }
 
   /** Records a failed attempt; later runs retry it up to `crawl.maxFailedRuns`. */
   recordFailed(id: string, url: string, message: string): void {
-    try {
-      this.state.markFailed(id, url, message);
-    } catch (err) {
-      throw this.stateError(err, 'record failure in');
-    }
-  }
-
-  /** A full disk stops SQLite too; whatever failed, the message names the storage path. */
-  private stateError(err: unknown, doing: string): StorageError {
-    return StorageError.from(err, join(this.root, 'state.sqlite'), doing);
-  }
-
-  private async saveUnguarded(article: Article, text: string, discoveredAs?: { id: string; url: string }): Promise<StoredSnapshot> {
-    const known = this.state.get(article.id);
-    const snap = await this.store.save(article, text, known?.path);
-    if (known?.sha256 !== snap.sha256 || known.state !== 'done') {
-      if (known?.sha256 !== snap.sha256) {
-        const length = await this.manifest.append({
-          id: article.id,
-          url: article.url,
-          date: article.date,
-          path: snap.path,
-          sha256: snap.sha256,
-          bytes: snap.bytes,
-          fetchedAt: nowIso(),
-        });
-        if (length > this.manifestOffset) {
-          this.manifestOffset = length;
-          this.state.setMeta(MANIFEST_OFFSET, String(length));
-        }
-      }
-      this.state.markDone(article.id, article.url, snap);
-    }
-    if (discoveredAs && discoveredAs.id !== article.id) this.state.markDone(discoveredAs.id, discoveredAs.url, snap);
-    return snap;
+    this.guarded('record failure in', () => this.state.markFailed(id, url, message));
   }
 
   async close(): Promise<void> {
@@ -128,13 +102,32 @@ export class Archive {
   abandon(): void {
     this.lock.release();
   }
+
+  /**
+   * Applies one manifest line to state and moves the applied prefix past it. Lines come in
+   * manifest order (the manifest runs this before its next append), so the prefix is exact.
+   */
+  private applyToState(record: ManifestRecord, offset: number, end: number): void {
+    this.guarded('record the manifest line in', () => {
+      this.state.applyEvent(record, offset);
+      this.state.setMeta(MANIFEST_OFFSET, String(end));
+    });
+  }
+
+  /** A full disk stops SQLite too; whatever failed, the message names the storage path. */
+  private guarded(doing: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      throw StorageError.from(err, join(this.root, 'state.sqlite'), doing);
+    }
+  }
 }
 
-async function removeStrayTemporaries(snapshotsDir: string): Promise<void> {
-  const days = await readdir(snapshotsDir).catch(() => [] as string[]);
-  for (const day of days) {
-    const dir = join(snapshotsDir, day);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) if (name.startsWith('.') && name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
+async function removeStrayTemporaries(dir: string): Promise<void> {
+  const entries = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  for (const rel of entries) {
+    const name = rel.split('/').at(-1) ?? '';
+    if (name.startsWith('.') && name.endsWith('.tmp')) await unlink(join(dir, rel)).catch(() => undefined);
   }
 }

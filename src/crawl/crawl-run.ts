@@ -2,15 +2,15 @@ import type { Config } from '../config/config.js';
 import { Discovery, type SourceResult } from '../discover/discovery.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
-import type { WorkCursor } from '../frontier/state-store.js';
+import type { ArticleRecord, DueCursor, WorkCursor } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import type { Archive } from './archive.js';
 import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
 import { siteToday } from '../site/calendar.js';
-import { nowMs } from '../clock/clock.js';
+import { nowIso, nowMs } from '../clock/clock.js';
 import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
-import { ProgressReporter, type ProgressCounts } from './progress.js';
+import { emptyCounts, processed, ProgressReporter, type ProgressCounts } from './progress.js';
 
 export interface CrawlRequest {
   /** YYYYMMDD; with it the run is a backfill of [since, until]. */
@@ -73,7 +73,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     ? { since: request.since as string, until: request.until ?? today, backfill: true }
     : incrementalWindow(today, state.getMeta(LAST_DISCOVERY_DAY) ?? null);
   const runId = state.beginRun(backfill ? 'backfill' : 'incremental');
-  const counts: ProgressCounts = { discovered: 0, queued: 0, written: 0, unchanged: 0, notArticle: 0, failed: 0, skipped: 0 };
+  const counts = emptyCounts();
   const requests: Record<string, number> = {};
   const stopObserving = deps.http.observe(({ status, error }) => {
     const key = status !== null && !error ? String(status) : (error?.kind ?? 'error');
@@ -83,7 +83,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal });
   const summary = (status: CrawlStatus, listed = 0, message?: string): CrawlSummary => {
     const durationMs = performance.now() - started;
-    const processed = counts.written + counts.unchanged + counts.notArticle + counts.failed;
+    const done = processed(counts) - counts.skipped;
     const s: CrawlSummary = {
       runId,
       kind: backfill ? 'backfill' : 'incremental',
@@ -92,7 +92,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
       counts,
       listed,
       durationMs: Math.round(durationMs),
-      pagesPerSecond: Number((processed / Math.max(durationMs / 1000, 0.001)).toFixed(2)),
+      pagesPerSecond: Number((done / Math.max(durationMs / 1000, 0.001)).toFixed(2)),
       requests,
       sources: discovery.results,
       ...(message ? { message } : {}),
@@ -128,14 +128,21 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const discoveryFailed = discovery.results.some((r) => r.outcome === 'failed');
   if (!backfill && !discoveryFailed && !signal.aborted) state.setMeta(LAST_DISCOVERY_DAY, today);
   const workRange = backfill ? rangeOf(window) : {};
-  const total = Math.min(state.countWork({ maxFailedRuns: config.crawl.maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
+  const maxFailedRuns = config.crawl.maxFailedRuns;
+  const fresh = Math.min(state.countWork({ maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
+  // Revisits come after new articles, the longest due first, at most revisit.maxPerRun a run.
+  const dueAt = nowIso();
+  const due = state.countDue({ now: dueAt, ...workRange });
+  const revisitBudget = Math.max(0, Math.min(due, config.revisit.maxPerRun, (request.max ?? Number.POSITIVE_INFINITY) - fresh));
+  counts.deferred = due - revisitBudget;
+  const total = fresh + revisitBudget;
   counts.queued = total;
-  log.info({ discovered: counts.discovered, work: total }, 'discovery finished');
+  log.info({ discovered: counts.discovered, work: fresh, revisits: revisitBudget, revisitsLeftForLater: counts.deferred }, 'discovery finished');
+  const work = (): Iterable<ArticleRecord> => chain(take(pages(state, maxFailedRuns, workRange), fresh), take(duePages(state, dueAt, workRange), revisitBudget));
 
   if (request.dryRun) {
     let listed = 0;
-    for (const rec of pages(state, config.crawl.maxFailedRuns, workRange)) {
-      if (request.max !== undefined && listed >= request.max) break;
+    for (const rec of work()) {
       deps.out.write(`${rec.url}\n`);
       listed++;
     }
@@ -148,14 +155,15 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const limit = Math.max(2, config.crawl.concurrency * 2);
   let launched = 0;
   try {
-    for (const rec of pages(state, config.crawl.maxFailedRuns, workRange)) {
-      if (signal.aborted || (request.max !== undefined && launched >= request.max)) break;
+    for (const rec of work()) {
+      if (signal.aborted) break;
       if (!discovery.allowed(rec.url)) {
         archive.recordSkipped(rec.id, rec.url, 'disallowed by robots.txt');
         counts.skipped++;
         continue;
       }
       launched++;
+      if (rec.state === 'done' || rec.state === 'gone') counts.revisits++;
       const job: Promise<void> = deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal).then((o) => {
         tally(o, counts, log);
         deps.onOutcome?.(o);
@@ -178,10 +186,10 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   }
   progress.stop();
 
-  const processed = counts.written + counts.unchanged + counts.notArticle;
+  const succeeded = processed(counts) - counts.failed - counts.skipped;
   let status: CrawlStatus = 'done';
   if (signal.aborted) status = 'interrupted';
-  else if (counts.failed > 0 && processed === 0) status = 'failed';
+  else if (counts.failed > 0 && succeeded === 0) status = 'failed';
   else if (counts.failed > 0 || discoveryFailed) status = 'partial';
   if (status !== 'interrupted' && launched === 0 && discovery.results.length > 0 && discovery.results.every((r) => r.outcome === 'failed')) status = 'failed';
   return summary(status);
@@ -190,16 +198,16 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
 function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
   switch (o.kind) {
     case 'written':
-      counts.written++;
-      break;
+    case 'updated':
+    case 'restored':
     case 'unchanged':
-      counts.unchanged++;
+    case 'gone':
+    case 'missing':
+    case 'failed':
+      counts[o.kind]++;
       break;
     case 'not-article':
       counts.notArticle++;
-      break;
-    case 'failed':
-      counts.failed++;
       break;
     case 'printed':
     case 'interrupted':
@@ -211,15 +219,44 @@ function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
     outcome: o.kind,
     ...(o.kind === 'failed' ? { err: o.message } : {}),
     ...(o.kind === 'not-article' ? { reason: o.reason } : {}),
-    ...((o.kind === 'written' || o.kind === 'unchanged') && o.rendered ? { rendered: true, renderMs: o.renderMs } : {}),
+    ...(o.kind === 'gone' ? { reason: o.reason } : {}),
+    ...(o.kind === 'missing' ? { count: o.count } : {}),
+    ...('rendered' in o && o.rendered && 'renderMs' in o ? { rendered: true, renderMs: o.renderMs } : {}),
   };
   if (o.kind === 'failed') log.warn(fields, 'article failed');
   else if (o.kind === 'not-article') log.info(fields, 'not an article');
+  else if (o.kind === 'updated' || o.kind === 'gone' || o.kind === 'restored' || o.kind === 'missing') log.info(fields, `article ${o.kind}`);
   else log.debug(fields, 'article');
 }
 
 function rangeOf(window: CrawlWindow): { since: string; until: string } {
   return { since: window.since, until: window.until };
+}
+
+/** Revisits due at `now`, the longest due first, in pages. */
+function* duePages(state: Archive['state'], now: string, range: { since?: string; until?: string }) {
+  let after: DueCursor | undefined;
+  for (;;) {
+    const batch = state.due({ now, limit: PAGE, ...range, ...(after ? { after } : {}) });
+    if (batch.length === 0) return;
+    for (const rec of batch) {
+      after = { at: rec.nextCheckAt ?? '', id: rec.id };
+      yield rec;
+    }
+  }
+}
+
+function* take<T>(items: Iterable<T>, n: number): Iterable<T> {
+  if (n <= 0) return;
+  let i = 0;
+  for (const item of items) {
+    yield item;
+    if (++i >= n) return;
+  }
+}
+
+function* chain<T>(...parts: Array<Iterable<T>>): Iterable<T> {
+  for (const part of parts) yield* part;
 }
 
 /** Work in pages, newest first, walking a cursor so in-flight rows are never selected twice. */

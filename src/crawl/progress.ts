@@ -2,12 +2,36 @@ import type { Logger } from '../log/logger.js';
 
 export interface ProgressCounts {
   discovered: number;
+  /** Articles this run will process: new ones and due revisits. */
   queued: number;
+  /** New snapshots. */
   written: number;
+  /** New versions of edited articles. */
+  updated: number;
+  /** Removed articles that answered again. */
+  restored: number;
+  /** Checked again: no change. */
   unchanged: number;
+  /** Found removed (410, or 404 enough times). */
+  gone: number;
+  /** Answered 404, not yet enough times to be gone. */
+  missing: number;
   notArticle: number;
   failed: number;
   skipped: number;
+  /** Checks of articles already captured (revisits), made this run. */
+  revisits: number;
+  /** Revisits due but left for later runs by `revisit.maxPerRun`. */
+  deferred: number;
+}
+
+export function emptyCounts(): ProgressCounts {
+  return { discovered: 0, queued: 0, written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, failed: 0, skipped: 0, revisits: 0, deferred: 0 };
+}
+
+/** Articles the run has finished with, whatever the outcome. */
+export function processed(c: ProgressCounts): number {
+  return c.written + c.updated + c.restored + c.unchanged + c.gone + c.missing + c.notArticle + c.failed + c.skipped;
 }
 
 /**
@@ -39,13 +63,13 @@ export class ProgressReporter {
 
   private tick(): void {
     const c = this.counts;
-    const done = c.written + c.unchanged + c.notArticle + c.failed + c.skipped;
+    const done = processed(c);
     const seconds = (performance.now() - this.started) / 1000;
     const rate = done / Math.max(seconds, 0.001);
     const left = Math.max(0, this.options.total() - done);
     const eta = rate > 0 ? left / rate : Number.POSITIVE_INFINITY;
     if (this.options.tty) {
-      const line = `discovered ${c.discovered} · done ${done}/${this.options.total()} (written ${c.written}, unchanged ${c.unchanged}) · failed ${c.failed} · ${rate.toFixed(1)}/s · ETA ${formatEta(eta)}`;
+      const line = `discovered ${c.discovered} · done ${done}/${this.options.total()} (written ${c.written}, updated ${c.updated}, unchanged ${c.unchanged}, gone ${c.gone}) · failed ${c.failed} · ${rate.toFixed(1)}/s · ETA ${formatEta(eta)}`;
       process.stderr.write(`\r\u001b[2K${line}`);
       this.drawn = true;
     } else {

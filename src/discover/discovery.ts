@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { FetchError } from '../fetch/fetch-error.js';
 import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-client.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
-import type { StateStore } from '../frontier/state-store.js';
+import type { DiscoveredRef, StateStore } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
 import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
@@ -15,6 +15,8 @@ export interface SourceResult {
   outcome: 'changed' | 'unchanged' | 'failed' | 'disallowed';
   urls: number;
   added: number;
+  /** A month sitemap: captured articles it listed before and no longer does (due at once). */
+  unlisted?: number;
   error?: string;
 }
 
@@ -103,12 +105,15 @@ export class Discovery {
     return this.xmlSource(new URL(path, this.o.urls.base), ['rss', 'feed']);
   }
 
-  /** A month's sitemap; `month` is YYYYMM. */
+  /**
+   * A month's sitemap; `month` is YYYYMM. A `<lastmod>` later than an article's last capture
+   * makes it due, and a captured article the month no longer lists is due at once.
+   */
   async monthSitemap(template: string, month: string): Promise<SourceResult> {
     const start = `${month}01`;
     const end = `${month}${String(daysInMonth(month)).padStart(2, '0')}`;
     const path = template.replace('{start}', start).replace('{end}', end);
-    return this.xmlSource(new URL(path, this.o.urls.base), ['urlset']);
+    return this.xmlSource(new URL(path, this.o.urls.base), ['urlset'], month);
   }
 
   /** A day archive, following its `list__more` pages where robots.txt allows them. */
@@ -145,9 +150,10 @@ export class Discovery {
     }
   }
 
-  private async xmlSource(url: URL, roots: readonly string[]): Promise<SourceResult> {
+  private async xmlSource(url: URL, roots: readonly string[], month?: string): Promise<SourceResult> {
     if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
     const cached = this.o.state.validators(url.href);
+    const listing = month ? { month, generation: this.o.state.nextGeneration() } : undefined;
     let urls = 0;
     let added = 0;
     try {
@@ -155,15 +161,16 @@ export class Discovery {
         `discover ${url.pathname}`,
         async (signal) => {
           // A fresh parser per attempt: a retry starts the document again.
-          let batch: ArticleRef[] = [];
+          let batch: DiscoveredRef[] = [];
           const flush = () => {
-            added += this.o.state.addDiscovered(batch);
+            added += this.o.state.addDiscovered(batch, listing);
             batch = [];
           };
-          const parser = new XmlLocStream((loc) => {
+          const parser = new XmlLocStream((loc, _kind, lastmod) => {
             urls++;
             const ref = this.o.urls.parseArticle(loc);
-            if (ref) batch.push(ref);
+            const moved = lastmod ? Date.parse(lastmod) : Number.NaN;
+            if (ref) batch.push(Number.isNaN(moved) ? ref : { ...ref, lastmod: new Date(moved).toISOString() });
             if (batch.length >= BATCH) flush();
           });
           const r = requireNotModifiedOrOk(
@@ -183,8 +190,10 @@ export class Discovery {
       );
       if (res.status === 304) return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
+      // Only a document read whole says what left it.
+      const unlisted = listing ? this.o.state.markUnlisted(listing.month, listing.generation) : undefined;
       this.o.state.saveValidators(url.href, { ...validatorsOf(res), body: null });
-      return this.record({ source: url.href, outcome: 'changed', urls, added });
+      return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }) });
     } catch (err) {
       return this.record({ source: url.href, outcome: 'failed', urls, added, error: (err as Error).message });
     }

@@ -1,23 +1,27 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Parser } from 'htmlparser2';
 
+const ENTRIES = new Set(['url', 'sitemap', 'item']);
+
 /**
  * Streams the URLs out of a sitemap, sitemap index or RSS feed without holding the document:
- * `<loc>` in `<url>`/`<sitemap>`, and `<link>` in RSS `<item>`. A month sitemap of 50 000 URLs
- * costs the memory of one URL.
+ * `<loc>` (with its `<lastmod>`) in `<url>`/`<sitemap>`, and `<link>` in RSS `<item>`. A month
+ * sitemap of 50 000 URLs costs the memory of one URL.
  */
 export class XmlLocStream {
   private readonly parser: Parser;
   private readonly decoder = new StringDecoder('utf8');
   private capture: string | null = null;
   private readonly open: string[] = [];
+  /** The entry being read: its URL and `<lastmod>`, emitted when it closes. */
+  private entry: { url: string; lastmod: string } = { url: '', lastmod: '' };
   /** The document element, lower-cased: `urlset`, `sitemapindex` or `rss`. */
   root: string | null = null;
   /** True once the document element was closed: the document was not cut off. */
   complete = false;
   count = 0;
 
-  constructor(private readonly onUrl: (url: string, kind: 'url' | 'sitemap' | 'item') => void) {
+  constructor(private readonly onUrl: (url: string, kind: 'url' | 'sitemap' | 'item', lastmod?: string) => void) {
     this.parser = new Parser(
       {
         onopentagname: (name) => {
@@ -25,21 +29,23 @@ export class XmlLocStream {
           if (this.open.length === 0) this.root = tag;
           this.open.push(tag);
           const parent = this.open[this.open.length - 2];
-          if ((tag === 'loc' && (parent === 'url' || parent === 'sitemap')) || (tag === 'link' && parent === 'item')) this.capture = '';
+          if (ENTRIES.has(tag)) this.entry = { url: '', lastmod: '' };
+          if ((tag === 'loc' && (parent === 'url' || parent === 'sitemap')) || (tag === 'link' && parent === 'item') || (tag === 'lastmod' && (parent === 'url' || parent === 'sitemap'))) this.capture = '';
         },
         ontext: (text) => {
           if (this.capture !== null) this.capture += text;
         },
         onclosetag: (name, isImplied) => {
           const tag = localName(name);
-          if (this.capture !== null && (tag === 'loc' || tag === 'link')) {
-            const parent = this.open[this.open.length - 2];
-            const url = this.capture.trim();
+          if (this.capture !== null && (tag === 'loc' || tag === 'link' || tag === 'lastmod')) {
+            if (tag === 'lastmod') this.entry.lastmod = this.capture.trim();
+            else this.entry.url = this.capture.trim();
             this.capture = null;
-            if (url) {
-              this.count++;
-              this.onUrl(url, parent === 'sitemap' ? 'sitemap' : parent === 'item' ? 'item' : 'url');
-            }
+          }
+          if (ENTRIES.has(tag) && this.entry.url && !isImplied) {
+            this.count++;
+            this.onUrl(this.entry.url, tag as 'url' | 'sitemap' | 'item', this.entry.lastmod || undefined);
+            this.entry = { url: '', lastmod: '' };
           }
           this.open.pop();
           // A close implied by end of input is a cut-off document, not a complete one.

@@ -11,6 +11,10 @@ export interface Article {
   description?: string;
   image?: string;
   body: string;
+  /** `article:published_time` as the page writes it (`20251220T1542+0300`); not part of the snapshot. */
+  publishedTime?: string;
+  /** `article:modified_time` as the page writes it, once the site edited the article; not part of the snapshot. */
+  modifiedTime?: string;
 }
 
 /** Why a page gave no article. */

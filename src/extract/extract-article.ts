@@ -67,6 +67,10 @@ export function extractArticle(html: string, pageUrl: string | null, profile: Si
   if (siteName) article.siteName = siteName;
   if (description) article.description = description;
   if (image) article.image = image;
+  const published = meta.first('property', 'article:published_time');
+  const modified = meta.first('property', 'article:modified_time');
+  if (published) article.publishedTime = published;
+  if (modified) article.modifiedTime = modified;
   return { ok: true, article };
 }
 

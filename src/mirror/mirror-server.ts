@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { applyFault, gzipBomb, type Fault } from './faults.js';
 import { articlePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
+import { applyEdit, sitemapTime, type ArticleEdit } from './article-edits.js';
 import { siteToday } from '../site/calendar.js';
 import { nowMs } from '../clock/clock.js';
 import { generateArticle, generateArticles, type MirrorArticle } from './site-model.js';
@@ -35,24 +37,6 @@ export interface LoggedRequest {
   userAgent: string;
 }
 
-export type FaultKind = 'status' | 'timeout' | 'reset' | 'drip' | 'truncated' | 'huge' | 'gzip-bomb' | 'redirect' | 'not-html' | 'invalid-utf8' | 'body' | 'slow';
-
-/** A switch a test flips: requests whose path matches answer with this fault. */
-export interface Fault {
-  /** Exact path (with query), or a prefix ending in `*`. */
-  path: string;
-  kind: FaultKind;
-  status?: number;
-  headers?: Record<string, string>;
-  /** For `redirect`: the Location; for `body`: the body. */
-  location?: string;
-  body?: string;
-  /** For `slow`: how long the answer is held before the page is served as usual. */
-  delayMs?: number;
-  /** How many requests it hits; default every one. */
-  times?: number;
-}
-
 export const SITE_ROBOTS = `User-agent: *
 Disallow: /search/
 Disallow: /services/
@@ -68,13 +52,6 @@ Sitemap: https://anlatilaninotesi.com.tr/sitemap_news.xml
 `;
 
 const SECTIONS = ['world', 'turkey', 'economy'];
-
-let bomb: Buffer | null = null;
-/** 50 MiB of spaces in ~50 KiB of gzip. */
-function gzipBomb(): Buffer {
-  bomb ??= gzipSync(Buffer.alloc(50 << 20, 0x20), { level: 9 });
-  return bomb;
-}
 
 /**
  * The local mirror of the site: serves the model over HTTP on 127.0.0.1 with a request log and
@@ -128,19 +105,62 @@ export class MirrorServer {
     return this.articles;
   }
 
-  /** Publishes `n` new articles today; returns them. */
-  publish(n: number, options: { jsBuilt?: boolean } = {}): MirrorArticle[] {
-    const day = this.articles.at(-1)?.day ?? siteToday(nowMs());
+  /**
+   * Publishes `n` new articles; returns them. They are dated the site's last day, or `at` (an
+   * ISO instant) when given.
+   */
+  publish(n: number, options: { jsBuilt?: boolean; at?: string } = {}): MirrorArticle[] {
+    const at = options.at === undefined ? null : sitemapTime(options.at);
+    const day = at ? `${at.slice(0, 4)}${at.slice(5, 7)}${at.slice(8, 10)}` : (this.articles.at(-1)?.day ?? siteToday(nowMs()));
     const lastId = Number(this.articles.at(-1)?.id ?? 1_100_000_099);
     const added: MirrorArticle[] = [];
     for (let i = 0; i < n; i++) {
       const a = generateArticle((this.options.seed ?? 1) + 1, String(lastId + 1 + i), day, options.jsBuilt === true, this.articles.length);
+      if (at) a.time = `${at.slice(11, 13)}${at.slice(14, 16)}`;
       this.articles.push(a);
       this.index(a);
       added.push(a);
     }
     this.version++;
     return added;
+  }
+
+  /** One article of the site by id. */
+  article(id: string): MirrorArticle {
+    const a = this.byId.get(id);
+    if (!a) throw new Error(`the mirror has no article ${id}`);
+    return a;
+  }
+
+  /** The site edits an article: its page, `modified_time` and sitemap `<lastmod>` change. */
+  edit(id: string, edit: ArticleEdit): MirrorArticle {
+    const a = this.article(id);
+    applyEdit(a, edit);
+    this.version++;
+    return a;
+  }
+
+  /** The sitemap's `<lastmod>` moves with no change to the article. */
+  bumpLastmod(id: string, at: string): void {
+    this.article(id).lastmod = sitemapTime(at);
+    this.version++;
+  }
+
+  /** The site removes an article: it answers `status` and leaves the sitemaps, RSS and archives. */
+  remove(id: string, status: 404 | 410): void {
+    this.article(id).removed = status;
+    this.version++;
+  }
+
+  /** A removed article comes back, listed again. */
+  restore(id: string): void {
+    this.article(id).removed = null;
+    this.version++;
+  }
+
+  /** Articles the site lists (not removed), oldest first. */
+  private listed(): MirrorArticle[] {
+    return this.articles.filter((a) => a.removed === null);
   }
 
   /** Serves `html` at `path` (reference pages); not listed in discovery. */
@@ -185,7 +205,7 @@ export class MirrorServer {
     const fault = this.faultFor(path);
     if (fault) {
       entry.status = fault.status ?? 0;
-      this.applyFault(fault, req, res, path);
+      applyFault(fault, req, res, () => this.route(req, res, path));
       return;
     }
     this.route(req, res, path);
@@ -199,74 +219,6 @@ export class MirrorServer {
     return f;
   }
 
-  private applyFault(f: Fault, req: IncomingMessage, res: ServerResponse, path: string): void {
-    switch (f.kind) {
-      case 'status':
-        res.writeHead(f.status ?? 500, { 'content-type': 'text/html; charset=utf-8', ...f.headers });
-        res.end(`<html><body>error ${f.status ?? 500}</body></html>`);
-        return;
-      case 'timeout':
-        // Never answer: the client's deadline must end it.
-        req.socket.setTimeout(0);
-        return;
-      case 'reset':
-        req.socket.destroy();
-        return;
-      case 'drip': {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        const timer = setInterval(() => res.write('.'), 1000);
-        res.on('close', () => clearInterval(timer));
-        return;
-      }
-      case 'truncated':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': '100000' });
-        res.write('<html><body>cut');
-        setTimeout(() => req.socket.destroy(), 50);
-        return;
-      case 'huge': {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        const chunk = Buffer.alloc(1 << 20, 0x61);
-        let sent = 0;
-        const pump = () => {
-          while (sent < 64 && !res.destroyed) {
-            sent++;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          res.end();
-        };
-        pump();
-        return;
-      }
-      case 'gzip-bomb':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' });
-        res.end(gzipBomb());
-        return;
-      case 'redirect':
-        res.writeHead(f.status ?? 302, { location: f.location ?? '/' });
-        res.end();
-        return;
-      case 'not-html':
-        res.writeHead(200, { 'content-type': 'image/png' });
-        res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
-        return;
-      case 'invalid-utf8':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(Buffer.from([0x3c, 0x68, 0x31, 0x3e, 0xff, 0xfe, 0xc3, 0x28]));
-        return;
-      case 'body':
-        res.writeHead(f.status ?? 200, { 'content-type': 'text/html; charset=utf-8', ...f.headers });
-        res.end(f.body ?? '');
-        return;
-      case 'slow': {
-        const timer = setTimeout(() => {
-          if (!res.destroyed) this.route(req, res, path);
-        }, f.delayMs ?? 2000);
-        res.on('close', () => clearTimeout(timer));
-        return;
-      }
-    }
-  }
-
   private route(req: IncomingMessage, res: ServerResponse, rawPath: string): void {
     const url = new URL(rawPath, 'http://mirror.invalid');
     const path = url.pathname;
@@ -277,16 +229,16 @@ export class MirrorServer {
     if (path === '/sitemap_article.xml') {
       const start = url.searchParams.get('date_start') ?? '';
       const end = url.searchParams.get('date_end') ?? '';
-      const items = this.articles.filter((a) => a.day >= start && a.day <= end).reverse();
+      const items = this.listed().filter((a) => a.day >= start && a.day <= end).reverse();
       return this.sendCached(req, res, 'application/xml; charset=utf-8', monthSitemap(items));
     }
     if (path === '/export/rss2/archive/index.xml') {
-      return this.sendCached(req, res, 'application/rss+xml; charset=utf-8', rssFeed(this.articles.slice(-100).reverse()));
+      return this.sendCached(req, res, 'application/rss+xml; charset=utf-8', rssFeed(this.listed().slice(-100).reverse()));
     }
     const size = this.options.archivePageSize ?? 20;
     let m = /^\/(\d{8})\/$/.exec(path);
     if (m) {
-      const items = [...(this.byDay.get(m[1] as string) ?? [])].reverse();
+      const items = (this.byDay.get(m[1] as string) ?? []).filter((a) => a.removed === null).reverse();
       if (items.length === 0) return this.send(req, res, 404, 'text/html; charset=utf-8', '<html><body>not found</body></html>');
       const page = items.slice(0, size);
       const more = items.length > size ? `/services/${m[1]}/more.html?id=${page.at(-1)?.id}&date=${m[1]}T000000` : null;
@@ -295,7 +247,7 @@ export class MirrorServer {
     m = /^\/services\/(\d{8})\/more\.html$/.exec(path);
     if (m) {
       const after = url.searchParams.get('id') ?? '';
-      const items = [...(this.byDay.get(m[1] as string) ?? [])].reverse().filter((a) => a.id < after);
+      const items = (this.byDay.get(m[1] as string) ?? []).filter((a) => a.removed === null && a.id < after).reverse();
       const page = items.slice(0, size);
       const more = items.length > size ? `/services/${m[1]}/more.html?id=${page.at(-1)?.id}&date=${m[1]}T000000` : null;
       return this.send(req, res, 200, 'text/html; charset=utf-8', moreFragment(page, more));
@@ -303,11 +255,14 @@ export class MirrorServer {
     m = /^\/(?:amp\/)?(\d{8})\/[A-Za-z0-9._~%-]+-(\d{10})\.html$/.exec(path);
     if (m) {
       const a = this.byId.get(m[2] as string);
-      if (a && a.day === m[1]) return this.send(req, res, 200, 'text/html; charset=utf-8', articlePage(a));
+      if (a && a.day === m[1]) {
+        if (a.removed) return this.send(req, res, a.removed, 'text/html; charset=utf-8', `<html><body>${a.removed === 410 ? 'Bu içerik kaldırıldı' : 'Sayfa bulunamadı'}</body></html>`);
+        return this.sendCached(req, res, 'text/html; charset=utf-8', articlePage(a));
+      }
     }
     m = /^\/([a-z_]+)\/$/.exec(path);
     if (m && SECTIONS.includes(m[1] as string)) {
-      return this.send(req, res, 200, 'text/html; charset=utf-8', sectionPage(m[1] as string, this.articles.slice(-20).reverse()));
+      return this.send(req, res, 200, 'text/html; charset=utf-8', sectionPage(m[1] as string, this.listed().slice(-20).reverse()));
     }
     this.send(req, res, 404, 'text/html; charset=utf-8', '<html><body>Sayfa bulunamadı</body></html>');
   }
@@ -348,6 +303,23 @@ export class MirrorServer {
     if (url.pathname === '/__mirror/publish' && req.method === 'POST') {
       const added = this.publish(Number(url.searchParams.get('count') ?? '1'));
       return json(200, added.map((a) => a.id));
+    }
+    const id = url.searchParams.get('id') ?? '';
+    const act = (fn: () => unknown) => {
+      try {
+        json(200, fn() ?? { ok: true });
+      } catch (err) {
+        json(400, { error: (err as Error).message });
+      }
+    };
+    if (url.pathname === '/__mirror/remove' && req.method === 'POST') return act(() => this.remove(id, url.searchParams.get('status') === '410' ? 410 : 404));
+    if (url.pathname === '/__mirror/restore' && req.method === 'POST') return act(() => this.restore(id));
+    if (url.pathname === '/__mirror/lastmod' && req.method === 'POST') return act(() => this.bumpLastmod(id, url.searchParams.get('at') ?? new Date(nowMs()).toISOString()));
+    if (url.pathname === '/__mirror/edit' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => act(() => ({ id: this.edit(id, JSON.parse(body) as ArticleEdit).id })));
+      return;
     }
     if (url.pathname === '/__mirror/fault' && req.method === 'POST') {
       let body = '';

@@ -1,4 +1,5 @@
 import { daysInMonth } from '../site/calendar.js';
+import { publishedLastmod } from './article-edits.js';
 import { articleUrl, dottedDay, escapeHtml, seededRandom, SITE_BASE, SITE_NAME, type MirrorArticle } from './site-model.js';
 
 /**
@@ -44,6 +45,7 @@ export function articlePage(a: MirrorArticle): string {
     a.sparse ? '' : `<meta property="og:site_name" content="${SITE_NAME}">`,
     a.sparse ? '' : `<meta property="og:image" content="${a.image}">`,
     `<meta property="article:published_time" content="${published}">`,
+    a.modifiedTime ? `<meta property="article:modified_time" content="${a.modifiedTime}">` : '',
     `<link rel="canonical" href="${url}">`,
     `<script type="application/ld+json">{"@context": "http://schema.org", "@type": "NewsArticle", "url": "${url}", "datePublished": "${iso}"}</script>`,
   ].filter(Boolean);
@@ -117,7 +119,7 @@ export function sitemapIndex(months: string[]): string {
 export function monthSitemap(items: MirrorArticle[]): string {
   const entries = items.map(
     (a) =>
-      `<url><loc>${articleUrl(a)}</loc><lastmod>${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}T${a.time.slice(0, 2)}:${a.time.slice(2)}:00+03:00</lastmod><image:image><image:loc>${a.image}</image:loc></image:image></url>`,
+      `<url><loc>${articleUrl(a)}</loc><lastmod>${a.lastmod ?? publishedLastmod(a)}</lastmod><image:image><image:loc>${a.image}</image:loc></image:image></url>`,
   );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">\n${entries.join('\n')}\n</urlset>\n`;
 }

@@ -29,6 +29,14 @@ export interface MirrorArticle {
   jsBuilt: boolean;
   /** A photo gallery: only media blocks, so not an article by FORMAT.md (no body). */
   gallery: boolean;
+  /** `article:modified_time` in the site's form (`20251215T1320+0300`) once edited; null before. */
+  modifiedTime: string | null;
+  /** The month sitemap's `<lastmod>` (`2025-12-15T13:20:00+03:00`); null = the publication time. */
+  lastmod: string | null;
+  /** Removed from the site: answers this status and leaves the sitemaps, RSS and archives. */
+  removed: 404 | 410 | null;
+  /** Replaces the generated title or blocks (an edit by the site); the expected snapshot follows. */
+  revise(content: { title?: string; blocks?: MirrorBlock[] }): void;
 }
 
 export const SITE_BASE = 'https://anlatilaninotesi.com.tr';
@@ -124,6 +132,11 @@ function textBlock(p: Piece): MirrorBlock {
   return { type: 'text', html: `<div class="article__block" data-type="text"><div class="article__text">${p.html}</div></div>`, text: collapse(p.text) };
 }
 
+/** A text block of plain words, as an editor's new or rewritten paragraph. */
+export function plainTextBlock(text: string): MirrorBlock {
+  return textBlock(new Piece().plain(text));
+}
+
 function skippedBlock(rnd: () => number, id: string): MirrorBlock {
   const kind = pick(rnd, ['quote', 'list', 'article', 'media', 'banner', 'social', 'vrez', 'photolenta', 'video', 'infographic']);
   const s = escapeHtml(sentence(rnd, 4, 9));
@@ -180,6 +193,12 @@ export function generateArticle(siteSeed: number, id: string, day: string, jsBui
     image: `https://cdn.img.anlatilaninotesi.com.tr/img/07e9/${day.slice(4, 6)}/${day.slice(6, 8)}/${id}_0:0:1920:1080_1920x0_80_0_0_${id}.jpg`,
     jsBuilt: jsBuilt && !gallery,
     gallery,
+    modifiedTime: null,
+    lastmod: null,
+    removed: null,
+    revise(change) {
+      content = { ...load(), ...change };
+    },
     get title() {
       return load().title;
     },

@@ -44,6 +44,8 @@ export class CrawlService {
   private queuedFetches = 0;
   private readonly stopping = new AbortController();
   private readonly fetches = new Set<Promise<unknown>>();
+  /** Article outcomes since the service started: crawls and manual fetches alike. */
+  private readonly outcomes: Record<string, number> = { written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, failed: 0 };
 
   constructor(private readonly d: ServiceDeps) {}
 
@@ -77,7 +79,7 @@ export class CrawlService {
         pipeline: this.d.pipeline,
         out: process.stdout,
         tty: false,
-        onOutcome: (o) => this.d.metrics.article(o),
+        onOutcome: (o) => this.counted(o),
         onSummary: (s) => this.d.metrics.crawl(s),
       },
       {},
@@ -106,8 +108,15 @@ export class CrawlService {
       queue: { waiting: this.d.scheduler.waiting, running: this.d.scheduler.running, manualFetchesQueued: this.queuedFetches },
       proxy: describeProxy(this.d.http.proxy),
       articles: this.d.archive.state.countByState(),
+      outcomes: { ...this.outcomes },
       recentRuns: this.d.archive.state.recentRuns(10),
     };
+  }
+
+  private counted(o: ArticleOutcome): void {
+    this.d.metrics.article(o);
+    const key = o.kind === 'not-article' ? 'notArticle' : o.kind;
+    if (key in this.outcomes) this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
   }
 
   /** A manual one-off fetch through the shared queue. Throws BusyError past the queue bound. */
@@ -119,7 +128,7 @@ export class CrawlService {
     this.fetches.add(job);
     try {
       const outcome = await job;
-      this.d.metrics.article(outcome);
+      this.counted(outcome);
       return outcome;
     } finally {
       this.fetches.delete(job);

@@ -2,15 +2,42 @@ import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from './storage-error.js';
 
-/** One line of `manifest.jsonl`: a snapshot that was written. */
+/**
+ * What happened to an article: first captured (`new`), edited by the site (`updated`), removed
+ * (`gone`), back after a removal (`restored`), or rebuilt from the archive (`reextracted`).
+ */
+export type ManifestEvent = 'new' | 'updated' | 'gone' | 'restored' | 'reextracted';
+
+/** One line of `manifest.jsonl`: the contract with downstream tools (README, "Manifest"). */
 export interface ManifestRecord {
+  /** Lines written before versions existed have none and read as `new`. */
+  event: ManifestEvent;
   id: string;
   url: string;
   date: string;
+  /** The current snapshot (for `gone`, the last one, which stays on disk). */
   path: string;
   sha256: string;
   bytes: number;
+  /** When this version was captured (for `gone`: when the removal was established), UTC. */
+  capturedAt: string;
+  /** Same as `capturedAt`; the name lines had before versions existed. */
   fetchedAt: string;
+  title?: string;
+  /** `article:modified_time` of the page, as the site wrote it. */
+  modifiedTime?: string;
+  /** `updated`, `restored`, `reextracted`: the version this one replaces. */
+  previousSha256?: string;
+  /** Where the replaced version's bytes went (`history/YYYY-MM-DD/<id>/<captured>.txt`). */
+  historyPath?: string;
+  /** `gone`: why (`HTTP 410`, `HTTP 404 ×3`). */
+  reason?: string;
+}
+
+/** A line as read back: older lines are completed to the current shape. */
+export function readRecord(line: string): ManifestRecord {
+  const r = JSON.parse(line) as Partial<ManifestRecord> & { fetchedAt: string };
+  return { ...r, event: r.event ?? 'new', capturedAt: r.capturedAt ?? r.fetchedAt } as ManifestRecord;
 }
 
 /**
@@ -32,8 +59,11 @@ export class Manifest {
     return this.size;
   }
 
-  /** Opens for appending; drops a partial last line left by a crash. Returns the records from `offset` on. */
-  async open(offset = 0): Promise<ManifestRecord[]> {
+  /**
+   * Opens for appending; drops a partial last line left by a crash. Returns the records from
+   * `offset` on, each with the byte offset of its line (its identity).
+   */
+  async open(offset = 0): Promise<Array<{ record: ManifestRecord; offset: number }>> {
     let text = '';
     try {
       const st = await stat(this.path).catch(() => null);
@@ -57,20 +87,29 @@ export class Manifest {
     } catch (err) {
       throw StorageError.from(err, this.path, 'open manifest');
     }
-    const records: ManifestRecord[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        records.push(JSON.parse(line) as ManifestRecord);
-      } catch {
-        // A corrupt line cannot be repaired; the rest of the manifest still counts.
-      }
-    }
-    return records;
+    return parseLines(text, offset);
   }
 
-  /** Appends one record durably; resolves with the manifest's length after it. */
-  append(record: ManifestRecord): Promise<number> {
+  /** The records from byte `offset` to the end (a journal looks for a line it may have written). */
+  async readFrom(offset: number): Promise<Array<{ record: ManifestRecord; offset: number }>> {
+    await this.tail;
+    const fh = await open(this.path, 'r');
+    try {
+      const length = Math.max(0, this.size - offset);
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, offset);
+      return parseLines(buf.toString('utf8'), offset);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Appends one record durably; resolves with the byte offset of its line and the manifest's
+   * length after it. `written` runs once the line is durable and before the next append
+   * starts, so whatever it records follows the manifest's own order.
+   */
+  append(record: ManifestRecord, written?: (offset: number, length: number) => void): Promise<{ offset: number; length: number }> {
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
     const next = this.tail.then(async () => {
       if (!this.handle) throw new StorageError(this.path, undefined, `manifest ${this.path} is not open`);
@@ -80,8 +119,10 @@ export class Manifest {
       } catch (err) {
         throw StorageError.from(err, this.path, 'append to manifest');
       }
+      const offset = this.size;
       this.size += line.length;
-      return this.size;
+      written?.(offset, this.size);
+      return { offset, length: this.size };
     });
     this.tail = next.catch(() => undefined);
     return next;
@@ -92,4 +133,20 @@ export class Manifest {
     await this.handle?.close();
     this.handle = null;
   }
+}
+
+function parseLines(text: string, start: number): Array<{ record: ManifestRecord; offset: number }> {
+  const out: Array<{ record: ManifestRecord; offset: number }> = [];
+  let at = start;
+  for (const line of text.split('\n')) {
+    const offset = at;
+    at += Buffer.byteLength(line) + 1;
+    if (!line) continue;
+    try {
+      out.push({ record: readRecord(line), offset });
+    } catch {
+      // A corrupt line cannot be repaired; the rest of the manifest still counts.
+    }
+  }
+  return out;
 }

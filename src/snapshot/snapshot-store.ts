@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Article } from '../extract/article.js';
 import { StorageError } from './storage-error.js';
 
@@ -40,39 +40,44 @@ export class SnapshotStore {
     const data = Buffer.from(text, 'utf8');
     const sha256 = createHash('sha256').update(data).digest('hex');
     const finalPath = join(this.root, rel);
-    const dir = join(finalPath, '..');
     const existing = await readFile(finalPath).catch(() => null);
     let outcome: StoredSnapshot['outcome'] = 'unchanged';
     if (!existing || !existing.equals(data)) {
-      await this.writeAtomically(dir, finalPath, article.id, data);
+      await writeFileAtomically(finalPath, data, `.${article.id}`);
       outcome = 'written';
     }
     if (previousPath && previousPath !== rel) await unlink(join(this.root, previousPath)).catch(() => undefined);
     return { outcome, path: rel, sha256, bytes: data.length };
   }
+}
 
-  private async writeAtomically(dir: string, finalPath: string, id: string, data: Buffer): Promise<void> {
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw StorageError.from(err, dir, 'create folder');
-    }
-    const tmp = join(dir, `.${id}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, finalPath);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw StorageError.from(err, finalPath, 'write snapshot');
-    }
-    await fsyncDir(dir);
+/**
+ * Writes `data` to `finalPath` so that no reader ever sees part of it: a temporary
+ * `<tmpPrefix>.<pid>.<random>.tmp` in the same folder (never matched by `*.txt` or `*.json`),
+ * fsync, rename, fsync of the folder. Creates the folder when needed.
+ */
+export async function writeFileAtomically(finalPath: string, data: Buffer, tmpPrefix: string): Promise<void> {
+  const dir = dirname(finalPath);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw StorageError.from(err, dir, 'create folder');
   }
+  const tmp = join(dir, `${tmpPrefix}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, finalPath);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw StorageError.from(err, finalPath, 'write');
+  }
+  await fsyncDir(dir);
 }
 
 /** Makes a rename durable: the folder entry itself is flushed. */

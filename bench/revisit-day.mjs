@@ -1,0 +1,93 @@
+// Requests a day the default revisit schedule costs for a site publishing 150 articles a day.
+// Usage: node bench/revisit-day.mjs [--per-day 150] [--every-minutes 15] [--days-back 32]
+//
+// A mirror holds `days-back` days of articles at `per-day` a day; one backfill captures them.
+// Then NEWSNAP_NOW steps through two simulated days in runs every `every-minutes` (as `serve`'s
+// default schedule does), publishing new articles at their times: the first day warms the
+// schedule up, the second is measured. Every request the mirror sees is counted by kind.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist/cli/main.js');
+const { MirrorServer } = await import(join(root, 'dist/mirror/index.js'));
+const { revisitPolicy, checksPerArticle } = await import(join(root, 'dist/frontier/revisit-policy.js'));
+const { DEFAULTS } = await import(join(root, 'dist/config/config.js'));
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const perDay = flag('per-day', 150);
+const every = flag('every-minutes', 15);
+const daysBack = flag('days-back', 32);
+
+// The measured day is mid-month: incremental runs read one month sitemap, as on most days.
+const warmStart = Date.parse('2025-12-15T00:00:00+03:00');
+const measuredStart = warmStart + 86_400_000;
+const lastBackfillDay = '20251214';
+const mirror = new MirrorServer({ articles: perDay * daysBack, days: daysBack, lastDay: lastBackfillDay, crawlDelay: 0 });
+const origin = await mirror.listen();
+const storage = mkdtempSync(join(os.tmpdir(), 'newsnap-revisit-day-'));
+const env = { ...process.env, NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_LOG_LEVEL: 'error' };
+
+/** One crawl as cron would start it; the mirror lives in this process, so it must not block. */
+function crawl(nowMs, extra = []) {
+  const child = spawn(process.execPath, [cli, 'crawl', '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', '8', ...extra], {
+    env: { ...env, NEWSNAP_NOW: new Date(nowMs).toISOString() },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`crawl at ${new Date(nowMs).toISOString()} exited ${code}: ${stderr.slice(-2000)}`)))),
+  );
+}
+
+const t0 = performance.now();
+await crawl(warmStart, ['--since', mirror.all()[0].day]);
+process.stdout.write(`backfill of ${mirror.all().length} articles in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+
+const seen = new Set(mirror.all().map((a) => `/${a.day}/${a.slug}-${a.id}.html`));
+const steps = Math.round((24 * 60) / every);
+const totals = { discovery: 0, new: 0, revisit: 0, byStatus: {} };
+for (let day = 0; day < 2; day++) {
+  const start = day === 0 ? warmStart : measuredStart;
+  const count = { discovery: 0, new: 0, revisit: 0, byStatus: {} };
+  for (let k = 0; k < steps; k++) {
+    const now = start + k * every * 60_000;
+    const due = Math.floor(((k + 1) * perDay) / steps) - Math.floor((k * perDay) / steps);
+    if (due > 0) mirror.publish(due, { at: new Date(now - 60_000).toISOString() });
+    mirror.clearLog();
+    await crawl(now);
+    for (const r of mirror.log) {
+      count.byStatus[r.status] = (count.byStatus[r.status] ?? 0) + 1;
+      if (!/^\/\d{8}\/[^/]+-\d{10}\.html$/.test(r.path)) count.discovery++;
+      else if (seen.has(r.path)) count.revisit++;
+      else {
+        count.new++;
+        seen.add(r.path);
+      }
+    }
+  }
+  const total = count.discovery + count.new + count.revisit;
+  process.stdout.write(
+    `${day === 0 ? 'warm-up day ' : 'measured day'}: ${total} requests (${count.new} new articles, ${count.revisit} revisits, ${count.discovery} discovery), by status ${JSON.stringify(count.byStatus)}\n`,
+  );
+  if (day === 1) Object.assign(totals, count);
+}
+await mirror.close();
+rmSync(storage, { recursive: true, force: true });
+
+const policy = revisitPolicy(DEFAULTS.revisit);
+const model = perDay * checksPerArticle(policy.schedule);
+const cpu = os.cpus();
+process.stdout.write(
+  `machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}\n` +
+    `schedule "${DEFAULTS.revisit.schedule}", ${perDay} articles a day, a run every ${every} min\n` +
+    `revisits a day: measured ${totals.revisit}, model ${Math.round(model)} (${checksPerArticle(policy.schedule).toFixed(1)} checks per article over its first 30 days)\n` +
+    `all requests a day: ${totals.discovery + totals.new + totals.revisit} = ${(((totals.discovery + totals.new + totals.revisit) / 86_400) * 60).toFixed(1)} a minute on average\n`,
+);

@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The state store's tables, and the migration of a store written by an earlier newsnap. The
+ * version lives in SQLite's `user_version`; a migration runs once, in one transaction.
+ */
+export const SCHEMA_VERSION = 1;
+
+const ARTICLES = `
+CREATE TABLE articles (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  day TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed', 'skipped', 'gone')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  reason TEXT,
+  sha256 TEXT,
+  path TEXT,
+  title TEXT,
+  captured_at TEXT,
+  published_at TEXT,
+  modified_time TEXT,
+  changed_at TEXT,
+  checked_at TEXT,
+  next_check_at TEXT,
+  etag TEXT,
+  last_modified TEXT,
+  missing_count INTEGER NOT NULL DEFAULT 0,
+  missing_at TEXT,
+  gone_at TEXT,
+  lastmod TEXT,
+  sitemap_month TEXT,
+  sitemap_gen INTEGER,
+  discovered_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX articles_work ON articles (state, day, id);
+CREATE INDEX articles_due ON articles (next_check_at, id) WHERE next_check_at IS NOT NULL;
+CREATE INDEX articles_listing ON articles (sitemap_month, sitemap_gen) WHERE sitemap_month IS NOT NULL;
+`;
+
+const REST = `
+CREATE TABLE IF NOT EXISTS events (
+  line_offset INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  at TEXT NOT NULL,
+  sha256 TEXT,
+  previous_sha256 TEXT,
+  bytes INTEGER,
+  path TEXT,
+  modified_time TEXT,
+  reason TEXT
+);
+CREATE INDEX IF NOT EXISTS events_article ON events (id, line_offset);
+CREATE INDEX IF NOT EXISTS events_time ON events (at);
+CREATE TABLE IF NOT EXISTS sources (
+  url TEXT PRIMARY KEY,
+  etag TEXT,
+  last_modified TEXT,
+  body TEXT,
+  checked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT,
+  summary TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/** The first schema had no versions, schedule or `gone` state: its articles are carried over. */
+const FROM_V0 = `
+ALTER TABLE articles RENAME TO articles_v0;
+DROP INDEX IF EXISTS articles_work;
+${ARTICLES}
+INSERT INTO articles (id, url, day, state, attempts, last_error, reason, sha256, path, captured_at, discovered_at, updated_at)
+  SELECT id, url, day, state, attempts, last_error, reason, sha256, path, CASE WHEN state = 'done' THEN updated_at END, discovered_at, updated_at FROM articles_v0;
+DROP TABLE articles_v0;
+`;
+
+/** Meta key of the manifest bytes already applied to state. */
+export const MANIFEST_OFFSET = 'manifest.offset';
+
+/** Creates the tables, or migrates an older store; returns true when it migrated one. */
+export function ensureSchema(db: Database.Database): boolean {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return false;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`state.sqlite was written by a newer newsnap (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade newsnap`);
+  }
+  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'`).get() !== undefined;
+  db.transaction(() => {
+    db.exec(exists ? FROM_V0 : ARTICLES);
+    db.exec(REST);
+    // The events table starts empty: the whole manifest is applied again at open, which fills it
+    // (applying a line is idempotent).
+    if (exists) db.prepare(`DELETE FROM meta WHERE key = ?`).run(MANIFEST_OFFSET);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+  return exists;
+}

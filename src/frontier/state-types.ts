@@ -1,0 +1,99 @@
+import type { ManifestEvent } from '../snapshot/manifest.js';
+import type { ArticleRef } from '../site/site-urls.js';
+
+export type ArticleState = 'pending' | 'done' | 'failed' | 'skipped' | 'gone';
+
+export interface ArticleRecord {
+  id: string;
+  url: string;
+  day: string;
+  state: ArticleState;
+  /** Runs whose attempts at this article all failed. */
+  attempts: number;
+  lastError: string | null;
+  reason: string | null;
+  sha256: string | null;
+  path: string | null;
+  title: string | null;
+  /** When the current version was captured (UTC ISO). */
+  capturedAt: string | null;
+  /** `article:modified_time` of the current version, as the page wrote it. */
+  modifiedTime: string | null;
+  /** Publication time as an instant, when the page gave one. */
+  publishedAt: string | null;
+  /** The article's last real change (publication or edit): the revisit schedule counts from it. */
+  changedAt: string | null;
+  /** Last time newsnap looked at the page. */
+  checkedAt: string | null;
+  /** When to look again; null: only a sitemap change will. */
+  nextCheckAt: string | null;
+  /** Validators of the page, for conditional revisits. */
+  etag: string | null;
+  lastModified: string | null;
+  /** Consecutive 404 answers, and when the last one came. */
+  missingCount: number;
+  missingAt: string | null;
+  goneAt: string | null;
+  /** The month sitemap's `<lastmod>` last seen (UTC ISO). */
+  lastmod: string | null;
+}
+
+/** A discovered article; sitemaps also say when it last changed. */
+export interface DiscoveredRef extends ArticleRef {
+  /** `<lastmod>` as an instant (UTC ISO). */
+  lastmod?: string;
+}
+
+/** Where a check left an article: its schedule and what the page said. */
+export interface CheckRecord {
+  checkedAt: string;
+  nextCheckAt: string | null;
+  changedAt?: string;
+  etag?: string | null;
+  lastModified?: string | null;
+  missingCount?: number;
+  missingAt?: string | null;
+  lastError?: string | null;
+}
+
+/** One manifest line as the state store keeps it. */
+export interface EventRecord {
+  /** Byte offset of the manifest line: its identity. */
+  offset: number;
+  id: string;
+  event: ManifestEvent;
+  at: string;
+  sha256: string | null;
+  previousSha256: string | null;
+  bytes: number | null;
+  /** Where this version's bytes are now: the snapshot, or its history file once replaced. */
+  path: string | null;
+  modifiedTime: string | null;
+  reason: string | null;
+}
+
+export interface SourceValidators {
+  etag: string | null;
+  lastModified: string | null;
+  /** The body last seen, for sources that must be re-read when unchanged (robots.txt). */
+  body: string | null;
+}
+
+export interface RunRecord {
+  id: number;
+  kind: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: string | null;
+  summary: unknown;
+}
+
+export interface WorkCursor {
+  day: string;
+  id: string;
+}
+
+export interface DueCursor {
+  at: string;
+  id: string;
+}
