@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collect, startCli } from './helpers/cli.js';
+import { collect } from './helpers/cli.js';
 import { PROJECT } from './helpers/paths.js';
 import { tempDir } from './helpers/storage.js';
 import { spawn } from 'node:child_process';
@@ -66,7 +66,7 @@ describe('Dockerfile, performed without Docker', () => {
     });
     const res = await fetch(`${api}/healthz`);
     expect(res.status).toBe(200);
-    expect((await (await fetch(`${api}/readyz`)).json()).ready).toBe(true);
+    expect(((await (await fetch(`${api}/readyz`)).json()) as { ready: boolean }).ready).toBe(true);
     if (root) {
       const uid = execFileSync('ps', ['-o', 'uid=', '-p', String(child.pid)]).toString().trim();
       expect(Number(uid)).toBe(NOBODY);

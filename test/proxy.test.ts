@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
-import { articlePath } from '../src/mirror/site-model.js';
-import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
+import { logRecords, runCli } from './helpers/cli.js';
+import { startServe } from './helpers/serve.js';
 import { ForwardProxy } from './helpers/forward-proxy.js';
 import { compareWithMirror } from './helpers/mirror.js';
 import { REFERENCE_CASES } from './helpers/paths.js';
@@ -140,12 +140,8 @@ describe('proxies', () => {
     expect(shown.stdout.toString()).toMatch(/^serve\.token\s+"\*\*\*"/m);
     expect(shown.stdout.toString()).not.toContain('tok3n');
 
-    const child = startCli(['serve', '--storage', await tempDir(), '--schedule', '0 0 1 1 *'], { env: { ...env, NEWSNAP_SERVE_PORT: '0', HTTPS_PROXY: `http://${USER}:${PASSWORD}@proxy.example:3128`, NO_PROXY: '.internal' } });
-    const done = collect(child);
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    for (let i = 0; i < 200 && !/newsnap serve listening/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
-    const api = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)![1]!;
+    const { child, api, done, kill } = await startServe(['--storage', await tempDir(), '--schedule', '0 0 1 1 *'], { env: { ...env, HTTPS_PROXY: `http://${USER}:${PASSWORD}@proxy.example:3128`, NO_PROXY: '.internal' } });
+    cleanup.push(kill);
     const status = (await (await fetch(`${api}/status`)).json()) as { proxy: unknown };
     child.kill('SIGTERM');
     const served = await done;

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
-import { collect, runCli, startCli, type CliResult } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
+import { startServe, until, type Served } from './helpers/serve.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { REFERENCE_CASES, SEED } from './helpers/paths.js';
 import { listFiles, tempDir } from './helpers/storage.js';
@@ -26,34 +26,11 @@ async function mirrorWith(options: ConstructorParameters<typeof MirrorServer>[0]
   return { mirror, origin };
 }
 
-/** Starts `newsnap serve` and resolves with its API base URL once it listens. */
-async function serve(args: string[], extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; api: string; done: Promise<CliResult> }> {
-  const child = startCli(['serve', ...args], { env: { ...env, ...extraEnv } });
-  const done = collect(child, 120_000);
-  cleanup.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await done.catch(() => undefined);
-  });
-  const api = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*newsnap serve listening/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', () => reject(new Error(`serve exited early:\n${buf}`)));
-  });
-  return { child, api, done };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Starts `newsnap serve` with this file's environment; it is killed after the test. */
+async function serve(args: string[], extraEnv: Record<string, string> = {}): Promise<Served> {
+  const served = await startServe(args, { env: { ...env, ...extraEnv } });
+  cleanup.push(() => served.kill());
+  return served;
 }
 
 function metric(text: string, name: string, labels = ''): number {
@@ -117,7 +94,7 @@ describe('newsnap serve', () => {
     expect(good.status).toBe(200);
     expect(await good.json()).toMatchObject({ result: 'written', id: '1102014239', path: 'snapshots/2025-12-20/1102014239.txt' });
     expect(readFileSync(join(storage, 'snapshots/2025-12-20/1102014239.txt')).equals(readFileSync(SEED))).toBe(true);
-    expect((await (await post(JSON.stringify({ url: SEED_CASE.url }))).json()).result).toBe('unchanged');
+    expect(((await (await post(JSON.stringify({ url: SEED_CASE.url }))).json()) as { result: string }).result).toBe('unchanged');
 
     expect((await post(JSON.stringify({ url: 'https://evil.example/20251220/x-1102014239.html' }))).status).toBe(400);
     expect((await post(JSON.stringify({ url: 'https://anlatilaninotesi.com.tr/world/' }))).status).toBe(400);

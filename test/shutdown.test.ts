@@ -7,6 +7,7 @@ import { articlePath } from '../src/mirror/site-model.js';
 import { collect, logRecords, runCli, startCli, type CliResult } from './helpers/cli.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { BrowserWatch } from './helpers/processes.js';
+import { startServe, until } from './helpers/serve.js';
 import { listFiles, tempDir } from './helpers/storage.js';
 
 const NOW = '2025-12-15T12:00:00Z';
@@ -23,16 +24,6 @@ async function slowMirror(articles: number, delayMs: number) {
   const origin = await mirror.listen();
   cleanup.push(() => mirror.close());
   return { mirror, origin };
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Sends SIGTERM and measures how long the child takes to exit. */
@@ -83,14 +74,10 @@ describe('stopping with the browser busy', () => {
   it('serve --render always: SIGTERM with a scheduled crawl and a POST /fetch in flight exits 0 within 10 s, no browser process left, the lock is free', async () => {
     const { mirror, origin } = await slowMirror(24, 5000);
     const storage = await tempDir();
-    const child = startCli(['serve', '--schedule', '* * * * * *', '--origin', origin, '--storage', storage, '--rate', '0'], {
+    const { child, api, done, kill } = await startServe(['--schedule', '* * * * * *', '--origin', origin, '--storage', storage, '--rate', '0'], {
       env: { ...env, NEWSNAP_RENDER_POLICY: 'always' },
     });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const done = collect(child, 120_000);
-    track(child, done);
-    const api = await until('serve listening', () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*newsnap serve listening/.exec(stderr)?.[1]);
+    cleanup.push(kill);
     const browsers = new BrowserWatch(child.pid!);
     await until('a scheduled crawl rendering', () => (browsers.sample() > 0 && articleRequests(mirror.log).length >= 2 ? true : undefined));
     // A manual fetch of an article the crawl has not reached yet: also held 5 s by the mirror.

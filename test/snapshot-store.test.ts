@@ -72,7 +72,7 @@ describe('manifest and archive', () => {
     const root = await tempDir();
     const m = new Manifest(root);
     await m.open();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => m.append({ id: String(i), url: 'u', date: 'd', path: 'p', sha256: 's', bytes: i, fetchedAt: 'f' })));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => m.append({ event: 'new', id: String(i), url: 'u', date: 'd', path: 'p', sha256: 's', bytes: i, capturedAt: 'f', fetchedAt: 'f' })));
     await m.close();
     expect((await readManifest(root)).map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
   });

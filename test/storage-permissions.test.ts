@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
-import { collect, runCli, startCli } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
+import { startServe } from './helpers/serve.js';
 import { tempDir } from './helpers/storage.js';
 
 /** The image runs as a plain user; the tests run as root, so they drop to nobody to see what it sees. */
@@ -44,13 +45,7 @@ describe('storage the process cannot write', () => {
   it('/readyz says the same once the folder stops being writable under a running serve', async () => {
     const storage = await rootOwnedStorage();
     chownSync(storage, NOBODY, NOBODY);
-    const child = startCli(['serve', '--storage', storage, '--origin', mirror.baseUrl, '--schedule', '0 0 1 1 *'], { env, uid: NOBODY });
-    const done = collect(child);
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    for (let i = 0; i < 200 && !/newsnap serve listening/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
-    const api = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1];
-    expect(api, stderr).toBeDefined();
+    const { child, api, done } = await startServe(['--storage', storage, '--origin', mirror.baseUrl, '--schedule', '0 0 1 1 *'], { env, uid: NOBODY });
     const ready = await fetch(`${api}/readyz`);
     expect(ready.status).toBe(200);
 

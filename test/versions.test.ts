@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { expectedSnapshot, MirrorServer, type MirrorArticle } from '../src/mirror/index.js';
 import { articlePath, articleUrl, seededRandom } from '../src/mirror/site-model.js';
 import { collect, runCli, startCli } from './helpers/cli.js';
+import { startServe } from './helpers/serve.js';
 import { articleRequests, compareWithMirror, maxInWindow, snapshotPath } from './helpers/mirror.js';
 import { listFiles, readManifest, tempDir } from './helpers/storage.js';
 
@@ -144,12 +145,7 @@ describe('articles over time', () => {
     expect(again.stdout.toString()).toBe(`unchanged ${snapshotPath(viaFetch)} ${articleUrl(viaFetch)}\n`);
 
     mirror.edit(viaApi.id, { at: at(40), title: 'API ile güncellendi' });
-    const child = startCli(['serve', '--origin', origin, '--storage', storage, '--schedule', '0 0 1 1 *', '--rate', '0'], { env: env(at(50), { NEWSNAP_SERVE_PORT: '0' }) });
-    const done = collect(child);
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    for (let i = 0; i < 200 && !/newsnap serve listening/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
-    const api = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)![1]!;
+    const { child, api, done } = await startServe(['--origin', origin, '--storage', storage, '--schedule', '0 0 1 1 *', '--rate', '0'], { env: env(at(50)) });
     const answer = await fetch(`${api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: articleUrl(viaApi) }) });
     expect(await answer.json()).toMatchObject({ result: 'updated', path: snapshotPath(viaApi) });
     child.kill('SIGTERM');

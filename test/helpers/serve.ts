@@ -1,0 +1,47 @@
+import type { ChildProcess } from 'node:child_process';
+import { collect, startCli, type CliOptions, type CliResult } from './cli.js';
+
+export interface Served {
+  child: ChildProcess;
+  /** The API's base URL, e.g. http://127.0.0.1:41234. */
+  api: string;
+  /** Resolves when the process exits. */
+  done: Promise<CliResult>;
+  /** Kills it if it still runs (for cleanup after a failed test). */
+  kill(): Promise<void>;
+}
+
+/** Starts `newsnap serve` on a free port and resolves once it listens. */
+export async function startServe(args: string[], options: CliOptions = {}): Promise<Served> {
+  const child = startCli(['serve', ...args], { ...options, env: { NEWSNAP_SERVE_PORT: '0', ...options.env } });
+  const done = collect(child, 120_000);
+  const api = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*newsnap serve listening/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', () => reject(new Error(`serve exited early:\n${buf}`)));
+  });
+  return {
+    child,
+    api,
+    done,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/** Polls `probe` until it gives a value, or fails naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
