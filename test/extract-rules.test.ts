@@ -119,7 +119,9 @@ describe('fields and fallbacks', () => {
     const html = page({ blocks: [`<div class="article__block" data-type="text"><div class="article__text">${deep} son</div></div>`] });
     const started = performance.now();
     expect(extract(html).body).toBe('a bc son');
-    expect(performance.now() - started).toBeLessThan(500);
+    // A guard against a blow-up (the old O(nodes × depth) took seconds), not a benchmark: the bound
+    // leaves room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('a 5 MB page is extracted', () => {

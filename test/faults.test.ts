@@ -46,7 +46,8 @@ describe('faults: the crawl goes on, each article is retried or recorded with it
       { name: 'gzip bomb', fault: { kind: 'gzip-bomb' }, expect: /over the 2000000-byte cap \(decompressed\)/ },
       { name: 'redirect to another host', fault: { kind: 'redirect', location: 'https://evil.example/x' }, expect: /refused: not a host of the site/ },
       { name: 'redirect to a private address', fault: { kind: 'redirect', location: 'http://10.0.0.1/admin' }, expect: /to 10\.0\.0\.1 refused/ },
-      { name: 'invalid UTF-8', fault: { kind: 'invalid-utf8' }, expect: /^not-article$/ },
+      // Garbage bytes with none of the site's markup: not the site's page, so blocked (never counted as drift).
+      { name: 'invalid UTF-8', fault: { kind: 'invalid-utf8' }, expect: /^blocked$/ },
     ];
     const loopVictim = pick[cases.length]!;
     mirror.addFault({ path: pathOf(loopVictim), kind: 'redirect', location: pathOf(loopVictim) });
@@ -57,12 +58,12 @@ describe('faults: the crawl goes on, each article is retried or recorded with it
     expect(res.code, res.stderr.slice(-3000)).toBe(1);
     const records = logRecords(res.stderr);
     const failed = new Map(records.filter((r) => r.msg === 'article failed').map((r) => [r.id as string, r.err as string]));
-    const notArticles = new Set(records.filter((r) => r.msg === 'not an article').map((r) => r.id as string));
+    const blocked = new Set(records.filter((r) => r.msg === "blocked: not the site's page").map((r) => r.id as string));
     const files = new Set(await listFiles(storage));
     cases.forEach((c, i) => {
       const a = pick[i]!;
       if (c.expect === 'written') expect(files.has(snapshotPath(a)), `${c.name}: ${failed.get(a.id)}`).toBe(true);
-      else if (c.expect.source === '^not-article$') expect(notArticles.has(a.id), c.name).toBe(true);
+      else if (c.expect.source === '^blocked$') expect(blocked.has(a.id), c.name).toBe(true);
       else {
         expect(failed.get(a.id), c.name).toMatch(c.expect);
         expect(files.has(snapshotPath(a)), c.name).toBe(false);
@@ -75,18 +76,20 @@ describe('faults: the crawl goes on, each article is retried or recorded with it
     expect([...files].filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect((await readManifest(storage)).some((r) => broken.has(r.id as string))).toBe(false);
     // The summary counts them.
-    const permanent = cases.filter((c) => c.expect !== 'written' && c.expect.source !== '^not-article$').length + 1;
+    const permanent = cases.filter((c) => c.expect !== 'written' && c.expect.source !== '^blocked$').length + 1;
     expect(res.stdout.toString()).toMatch(new RegExp(`, ${permanent} failed,`));
+    expect(res.stdout.toString()).toContain("1 blocked (not the site's page)");
     expect(res.stdout.toString(), res.stdout.toString()).toMatch(/requests: \d+ \(.*429: 2.*500: 3.*503: 2/);
     // Retried ones were asked again; the 500 exactly `retries` times.
     expect(articleRequests(mirror.log).filter((r) => r.path === pathOf(pick[5]!))).toHaveLength(3);
 
-    // The next run retries only the failed ones (and they fail again with the faults still on).
+    // The next run retries only the failed ones and the blocked one, still pending (and they fail
+    // again with the faults still on).
     mirror.clearLog();
     const again = await runCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', '8'], { env });
     expect(again.code).toBe(3);
     const retried = new Set(articleRequests(mirror.log).map((r) => r.path));
-    expect(retried).toEqual(new Set([...failed.keys()].map((id) => pathOf(mirror.all().find((a) => a.id === id)!))));
+    expect(retried).toEqual(new Set([...failed.keys(), ...blocked].map((id) => pathOf(mirror.all().find((a) => a.id === id)!))));
   });
 
   it('robots.txt answering 404: no rules; answering 500: nothing is crawled; garbage: no rules', async () => {

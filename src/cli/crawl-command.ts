@@ -1,5 +1,6 @@
 import { parseDay } from '../crawl/crawl-plan.js';
 import { runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
+import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
 import { processed } from '../crawl/progress.js';
 import { openArchive, type Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -32,6 +33,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
     const archive = await openArchive(ctx);
     shutdown.onForce(() => archive.abandon());
     const runtime = createRuntime(ctx);
+    runtime.attach(archive);
     shutdown.onForce(runtime.kill);
     const stopping = () => void runtime.stop();
     shutdown.signal.addEventListener('abort', stopping, { once: true });
@@ -60,6 +62,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
     }
     ctx.log.info({ summary }, 'crawl finished');
     (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);
+    if (summary.drift && summary.status !== 'interrupted') return ExitCode.DRIFT;
     switch (summary.status) {
       case 'done':
         return ExitCode.OK;
@@ -87,10 +90,16 @@ export function describeSummary(s: CrawlSummary): string {
     .join(', ');
   const total = Object.values(s.requests).reduce((a, b) => a + b, 0);
   const what = s.listed > 0 || processed(c) === 0 ? `${s.listed} listed, ` : '';
-  const rare = [c.restored > 0 ? `${c.restored} restored` : '', c.missing > 0 ? `${c.missing} answering 404 (not yet gone)` : ''].filter(Boolean);
+  const rare = [
+    c.restored > 0 ? `${c.restored} restored` : '',
+    c.missing > 0 ? `${c.missing} answering 404 (not yet gone)` : '',
+    c.blocked > 0 ? `${c.blocked} blocked (not the site's page)` : '',
+  ].filter(Boolean);
   return [
     `crawl ${s.status} (${s.kind} ${s.window.since}–${s.window.until}) in ${(s.durationMs / 1000).toFixed(1)} s: ${what}${c.discovered} discovered, ${c.written} written, ${c.updated} updated, ${c.unchanged} unchanged, ${c.gone} gone, ${rare.map((r) => `${r}, `).join('')}${c.notArticle} not articles, ${c.failed} failed, ${c.skipped} disallowed by robots.txt`,
     ...(c.revisits + c.deferred > 0 ? [`revisits: ${c.revisits} checked, ${c.deferred} due but left for later runs (revisit.maxPerRun)`] : []),
+    ...(s.drift ? [`EXTRACTION DRIFT: ${s.drift.map(describeFinding).join('; ')}. Remedy: ${DRIFT_REMEDY}`] : []),
+    ...(s.blockedPauses > 0 ? [`BLOCKED: the site answered with block pages ${c.blocked} times; the run paused ${s.blockedPauses} time(s)`] : []),
     `requests: ${total}${byStatus ? ` (${byStatus})` : ''}; ${s.pagesPerSecond} pages/s${s.message ? `\n${s.message}` : ''}`,
   ].join('\n');
 }

@@ -14,6 +14,8 @@ export const ExitCode = {
   NOT_ARTICLE: 5,
   /** Storage could not be written (disk full, permissions). */
   STORAGE: 6,
+  /** `crawl`: the drift alarm went off: extraction stopped matching the site's markup. */
+  DRIFT: 7,
   /** Stopped by SIGINT/SIGTERM before the work was done; state is saved, the next run resumes. */
   INTERRUPTED: 130,
 } as const;
@@ -29,4 +31,5 @@ Exit codes:
   4    locked: another newsnap run is using the storage folder
   5    extract: the page is not an article
   6    storage error: the storage folder cannot be written (permissions, disk full)
+  7    crawl: extraction drift (the site's markup changed): fix site.selectors, then newsnap reextract
   130  interrupted (SIGINT/SIGTERM/SIGHUP); state saved, run again to resume`;

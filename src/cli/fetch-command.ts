@@ -18,6 +18,7 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
     if (archive) shutdown.onForce(() => archive.abandon());
     const report = flags.stdout ? process.stderr : process.stdout;
     const runtime = createRuntime(ctx);
+    if (archive) runtime.attach(archive);
     shutdown.onForce(runtime.kill);
     const stopping = () => void runtime.stop();
     shutdown.signal.addEventListener('abort', stopping, { once: true });

@@ -12,6 +12,7 @@ import { crawlCommand } from './crawl-command.js';
 import { demoCommand } from './demo-command.js';
 import { fetchCommand } from './fetch-command.js';
 import { historyCommand } from './history-command.js';
+import { reextractCommand } from './reextract-command.js';
 import { configCommand } from './config-command.js';
 import { mirrorCommand } from './mirror-command.js';
 import { serveCommand } from './serve-command.js';
@@ -150,6 +151,27 @@ SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, 
 
   withCommonOptions(
     program
+      .command('reextract')
+      .description('rebuild snapshots from the WARC archive with the current configuration; sends no request')
+      .option('--since <date>', 'only articles of this day (YYYY-MM-DD) or later')
+      .option('--until <date>', 'only articles of this day or earlier')
+      .option('--id <id...>', 'only these article ids')
+      .option('--workers <n>', 'extraction worker threads (default: the number of cores)')
+      .addHelpText(
+        'after',
+        `
+Every archived article in range (its latest response, or the DOM a browser render built) goes
+through extraction again, as the config now says (site.selectors, …). Snapshots whose bytes
+change are written as a new version (the old one kept under history/) with a "reextracted"
+manifest line; unchanged ones write nothing, so a second pass writes nothing. It takes the
+storage lock like crawl, and works while the site is unreachable.`,
+      ),
+  ).action((opts: CommonFlags & { since?: string; until?: string; id?: string[]; workers?: string }) =>
+    runCommand(async () => reextractCommand(createContext(opts), opts)),
+  );
+
+  withCommonOptions(
+    program
       .command('history')
       .description("list an article's versions and removals (captured time, event, bytes, sha256, path)")
       .argument('<id>', 'the article id: the number at the end of its URL, e.g. 1102014239')
@@ -194,6 +216,9 @@ Control (for tests and demos of change over time):
   POST /__mirror/lastmod?id=ID&at=ISO         move the sitemap lastmod only
   POST /__mirror/remove?id=ID&status=404|410  remove an article (it leaves sitemaps, RSS, archives)
   POST /__mirror/restore?id=ID                bring it back
+  POST /__mirror/drift?id=ID[&off]            serve it from a redesigned build (body container renamed)
+  POST /__mirror/challenge?id=ID&status=200|403|451|off
+                                              a challenge or block page answers instead
   POST /__mirror/fault {path, kind, status, times, delayMs}`,
     )
     .action((opts: Record<string, string>) => runCommand(() => mirrorCommand(opts)));

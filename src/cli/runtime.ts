@@ -1,3 +1,4 @@
+import type { Archive } from '../crawl/archive.js';
 import { ArticlePipeline } from '../crawl/article-pipeline.js';
 import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
@@ -19,6 +20,8 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Last resort of a forced exit: SIGKILLs the browser's processes. */
   kill(): void;
+  /** Sends every exchange and render to this archive's WARC writer (when it has one). */
+  attach(archive: Archive): void;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,10 @@ export function createRuntime(ctx: Context): Runtime {
       return renderer.close();
     },
     kill: renderer.kill,
+    attach(archive) {
+      http.recorder = archive.warc;
+      renderer.record(archive.warc);
+    },
     async close() {
       await renderer.close();
       await http.close();

@@ -16,6 +16,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const archive = await openArchive(ctx);
     shutdown.onForce(() => archive.abandon());
     const runtime = createRuntime(ctx);
+    runtime.attach(archive);
     shutdown.onForce(runtime.kill);
     const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
     let stateOpen = true;

@@ -20,6 +20,21 @@ export interface CrawlOptions {
   /** Day archives when sitemaps fail. */
   archiveFallback: boolean;
   progressIntervalMs: number;
+  /** Blocked pages (challenge or block pages) in a row that pause the run… */
+  blockedInARow: number;
+  /** …for this long, as a 429 does. */
+  blockedPauseMs: number;
+}
+
+export interface ArchiveOptions {
+  /** Keep every HTTP exchange and rendered DOM in WARC files under storage/warc. */
+  warc: boolean;
+  /** A WARC file is closed and a new one begun past this size. */
+  maxFileBytes: number;
+  /** zlib level of each record's gzip member: 1 is 4× faster than 6 for ~17% more bytes. */
+  gzipLevel: number;
+  /** WARC file name prefix. */
+  prefix: string;
 }
 
 export interface RenderOptions {
@@ -27,6 +42,8 @@ export interface RenderOptions {
   chromiumPath: string;
   timeoutMs: number;
   pages: number;
+  /** A page whose body never appears is extracted as it stands this long after its load event. */
+  settleMs: number;
 }
 
 export interface ServeOptions {
@@ -48,6 +65,7 @@ export interface Config {
   http: HttpOptions;
   crawl: CrawlOptions;
   revisit: RevisitOptions;
+  archive: ArchiveOptions;
   render: RenderOptions;
   serve: ServeOptions;
 }
@@ -77,6 +95,8 @@ export const DEFAULTS: Config = {
     maxRetryAfterMs: 10 * 60_000,
     archiveFallback: true,
     progressIntervalMs: 10_000,
+    blockedInARow: 3,
+    blockedPauseMs: 60_000,
   },
   revisit: {
     schedule: '3h:15m, 1d:1h, 7d:6h, 30d:3d',
@@ -86,11 +106,18 @@ export const DEFAULTS: Config = {
     missingSpacing: '1h',
     retryAfterFailure: '1h',
   },
+  archive: {
+    warc: true,
+    maxFileBytes: 1_000_000_000,
+    gzipLevel: 1,
+    prefix: 'newsnap',
+  },
   render: {
     policy: 'fallback',
     chromiumPath: '/usr/bin/chromium',
     timeoutMs: 30_000,
     pages: 2,
+    settleMs: 500,
   },
   serve: {
     host: '127.0.0.1',

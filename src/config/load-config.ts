@@ -182,7 +182,7 @@ function validate(c: Config): void {
       fail(key, `is not valid: ${(err as Error).message}`);
     }
   }
-  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'serve.maxQueuedFetches', 'revisit.missingChecks'] as const) {
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'serve.maxQueuedFetches', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
   }
@@ -190,6 +190,9 @@ function validate(c: Config): void {
     const v = getPath(c as unknown as Json, key) as number;
     if (!(v > 0)) fail(key, `must be more than 0; got ${v}`);
   }
+  if (!Number.isInteger(c.archive.gzipLevel) || c.archive.gzipLevel < 1 || c.archive.gzipLevel > 9) fail('archive.gzipLevel', `must be a whole number from 1 to 9; got ${c.archive.gzipLevel}`);
+  if (!(c.archive.maxFileBytes >= 1_000_000)) fail('archive.maxFileBytes', `must be at least 1000000; got ${c.archive.maxFileBytes}`);
+  if (!/^[A-Za-z0-9._-]+$/.test(c.archive.prefix)) fail('archive.prefix', `must be letters, digits, dots, dashes or underscores; got "${c.archive.prefix}"`);
   if (!Number.isInteger(c.revisit.maxPerRun) || c.revisit.maxPerRun < 0) fail('revisit.maxPerRun', `must be a whole number, 0 or more; got ${c.revisit.maxPerRun}`);
   if (!Number.isInteger(c.serve.port) || c.serve.port < 0 || c.serve.port > 65535) fail('serve.port', `must be a port number; got ${c.serve.port}`);
   if (!c.http.userAgent.trim()) fail('http.userAgent', 'must not be empty');

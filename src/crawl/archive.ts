@@ -8,6 +8,8 @@ import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { assertStorageWritable } from '../snapshot/storage-access.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { VersionStore, type CommittedVersion, type VersionChange } from '../snapshot/version-store.js';
+import type { ArchivedAt } from '../fetch/exchange.js';
+import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
 
 /**
  * A storage folder opened for writing: snapshots, history, manifest and state, under one lock.
@@ -19,7 +21,9 @@ import { VersionStore, type CommittedVersion, type VersionChange } from '../snap
 export class Archive {
   private readonly versions: VersionStore;
   /** What opening repaired after a killed run. */
-  readonly repaired = { manifestLines: 0, versionChanges: 0, migrated: false };
+  readonly repaired = { manifestLines: 0, versionChanges: 0, migrated: false, warcFiles: [] as string[] };
+  /** The raw archive every exchange goes to, when `archive.warc` is on. */
+  warc: WarcWriter | null = null;
 
   private constructor(
     readonly root: string,
@@ -30,7 +34,7 @@ export class Archive {
     this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, length) => this.applyToState(record, offset, length));
   }
 
-  static async open(root: string): Promise<Archive> {
+  static async open(root: string, options: { warc?: WarcOptions } = {}): Promise<Archive> {
     // Before anything is created: a folder we cannot write is one clear error, not EACCES on the lock.
     await assertStorageWritable(root);
     const lock = new RunLock(root);
@@ -51,6 +55,10 @@ export class Archive {
       archive.repaired.manifestLines = unapplied.length;
       archive.repaired.versionChanges = await archive.versions.recover();
       archive.repaired.migrated = sqlite.migrated;
+      if (options.warc) {
+        archive.warc = await WarcWriter.open(root, options.warc);
+        archive.repaired.warcFiles = archive.warc.repaired;
+      }
       const interrupted = state.unfinishedRuns();
       if (interrupted.length > 0) {
         for (const dir of ['snapshots', 'history', 'journal']) await removeStrayTemporaries(join(root, dir));
@@ -79,9 +87,19 @@ export class Archive {
     this.guarded('record a check in', () => this.state.recordCheck(id, check));
   }
 
+  /** Where the archive holds the page extraction last read for this article. */
+  recordArchived(id: string, url: string, at: ArchivedAt): void {
+    this.guarded('record the archived page in', () => this.state.setArchived(id, url, at));
+  }
+
   /** Records an article that is not one (or that robots.txt keeps us from). */
   recordSkipped(id: string, url: string, reason: string): void {
     this.guarded('record skip in', () => this.state.markSkipped(id, url, reason));
+  }
+
+  /** The site served a challenge or block page instead: the article stays pending for later runs. */
+  recordBlocked(id: string, url: string, reason: string): void {
+    this.guarded('record a block in', () => this.state.markBlocked(id, url, reason));
   }
 
   /** Records a failed attempt; later runs retry it up to `crawl.maxFailedRuns`. */
@@ -89,10 +107,15 @@ export class Archive {
     this.guarded('record failure in', () => this.state.markFailed(id, url, message));
   }
 
+  /** Closes the WARC file (pending records first), the manifest and the state; the lock last. */
   async close(): Promise<void> {
-    await this.manifest.close();
-    this.state.close();
-    this.lock.release();
+    try {
+      await this.warc?.close();
+    } finally {
+      await this.manifest.close();
+      this.state.close();
+      this.lock.release();
+    }
   }
 
   /**

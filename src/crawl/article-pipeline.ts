@@ -2,6 +2,7 @@ import type { RenderPolicy } from '../config/config.js';
 import type { Extraction } from '../extract/article.js';
 import { extractArticle } from '../extract/extract-article.js';
 import { FetchError } from '../fetch/fetch-error.js';
+import type { ArchivedAt } from '../fetch/exchange.js';
 import type { FetchedPage, NotModified, PageFetcher, PageValidators } from '../fetch/page-fetcher.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { RevisitPolicy } from '../frontier/revisit-policy.js';
@@ -13,15 +14,27 @@ import { formatSnapshot } from '../snapshot/format.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import type { Archive } from './archive.js';
 import { ArticleRecorder } from './article-recorder.js';
+import type { WatchedField } from './drift.js';
 
 export type ArticleOutcome =
-  | { kind: 'written' | 'updated' | 'restored' | 'unchanged'; ref: ArticleRef; path: string; revisit: boolean; rendered: boolean; renderMs?: number }
+  | {
+      kind: 'written' | 'updated' | 'restored' | 'unchanged';
+      ref: ArticleRef;
+      path: string;
+      revisit: boolean;
+      rendered: boolean;
+      renderMs?: number;
+      /** The optional fields the page's article carried; absent for a 304 (no extraction). */
+      fields?: Record<WatchedField, boolean>;
+    }
   | { kind: 'printed'; ref: ArticleRef; text: string; rendered: boolean }
   /** The site removed the article (410, or 404 enough times); its files stay. */
   | { kind: 'gone'; ref: ArticleRef; reason: string }
   /** A known article answered 404, not yet enough times to call it gone. */
   | { kind: 'missing'; ref: ArticleRef; count: number }
   | { kind: 'not-article'; ref: ArticleRef; reason: string; message: string; revisit: boolean }
+  /** Not the site's page at all (a challenge or block page, HTTP 403/451): never counted as drift. */
+  | { kind: 'blocked'; ref: ArticleRef; reason: string; revisit: boolean }
   | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error; revisit: boolean }
   /** The run stopped while the article was in flight; its state is left as it was. */
   | { kind: 'interrupted'; ref: ArticleRef };
@@ -39,7 +52,26 @@ export interface PipelineOptions {
   revisit: RevisitPolicy;
 }
 
-type Fetched = { notModified: true; validators?: PageValidators } | { notModified: false; extraction: Extraction; rendered: boolean; renderMs?: number; validators?: PageValidators };
+type Fetched =
+  | { notModified: true; validators?: PageValidators }
+  | {
+      notModified: false;
+      extraction: Extraction;
+      rendered: boolean;
+      renderMs?: number;
+      validators?: PageValidators;
+      archived?: Promise<ArchivedAt | null>;
+      /** The body was empty and a render would have followed, but the run suspects drift. */
+      renderSkipped?: boolean;
+    };
+
+export interface ProcessOptions {
+  /** Whether an empty body still goes to the browser; false once the run suspects extraction drift. */
+  renderFallback?: () => boolean;
+}
+
+/** HTTP answers that say the site is not serving us, not that the article is missing. */
+const BLOCKED_STATUSES = new Set([403, 451]);
 
 /**
  * One article through fetch → extract → format → store, with the outcome as a value (never a
@@ -50,20 +82,26 @@ type Fetched = { notModified: true; validators?: PageValidators } | { notModifie
 export class ArticlePipeline {
   constructor(private readonly o: PipelineOptions) {}
 
-  async process(ref: ArticleRef, archive: Archive | null, signal?: AbortSignal): Promise<ArticleOutcome> {
+  async process(ref: ArticleRef, archive: Archive | null, signal?: AbortSignal, options: ProcessOptions = {}): Promise<ArticleOutcome> {
     const known = archive?.state.get(ref.id);
     const revisit = known?.state === 'done' || known?.state === 'gone' ? known : undefined;
     const recorder = archive ? new ArticleRecorder(archive, this.o.revisit) : null;
     try {
       // A gone article is asked without validators: a 304 would not tell it is back.
-      const fetched = await this.fetch(ref, signal, revisit?.state === 'done' ? validatorsOf(revisit) : undefined);
+      const fetched = await this.fetch(ref, signal, revisit?.state === 'done' ? validatorsOf(revisit) : undefined, options);
       if (fetched.notModified) {
         if (revisit) recorder?.unchanged(revisit, fetched.validators);
         return { kind: 'unchanged', ref, path: revisit?.path ?? '', revisit: true, rendered: false };
       }
       const { extraction, rendered, renderMs } = fetched;
+      // Whatever the page gave, the archive holds it: reextract can read it back later.
+      const archivedAt = await fetched.archived;
+      if (archive && archivedAt) archive.recordArchived(ref.id, ref.url, archivedAt);
       if (!extraction.ok) {
+        if (extraction.reason === 'foreign-page') return this.blocked(ref, 'a challenge or block page: none of the site\'s markup', revisit, archive, recorder);
         if (revisit) recorder?.notArticle(revisit, extraction.reason);
+        // Not rendered because the run suspects drift: later runs try again.
+        else if (fetched.renderSkipped) archive?.recordFailed(ref.id, ref.url, 'empty body, not rendered: extraction drift suspected in this run');
         else archive?.recordSkipped(ref.id, ref.url, extraction.reason);
         return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message, revisit: revisit !== undefined };
       }
@@ -71,10 +109,13 @@ export class ArticlePipeline {
       if (!recorder) return { kind: 'printed', ref, text, rendered };
       const saved = await recorder.captured(ref, extraction.article, text, fetched.validators ? { validators: fetched.validators } : {});
       const kind = saved.outcome === 'reextracted' ? 'updated' : saved.outcome;
-      return { kind, ref, path: saved.path, revisit: revisit !== undefined, rendered, ...(renderMs === undefined ? {} : { renderMs }) };
+      const { article } = extraction;
+      const fields = { siteName: Boolean(article.siteName), description: Boolean(article.description), image: Boolean(article.image) };
+      return { kind, ref, path: saved.path, revisit: revisit !== undefined, rendered, fields, ...(renderMs === undefined ? {} : { renderMs }) };
     } catch (err) {
       if (err instanceof StorageError) throw err;
       if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
+      if (err instanceof FetchError && err.kind === 'http-status' && BLOCKED_STATUSES.has(err.status ?? 0)) return this.blocked(ref, `HTTP ${err.status}`, revisit, archive, recorder);
       if (revisit && recorder && err instanceof FetchError && (err.status === 404 || err.status === 410)) {
         const r = await recorder.missing(revisit, err.status);
         return r.gone ? { kind: 'gone', ref, reason: r.reason } : { kind: 'missing', ref, count: r.count };
@@ -86,7 +127,14 @@ export class ArticlePipeline {
     }
   }
 
-  private async fetch(ref: ArticleRef, signal?: AbortSignal, validators?: PageValidators): Promise<Fetched> {
+  /** The site did not serve us: a known article is looked at again later, a new one stays pending. */
+  private blocked(ref: ArticleRef, reason: string, revisit: ArticleRecord | undefined, archive: Archive | null, recorder: ArticleRecorder | null): ArticleOutcome {
+    if (revisit) recorder?.failed(revisit, `blocked: ${reason}`);
+    else archive?.recordBlocked(ref.id, ref.url, reason);
+    return { kind: 'blocked', ref, reason, revisit: revisit !== undefined };
+  }
+
+  private async fetch(ref: ArticleRef, signal: AbortSignal | undefined, validators: PageValidators | undefined, options: ProcessOptions): Promise<Fetched> {
     const { profile, renderPolicy, renderer } = this.o;
     let pageValidators: PageValidators | undefined;
     if (renderPolicy !== 'always') {
@@ -94,7 +142,17 @@ export class ArticlePipeline {
       if (page.notModified) return page;
       pageValidators = page.validators;
       const extraction = extractArticle(page.html, page.url, profile);
-      if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never') return { notModified: false, extraction, rendered: false, ...(pageValidators ? { validators: pageValidators } : {}) };
+      const skip = renderPolicy === 'fallback' && options.renderFallback?.() === false;
+      if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never' || skip) {
+        return {
+          notModified: false,
+          extraction,
+          rendered: false,
+          ...(pageValidators ? { validators: pageValidators } : {}),
+          ...(page.archived ? { archived: page.archived } : {}),
+          ...(skip && !extraction.ok ? { renderSkipped: true } : {}),
+        };
+      }
     }
     if (!renderer || 'unavailable' in renderer) {
       throw new Error(`the page needs a browser render, but ${renderer ? renderer.unavailable : 'rendering is not set up'}`);
@@ -107,6 +165,7 @@ export class ArticlePipeline {
       rendered: true,
       ...(page.elapsedMs === undefined ? {} : { renderMs: page.elapsedMs }),
       ...(pageValidators ? { validators: pageValidators } : {}),
+      ...(page.archived ? { archived: page.archived } : {}),
     };
   }
 
@@ -138,6 +197,8 @@ export function describeOutcome(outcome: ArticleOutcome): string {
       return `missing ${outcome.ref.url} (HTTP 404, ${outcome.count} so far)`;
     case 'not-article':
       return `not an article (${outcome.reason}) ${outcome.ref.url}`;
+    case 'blocked':
+      return `blocked ${outcome.ref.url}: ${outcome.reason}`;
     case 'failed':
       return `failed ${outcome.ref.url}: ${outcome.message}`;
     case 'interrupted':

@@ -7,9 +7,12 @@ import type { Logger } from '../log/logger.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import type { Archive } from './archive.js';
 import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
+import { join } from 'node:path';
 import { siteToday } from '../site/calendar.js';
+import { StorageError } from '../snapshot/storage-error.js';
 import { nowIso, nowMs } from '../clock/clock.js';
 import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
+import { BASELINE_RUNS, baselineOf, describeFinding, DRIFT_REMEDY, DriftMonitor, type DriftFinding, type ExtractionStats } from './drift.js';
 import { emptyCounts, processed, ProgressReporter, type ProgressCounts } from './progress.js';
 
 export interface CrawlRequest {
@@ -37,6 +40,12 @@ export interface CrawlSummary {
   /** Requests by HTTP status, or by error kind when there was no response. */
   requests: Record<string, number>;
   sources: SourceResult[];
+  /** What extraction gave this run: the drift alarm's measure (and a later run's baseline). */
+  extraction: ExtractionStats;
+  /** The drift alarm: what dropped, against the baseline of earlier runs. Absent when all is well. */
+  drift?: DriftFinding[];
+  /** Blocked pages in a row paused the run this many times (the blocked alarm). */
+  blockedPauses: number;
   message?: string;
 }
 
@@ -72,6 +81,9 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const window: CrawlWindow = backfill
     ? { since: request.since as string, until: request.until ?? today, backfill: true }
     : incrementalWindow(today, state.getMeta(LAST_DISCOVERY_DAY) ?? null);
+  // Earlier runs only: the baseline is read before this run exists.
+  const monitor = new DriftMonitor(baselineOf(state.recentRuns(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
+  const blocked = { inARow: 0, pauses: 0 };
   const runId = state.beginRun(backfill ? 'backfill' : 'incremental');
   const counts = emptyCounts();
   const requests: Record<string, number> = {};
@@ -84,6 +96,10 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const summary = (status: CrawlStatus, listed = 0, message?: string): CrawlSummary => {
     const durationMs = performance.now() - started;
     const done = processed(counts) - counts.skipped;
+    const drift = status === 'interrupted' ? [] : monitor.findings();
+    if (drift.length > 0) {
+      log.error({ drift: drift.map(describeFinding), findings: drift, remedy: DRIFT_REMEDY }, 'extraction drift');
+    }
     const s: CrawlSummary = {
       runId,
       kind: backfill ? 'backfill' : 'incremental',
@@ -95,6 +111,9 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
       pagesPerSecond: Number((done / Math.max(durationMs / 1000, 0.001)).toFixed(2)),
       requests,
       sources: discovery.results,
+      extraction: monitor.stats,
+      blockedPauses: blocked.pauses,
+      ...(drift.length > 0 ? { drift } : {}),
       ...(message ? { message } : {}),
     };
     state.endRun(runId, status, s);
@@ -104,25 +123,36 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   };
 
   log.info({ runId, window, rate: scheduler.effectiveRate, concurrency: config.crawl.concurrency }, 'crawl started');
-  if (!(await discovery.loadRobots())) return summary('failed', 0, 'robots.txt could not be read and no earlier copy exists: the site may not be crawled now');
-  const delay = discovery.robots.crawlDelay;
-  if (delay !== undefined) {
-    scheduler.applyCrawlDelay(delay);
-    log.info({ crawlDelay: delay, rate: scheduler.effectiveRate }, 'robots.txt Crawl-delay applied');
-  }
+  try {
+    if (!(await discovery.loadRobots())) return summary('failed', 0, 'robots.txt could not be read and no earlier copy exists: the site may not be crawled now');
+    const delay = discovery.robots.crawlDelay;
+    if (delay !== undefined) {
+      scheduler.applyCrawlDelay(delay);
+      log.info({ crawlDelay: delay, rate: scheduler.effectiveRate }, 'robots.txt Crawl-delay applied');
+    }
 
-  const d = config.site.discovery;
-  if (!backfill && !signal.aborted) await discovery.rss(d.rss);
-  for (const month of monthsOf(window)) {
-    if (signal.aborted) break;
-    const result = await discovery.monthSitemap(d.monthSitemap, month);
-    if (result.outcome === 'failed' && config.crawl.archiveFallback) {
-      log.warn({ month }, 'month sitemap failed: reading day archives instead');
-      for (const day of daysOf(month, window)) {
-        if (signal.aborted) break;
-        await discovery.dayArchive(d.dayArchive, day);
+    const d = config.site.discovery;
+    if (!backfill && !signal.aborted) await discovery.rss(d.rss);
+    for (const month of monthsOf(window)) {
+      if (signal.aborted) break;
+      const result = await discovery.monthSitemap(d.monthSitemap, month);
+      if (result.outcome === 'failed' && config.crawl.archiveFallback) {
+        log.warn({ month }, 'month sitemap failed: reading day archives instead');
+        for (const day of daysOf(month, window)) {
+          if (signal.aborted) break;
+          await discovery.dayArchive(d.dayArchive, day);
+        }
       }
     }
+  } catch (err) {
+    if (!StorageError.isStorageFailure(err)) throw err;
+    const failure = StorageError.from(err, join(archive.root, 'state.sqlite'), 'record discovered articles in');
+    try {
+      summary('failed', 0, failure.message);
+    } catch {
+      // The state store is what failed; the error says why.
+    }
+    throw failure;
   }
   counts.discovered = discovery.results.reduce((n, r) => n + r.added, 0);
   const discoveryFailed = discovery.results.some((r) => r.outcome === 'failed');
@@ -149,6 +179,29 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     return summary(signal.aborted ? 'interrupted' : 'done', listed);
   }
 
+  let driftSaid = false;
+  const renderFallback = () => {
+    if (!monitor.drifting) return true;
+    if (!driftSaid) {
+      driftSaid = true;
+      log.warn({ drift: monitor.findings().map(describeFinding) }, 'extraction drift suspected: pages with an empty body are no longer sent to the browser this run');
+    }
+    return false;
+  };
+  /** Feeds the drift measure, and pauses the run when the site keeps answering with block pages. */
+  const watch = (o: ArticleOutcome) => {
+    if (o.kind === 'not-article') monitor.page(null);
+    else if ('fields' in o && o.fields) monitor.page(o.fields);
+    if (o.kind !== 'blocked') {
+      if (o.kind !== 'interrupted') blocked.inARow = 0;
+      return;
+    }
+    if (++blocked.inARow < config.crawl.blockedInARow) return;
+    blocked.inARow = 0;
+    blocked.pauses++;
+    scheduler.pauseFor(config.crawl.blockedPauseMs);
+    log.warn({ inARow: config.crawl.blockedInARow, pauseMs: config.crawl.blockedPauseMs, reason: o.reason }, 'blocked pages in a row: pausing the run, as for a 429');
+  };
   const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: config.crawl.progressIntervalMs, total: () => total });
   progress.start();
   const inflight = new Set<Promise<void>>();
@@ -164,8 +217,9 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
       }
       launched++;
       if (rec.state === 'done' || rec.state === 'gone') counts.revisits++;
-      const job: Promise<void> = deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal).then((o) => {
+      const job: Promise<void> = deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal, { renderFallback }).then((o) => {
         tally(o, counts, log);
+        watch(o);
         deps.onOutcome?.(o);
       });
       inflight.add(job);
@@ -186,11 +240,13 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   }
   progress.stop();
 
-  const succeeded = processed(counts) - counts.failed - counts.skipped;
+  // A page the site did not serve (blocked) is no success either.
+  const problems = counts.failed + counts.blocked;
+  const succeeded = processed(counts) - problems - counts.skipped;
   let status: CrawlStatus = 'done';
   if (signal.aborted) status = 'interrupted';
-  else if (counts.failed > 0 && succeeded === 0) status = 'failed';
-  else if (counts.failed > 0 || discoveryFailed) status = 'partial';
+  else if (problems > 0 && succeeded === 0) status = 'failed';
+  else if (problems > 0 || discoveryFailed) status = 'partial';
   if (status !== 'interrupted' && launched === 0 && discovery.results.length > 0 && discovery.results.every((r) => r.outcome === 'failed')) status = 'failed';
   return summary(status);
 }
@@ -203,6 +259,7 @@ function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
     case 'unchanged':
     case 'gone':
     case 'missing':
+    case 'blocked':
     case 'failed':
       counts[o.kind]++;
       break;
@@ -219,11 +276,12 @@ function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
     outcome: o.kind,
     ...(o.kind === 'failed' ? { err: o.message } : {}),
     ...(o.kind === 'not-article' ? { reason: o.reason } : {}),
-    ...(o.kind === 'gone' ? { reason: o.reason } : {}),
+    ...(o.kind === 'gone' || o.kind === 'blocked' ? { reason: o.reason } : {}),
     ...(o.kind === 'missing' ? { count: o.count } : {}),
     ...('rendered' in o && o.rendered && 'renderMs' in o ? { rendered: true, renderMs: o.renderMs } : {}),
   };
   if (o.kind === 'failed') log.warn(fields, 'article failed');
+  else if (o.kind === 'blocked') log.warn(fields, 'blocked: not the site\'s page');
   else if (o.kind === 'not-article') log.info(fields, 'not an article');
   else if (o.kind === 'updated' || o.kind === 'gone' || o.kind === 'restored' || o.kind === 'missing') log.info(fields, `article ${o.kind}`);
   else log.debug(fields, 'article');

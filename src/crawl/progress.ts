@@ -17,6 +17,8 @@ export interface ProgressCounts {
   /** Answered 404, not yet enough times to be gone. */
   missing: number;
   notArticle: number;
+  /** Not the site's page (a challenge or block page, HTTP 403/451). */
+  blocked: number;
   failed: number;
   skipped: number;
   /** Checks of articles already captured (revisits), made this run. */
@@ -26,12 +28,12 @@ export interface ProgressCounts {
 }
 
 export function emptyCounts(): ProgressCounts {
-  return { discovered: 0, queued: 0, written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, failed: 0, skipped: 0, revisits: 0, deferred: 0 };
+  return { discovered: 0, queued: 0, written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, blocked: 0, failed: 0, skipped: 0, revisits: 0, deferred: 0 };
 }
 
 /** Articles the run has finished with, whatever the outcome. */
 export function processed(c: ProgressCounts): number {
-  return c.written + c.updated + c.restored + c.unchanged + c.gone + c.missing + c.notArticle + c.failed + c.skipped;
+  return c.written + c.updated + c.restored + c.unchanged + c.gone + c.missing + c.notArticle + c.blocked + c.failed + c.skipped;
 }
 
 /**

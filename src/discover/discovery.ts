@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
+import { StorageError } from '../snapshot/storage-error.js';
 import { XmlLocStream } from './xml-locs.js';
 
 /** What one discovery source gave in this run. */
@@ -146,6 +147,8 @@ export class Discovery {
       }
       return this.record({ source: first, outcome: 'changed', urls, added });
     } catch (err) {
+      // Our own storage failing (a full disk) is no failure of the source: it stops the run.
+      if (StorageError.isStorageFailure(err)) throw err;
       return this.record({ source: first, outcome: 'failed', urls, added, error: (err as Error).message });
     }
   }
@@ -195,6 +198,8 @@ export class Discovery {
       this.o.state.saveValidators(url.href, { ...validatorsOf(res), body: null });
       return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }) });
     } catch (err) {
+      // Our own storage failing (a full disk) is no failure of the source: it stops the run.
+      if (StorageError.isStorageFailure(err)) throw err;
       return this.record({ source: url.href, outcome: 'failed', urls, added, error: (err as Error).message });
     }
   }

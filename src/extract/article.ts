@@ -17,8 +17,12 @@ export interface Article {
   modifiedTime?: string;
 }
 
-/** Why a page gave no article. */
-export type NotArticleReason = 'no-article-url' | 'no-title' | 'no-date' | 'empty-body';
+/**
+ * Why a page gave no article. `foreign-page`: the page carries none of the site's own markup (no
+ * canonical or og:url on the site, no og:site_name of it, no headline): a challenge or block
+ * page in the site's place, not the site's page.
+ */
+export type NotArticleReason = 'no-article-url' | 'no-title' | 'no-date' | 'empty-body' | 'foreign-page';
 
 export type Extraction =
   | { ok: true; article: Article }

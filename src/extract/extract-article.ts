@@ -3,7 +3,7 @@ import type { AnyNode, Element } from 'domhandler';
 import { parseDocument } from 'htmlparser2';
 import type { SiteProfile } from '../site/profile.js';
 import { SiteUrls } from '../site/site-urls.js';
-import type { Article, Extraction } from './article.js';
+import type { Article, Extraction, NotArticleReason } from './article.js';
 import { normalizeText } from './normalize-text.js';
 import { parsePrunedDocument, simpleSelectors, type SimpleSelector } from './pruned-dom.js';
 import { calendarDateOf, dashed } from './published-date.js';
@@ -45,7 +45,19 @@ export function extractArticle(html: string, pageUrl: string | null, profile: Si
   const $ = cheerio.load(dom);
   const meta = collectMeta($);
 
-  const ref = articleRef(urls, $, meta, pageUrl);
+  const declared = declaredUrl($, meta);
+  // Only a page that gives no article is asked whether it is the site's page at all: one in the
+  // site's place that carries none of its markup is a challenge or block page, not drift.
+  const notArticle = (reason: NotArticleReason, message: string): Extraction => {
+    const sitePage =
+      meta.first('property', 'og:site_name') === profile.name ||
+      (declared !== undefined && urls.parseSiteUrl(declared, pageUrl ?? urls.base.href) !== null) ||
+      $(profile.selectors.headline).length > 0 ||
+      $(profile.selectors.body).length > 0;
+    if (pageUrl && !sitePage) return { ok: false, reason: 'foreign-page', message: "the page carries none of the site's markup (a challenge or block page?)" };
+    return { ok: false, reason, message };
+  };
+  const ref = articleRef(urls, declared, pageUrl);
   if (!ref) return notArticle('no-article-url', 'the page has no article URL of the site');
 
   const title =
@@ -74,10 +86,6 @@ export function extractArticle(html: string, pageUrl: string | null, profile: Si
   return { ok: true, article };
 }
 
-function notArticle(reason: Extract<Extraction, { ok: false }>['reason'], message: string): Extraction {
-  return { ok: false, reason, message };
-}
-
 /** The `<meta>` tags of a page, read once: first non-empty normalized value per key. */
 interface MetaIndex {
   first(attr: 'name' | 'property', key: string): string | undefined;
@@ -100,9 +108,13 @@ function collectMeta($: cheerio.CheerioAPI): MetaIndex {
   return { first: (attr, key) => values.get(`${attr}\u0000${key}`) };
 }
 
-function articleRef(urls: SiteUrls, $: cheerio.CheerioAPI, meta: MetaIndex, pageUrl: string | null) {
+/** The page's own statement of its URL: `link[rel=canonical]`, then `og:url`. */
+function declaredUrl($: cheerio.CheerioAPI, meta: MetaIndex): string | undefined {
+  return nonEmpty(normalizeText($('link[rel=canonical]').first().attr('href') ?? '')) ?? meta.first('property', 'og:url');
+}
+
+function articleRef(urls: SiteUrls, declared: string | undefined, pageUrl: string | null) {
   const pageBase = pageUrl ?? urls.base.href;
-  const declared = nonEmpty(normalizeText($('link[rel=canonical]').first().attr('href') ?? '')) ?? meta.first('property', 'og:url');
   if (declared) {
     const ref = urls.parseArticle(declared, pageBase);
     if (ref) return ref;

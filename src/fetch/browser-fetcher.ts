@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import type { Browser, BrowserContext, Page, Route } from 'playwright';
+import type { Browser, BrowserContext, Page, Response, Route } from 'playwright';
+import { nowIso } from '../clock/clock.js';
+import type { ArchivedAt, ExchangeRecorder, HttpExchange, RenderedPage } from './exchange.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
@@ -14,6 +16,8 @@ export interface BrowserOptions {
   userAgent: string;
   /** CSS selector that is present once the article body has been built. */
   readySelector: string;
+  /** A page whose body never appears is taken as it stands this long after its load event. */
+  settleMs: number;
   /** The proxy the browser's requests take, as the HTTP client's (see `browserProxy`). */
   proxy?: { server: string; bypass: string; username?: string; password?: string };
 }
@@ -64,6 +68,8 @@ export class BrowserPageFetcher implements PageFetcher {
   private readonly waiters: Array<() => void> = [];
   private readonly closing = new AbortController();
   private closed: Promise<void> | null = null;
+  /** Keeps the document the browser received and the DOM it built (the WARC archive), when set. */
+  recorder: ExchangeRecorder | null = null;
 
   constructor(
     private readonly urls: SiteUrls,
@@ -103,17 +109,29 @@ export class BrowserPageFetcher implements PageFetcher {
           retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(response.headers()['retry-after'], response.headers().date) : undefined,
         });
       }
-      // Ready when the body has blocks; a page that never gets them is extracted as it stands.
+      // Ready when the body has blocks, or a short settle after the load event: a page that never
+      // gets them (a redesign renamed the container) costs a second, not the whole timeout.
       const left = Math.max(0, this.options.timeoutMs - (performance.now() - started));
-      await page.waitForSelector(this.options.readySelector, { state: 'attached', timeout: left }).catch(() => undefined);
+      const settled = new AbortController();
+      await Promise.race([
+        page.waitForSelector(this.options.readySelector, { state: 'attached', timeout: left }).catch(() => undefined),
+        page
+          .waitForLoadState('load', { timeout: left })
+          .then(() => delay(this.options.settleMs, settled.signal))
+          .catch(() => undefined),
+      ]);
+      settled.abort();
       if (stop.aborted) throw abortedError(siteUrl);
       const html = await page.content().catch((err: Error) => {
         throw stop.aborted ? abortedError(siteUrl, err) : new FetchError('reset', siteUrl, `${siteUrl}: the rendered page could not be read (${err.message.split('\n')[0]})`, { cause: err });
       });
       const finalUrl = this.urls.fromContacted(new URL(page.url()))?.href ?? siteUrl;
+      // What the archive keeps is read before the page closes; the writing itself goes on after.
+      const document = this.recorder && response ? await documentOf(siteUrl, response) : null;
+      const archived = this.recorder ? archiveRender(this.recorder, document, { url: finalUrl, at: nowIso(), html }) : undefined;
       await page.close();
       reusable = !stop.aborted;
-      return { url: finalUrl, html, elapsedMs: Math.round(performance.now() - slotAt) };
+      return { url: finalUrl, html, elapsedMs: Math.round(performance.now() - slotAt), ...(archived ? { archived } : {}) };
     } catch (err) {
       throw stop.aborted && !(err instanceof FetchError && err.kind === 'aborted') ? abortedError(siteUrl, err) : err;
     } finally {
@@ -266,4 +284,30 @@ export class BrowserPageFetcher implements PageFetcher {
 /** The browser talks to the configured origin only: the production host or the mirror, never an alias or another port. */
 function isContactedOrigin(url: URL, urls: SiteUrls): boolean {
   return url.protocol === urls.origin.protocol && url.host === urls.origin.host;
+}
+
+/** The document the browser received, as an exchange; null when its body is gone. */
+async function documentOf(siteUrl: string, response: Response): Promise<HttpExchange | null> {
+  const body = await response.body().catch(() => null);
+  if (!body) return null;
+  const site = new URL(siteUrl);
+  const sent = await response.request().allHeaders().catch(() => ({}) as Record<string, string>);
+  const received = await response.allHeaders().catch(() => ({}) as Record<string, string>);
+  const dropped = new Set(['content-encoding', 'content-length', 'transfer-encoding']);
+  return {
+    url: siteUrl,
+    at: nowIso(),
+    requestLine: `GET ${site.pathname}${site.search} HTTP/1.1`,
+    requestHeaders: [['host', site.host], ...Object.entries(sent).filter(([k]) => k.toLowerCase() !== 'host')],
+    status: response.status(),
+    statusText: response.statusText(),
+    responseHeaders: [...Object.entries(received).filter(([k]) => !dropped.has(k.toLowerCase())), ['content-length', String(body.length)]],
+    body,
+  };
+}
+
+/** Archives the document, then the DOM the browser built from it (what extraction reads), referring to it. */
+async function archiveRender(recorder: ExchangeRecorder, document: HttpExchange | null, page: RenderedPage): Promise<ArchivedAt | null> {
+  const response = document ? await recorder.recordExchange(document) : null;
+  return recorder.recordRendered(page, response);
 }

@@ -1,9 +1,13 @@
+import { STATUS_CODES } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { SiteUrls } from '../site/site-urls.js';
+import { nowIso } from '../clock/clock.js';
+import type { ArchivedAt, ExchangeRecorder, HttpExchange } from './exchange.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
-import { createDispatcher, proxyAddressOf, proxySettings, redactUrl, type ProxySettings } from './proxy.js';
+import { proxyError, toFetchError } from './http-failures.js';
+import { createDispatcher, proxyAddressOf, proxySettings, type ProxySettings } from './proxy.js';
 
 export interface HttpOptions {
   userAgent: string;
@@ -28,6 +32,8 @@ export interface HttpResponse {
   headers: Record<string, string>;
   /** The decompressed body; empty when `onChunk` consumed it. */
   body: Buffer;
+  /** Where the exchange was archived, when a recorder keeps them. */
+  archived?: Promise<ArchivedAt | null>;
 }
 
 export interface RequestInit {
@@ -59,6 +65,8 @@ export class HttpClient {
   private readonly observers = new Set<RequestObserver>();
   /** Where requests go on their way to the site (config, then the environment). */
   readonly proxy: ProxySettings;
+  /** Keeps every exchange that got an answer (the WARC archive), when set. */
+  recorder: ExchangeRecorder | null = null;
 
   constructor(
     private readonly urls: SiteUrls,
@@ -129,18 +137,15 @@ export class HttpClient {
       ? AbortSignal.any([init.signal, AbortSignal.timeout(this.options.totalTimeoutMs)])
       : AbortSignal.timeout(this.options.totalTimeoutMs);
     let status: number | null = null;
+    const sent = nowIso();
+    const requestHeaders: Record<string, string> = {
+      'user-agent': this.options.userAgent,
+      'accept-encoding': 'gzip, deflate, br',
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      ...init.headers,
+    };
     try {
-      const res = await request(target, {
-        method: 'GET',
-        dispatcher: this.dispatcher,
-        signal,
-        headers: {
-          'user-agent': this.options.userAgent,
-          'accept-encoding': 'gzip, deflate, br',
-          accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-          ...init.headers,
-        },
-      });
+      const res = await request(target, { method: 'GET', dispatcher: this.dispatcher, signal, headers: requestHeaders });
       status = res.statusCode;
       const headers = flattenHeaders(res.headers);
       const declared = Number(headers['content-length']);
@@ -149,10 +154,13 @@ export class HttpClient {
         throw new FetchError('too-large', siteUrl.href, `${siteUrl.href} is ${declared} bytes, over the ${maxBytes}-byte cap`, { status });
       }
       let body = EMPTY;
+      const recorder = this.recorder;
       if (status >= 300 && status < 400) discard(res.body);
-      else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk);
+      // A recorder keeps the body even when the caller streams it (sitemaps, feeds).
+      else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk, recorder !== null);
       this.notify({ url: siteUrl.href, status, ms: performance.now() - started });
-      return { url: siteUrl, status, headers, body };
+      const archived = recorder?.recordExchange(exchangeOf(siteUrl, sent, requestHeaders, status, res.headers, body));
+      return { url: siteUrl, status, headers, body: init.onChunk ? EMPTY : body, ...(archived ? { archived } : {}) };
     } catch (err) {
       const error = init.signal?.aborted
         ? new FetchError('aborted', siteUrl.href, `${siteUrl.href}: request aborted, the run is stopping`, { cause: err })
@@ -186,6 +194,7 @@ async function readBody(
   maxBytes: number,
   url: string,
   onChunk?: (chunk: Buffer) => void,
+  keep = false,
 ): Promise<Buffer> {
   const encoding = (headers['content-encoding'] ?? '').trim().toLowerCase();
   const decoder =
@@ -210,68 +219,43 @@ async function readBody(
       discard(raw);
       throw new FetchError('too-large', url, `${url} is over the ${maxBytes}-byte cap (decompressed)`);
     }
-    if (onChunk) onChunk(chunk);
-    else chunks.push(chunk);
+    onChunk?.(chunk);
+    if (!onChunk || keep) chunks.push(chunk);
   }
-  return Buffer.concat(chunks, onChunk ? 0 : total);
+  return onChunk && !keep ? EMPTY : Buffer.concat(chunks, total);
 }
 
-function toFetchError(err: unknown, url: string, signal: AbortSignal, status: number | null): FetchError {
-  if (err instanceof FetchError) return err;
-  const extra = { cause: err, ...(status === null ? {} : { status }) };
-  const code = errorCode(err);
-  const detail = err instanceof Error ? err.message : String(err);
-  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
-    return new FetchError('timeout', url, `${url} timed out (${code ?? 'deadline'})`, extra);
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new FetchError('dns', url, `${url}: host not found (${code})`, extra);
-  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-    return new FetchError('connect', url, `${url}: connection failed (${code})`, extra);
-  }
-  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return new FetchError('truncated', url, `${url}: body shorter than its Content-Length`, extra);
-  if (code?.startsWith('Z_') || code === 'ERR__ERROR_FORMAT_PADDING_1' || /incorrect header|unexpected end of file|Decompression failed/i.test(detail)) {
-    return new FetchError('decode', url, `${url}: body could not be decompressed (${detail})`, extra);
-  }
-  if (status !== null) return new FetchError('truncated', url, `${url}: body cut off (${code ?? detail})`, extra);
-  return new FetchError('reset', url, `${url}: connection failed (${code ?? detail})`, extra);
-}
-
-/**
- * A failure of the proxy rather than the site, named by the proxy's address without its
- * credentials: the proxy refused or could not be resolved (retried like any network error), it
- * asked for credentials (407, not retried), or it could not reach the site.
- */
-function proxyError(err: unknown, proxy: URL | null, url: string): FetchError | null {
-  if (!proxy || err instanceof FetchError) return null;
-  const name = redactUrl(proxy.href);
-  const chain: Array<{ message?: string; code?: string; port?: number; hostname?: string; address?: string }> = [];
-  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) chain.push(e as never);
-  const said = chain.map((e) => e.message ?? '').join(' ');
-  const answered = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(said);
-  if (answered) {
-    const status = Number(answered[1] ?? answered[2]);
-    if (status === 407) {
-      return new FetchError('proxy', url, `proxy ${name} refused the request: HTTP 407 Proxy Authentication Required (check the user and password in the proxy URL)`, { status, cause: err });
+/** The exchange as a record keeps it: the site URL it stood for, the decoded body, its real headers. */
+function exchangeOf(
+  siteUrl: URL,
+  at: string,
+  sent: Record<string, string>,
+  status: number,
+  received: Record<string, string | string[] | undefined>,
+  body: Buffer,
+): HttpExchange {
+  const responseHeaders: Array<[string, string]> = [];
+  let decodedFrom: string | undefined;
+  for (const [name, value] of Object.entries(received)) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    if (key === 'content-encoding' && String(value).toLowerCase() !== 'identity') {
+      decodedFrom = String(value);
+      continue;
     }
-    return new FetchError('proxy', url, `${url}: proxy ${name} could not reach the site (HTTP ${status})`, { status, cause: err });
+    if (key === 'content-length' || key === 'transfer-encoding') continue;
+    for (const v of Array.isArray(value) ? value : [value]) responseHeaders.push([name, v]);
   }
-  const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
-  const host = proxy.hostname.replace(/^\[|\]$/g, '');
-  // A proxy named by host name shows up by its resolved address; its port, or its name in a DNS failure, tell it.
-  const atProxy = chain.find((e) => e.port === port || e.hostname === host);
-  if (!atProxy) return null;
-  const code = atProxy.code ?? 'error';
-  const extra = { cause: err };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new FetchError('dns', url, `${url}: proxy ${name} could not be resolved (${code})`, extra);
-  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new FetchError('connect', url, `${url}: proxy ${name} refused the connection (${code})`, extra);
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return new FetchError('timeout', url, `${url}: proxy ${name} did not answer (${code})`, extra);
-  return new FetchError('reset', url, `${url}: connection to proxy ${name} failed (${code})`, extra);
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
+  responseHeaders.push(['content-length', String(body.length)]);
+  return {
+    url: siteUrl.href,
+    at,
+    requestLine: `GET ${siteUrl.pathname}${siteUrl.search} HTTP/1.1`,
+    requestHeaders: [['host', siteUrl.host], ...Object.entries(sent)],
+    status,
+    statusText: STATUS_CODES[status] ?? '',
+    responseHeaders,
+    body,
+    ...(decodedFrom ? { decodedFrom } : {}),
+  };
 }

@@ -1,3 +1,4 @@
+import type { ArchivedAt } from './exchange.js';
 import { FetchError } from './fetch-error.js';
 import { requireOk, type HttpClient } from './http-client.js';
 
@@ -12,6 +13,8 @@ export interface FetchedPage {
   elapsedMs?: number;
   /** The page's validators, for a conditional request next time. */
   validators?: PageValidators;
+  /** Where the page extraction reads was archived (the response, or the rendered DOM). */
+  archived?: Promise<ArchivedAt | null>;
   notModified?: false;
 }
 
@@ -51,7 +54,7 @@ export class HttpPageFetcher implements PageFetcher {
       throw new FetchError('not-html', res.url.href, `${res.url.href} is not HTML (content-type ${type})`, { status: res.status });
     }
     const { html, note } = decodeHtml(res.body, type);
-    return { url: res.url.href, html, validators: fresh, ...(note ? { charsetNote: note } : {}) };
+    return { url: res.url.href, html, validators: fresh, ...(note ? { charsetNote: note } : {}), ...(res.archived ? { archived: res.archived } : {}) };
   }
 }
 

@@ -32,12 +32,16 @@ CREATE TABLE articles (
   lastmod TEXT,
   sitemap_month TEXT,
   sitemap_gen INTEGER,
+  archived_file TEXT,
+  archived_offset INTEGER,
+  archived_length INTEGER,
   discovered_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX articles_work ON articles (state, day, id);
 CREATE INDEX articles_due ON articles (next_check_at, id) WHERE next_check_at IS NOT NULL;
 CREATE INDEX articles_listing ON articles (sitemap_month, sitemap_gen) WHERE sitemap_month IS NOT NULL;
+CREATE INDEX articles_archived ON articles (day, id) WHERE archived_file IS NOT NULL;
 `;
 
 const REST = `

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { nowIso } from '../clock/clock.js';
+import type { ArchivedAt } from '../fetch/exchange.js';
 import type { ManifestRecord } from '../snapshot/manifest.js';
 import { ensureSchema } from './state-schema.js';
 import type {
@@ -46,8 +47,15 @@ export interface StateStore {
   applyEvent(record: ManifestRecord, offset: number): void;
   /** What a check of a captured article found: its schedule, validators and 404 count. */
   recordCheck(id: string, check: CheckRecord & { publishedAt?: string | null }): void;
+  /** Where the archive holds the page extraction last read for an article (known or not yet). */
+  setArchived(id: string, url: string, at: ArchivedAt): void;
+  /** Articles the archive holds a page of, by day then id, after the cursor (one page of them). */
+  archivedPage(options: { limit: number; after?: WorkCursor; since?: string; until?: string; ids?: readonly string[] }): ArticleRecord[];
+  countArchived(options: { since?: string; until?: string }): number;
   markFailed(id: string, url: string, error: string): void;
   markSkipped(id: string, url: string, reason: string): void;
+  /** A new article the site did not serve (a block page): pending still, with why. */
+  markBlocked(id: string, url: string, reason: string): void;
   /** An article's events (its versions and removals), oldest first. */
   events(id: string): EventRecord[];
   validators(source: string): SourceValidators | undefined;
@@ -86,6 +94,9 @@ interface ArticleRow {
   missing_at: string | null;
   gone_at: string | null;
   lastmod: string | null;
+  archived_file: string | null;
+  archived_offset: number | null;
+  archived_length: number | null;
 }
 
 interface EventRow {
@@ -188,6 +199,18 @@ export class SqliteStateStore implements StateStore {
          WHERE id = @id`,
       ),
       events: db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ? ORDER BY line_offset'),
+      archived: db.prepare(
+        `INSERT INTO articles (id, url, day, state, archived_file, archived_offset, archived_length, discovered_at, updated_at)
+         VALUES (@id, @url, @day, 'pending', @file, @offset, @length, @now, @now)
+         ON CONFLICT (id) DO UPDATE SET archived_file = excluded.archived_file, archived_offset = excluded.archived_offset, archived_length = excluded.archived_length`,
+      ),
+      countArchived: db.prepare<Record<string, unknown>, { n: number }>(
+        `SELECT COUNT(*) AS n FROM articles WHERE archived_file IS NOT NULL AND day BETWEEN @since AND @until`,
+      ),
+      archivedPage: db.prepare<Record<string, unknown>, ArticleRow>(
+        `SELECT * FROM articles WHERE archived_file IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day BETWEEN @since AND @until
+         ORDER BY day, id LIMIT @limit`,
+      ),
       getSource: db.prepare<[string], { etag: string | null; last_modified: string | null; body: string | null }>(
         'SELECT etag, last_modified, body FROM sources WHERE url = ?',
       ),
@@ -338,12 +361,34 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  setArchived(id: string, url: string, at: ArchivedAt): void {
+    this.stmts.archived.run({ id, url, day: dayOf(url), file: at.file, offset: at.offset, length: at.length, now: nowIso() });
+  }
+
+  archivedPage(options: { limit: number; after?: WorkCursor; since?: string; until?: string; ids?: readonly string[] }): ArticleRecord[] {
+    if (options.ids) {
+      const wanted = [...options.ids].sort().filter((id) => !options.after || id > options.after.id).slice(0, options.limit);
+      return wanted.map((id) => this.get(id)).filter((r): r is ArticleRecord => r?.archived != null);
+    }
+    return this.stmts.archivedPage
+      .all({ limit: options.limit, afterDay: options.after?.day ?? '', afterId: options.after?.id ?? '', since: options.since ?? '', until: options.until ?? '99999999' })
+      .map(toRecord);
+  }
+
+  countArchived(options: { since?: string; until?: string }): number {
+    return this.stmts.countArchived.get({ since: options.since ?? '', until: options.until ?? '99999999' })?.n ?? 0;
+  }
+
   markFailed(id: string, url: string, error: string): void {
     this.setState({ id, url, state: 'failed', last_error: error });
   }
 
   markSkipped(id: string, url: string, reason: string): void {
     this.setState({ id, url, state: 'skipped', reason });
+  }
+
+  markBlocked(id: string, url: string, reason: string): void {
+    this.setState({ id, url, state: 'pending', last_error: `blocked: ${reason}` });
   }
 
   events(id: string): EventRecord[] {
@@ -450,6 +495,7 @@ function toRecord(row: ArticleRow): ArticleRecord {
     missingAt: row.missing_at,
     goneAt: row.gone_at,
     lastmod: row.lastmod,
+    archived: row.archived_file ? { file: row.archived_file, offset: row.archived_offset ?? 0, length: row.archived_length ?? 0 } : null,
   };
 }
 

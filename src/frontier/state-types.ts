@@ -1,3 +1,4 @@
+import type { ArchivedAt } from '../fetch/exchange.js';
 import type { ManifestEvent } from '../snapshot/manifest.js';
 import type { ArticleRef } from '../site/site-urls.js';
 
@@ -36,6 +37,8 @@ export interface ArticleRecord {
   goneAt: string | null;
   /** The month sitemap's `<lastmod>` last seen (UTC ISO). */
   lastmod: string | null;
+  /** Where the archive holds the page extraction last read (the response, or the rendered DOM). */
+  archived: ArchivedAt | null;
 }
 
 /** A discovered article; sitemaps also say when it last changed. */

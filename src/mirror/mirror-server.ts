@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { applyFault, gzipBomb, type Fault } from './faults.js';
-import { articlePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
+import { articlePage, challengePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
 import { applyEdit, sitemapTime, type ArticleEdit } from './article-edits.js';
 import { siteToday } from '../site/calendar.js';
 import { nowMs } from '../clock/clock.js';
@@ -158,6 +158,16 @@ export class MirrorServer {
     this.version++;
   }
 
+  /** A redesigned build serves this article: its body container renamed. */
+  drift(id: string, drifted = true): void {
+    this.article(id).drifted = drifted;
+  }
+
+  /** A challenge or block page answers for this article (200, 403 or 451); null lifts it. */
+  challenge(id: string, status: number | null = 200): void {
+    this.article(id).challenge = status;
+  }
+
   /** Articles the site lists (not removed), oldest first. */
   private listed(): MirrorArticle[] {
     return this.articles.filter((a) => a.removed === null);
@@ -257,6 +267,7 @@ export class MirrorServer {
       const a = this.byId.get(m[2] as string);
       if (a && a.day === m[1]) {
         if (a.removed) return this.send(req, res, a.removed, 'text/html; charset=utf-8', `<html><body>${a.removed === 410 ? 'Bu içerik kaldırıldı' : 'Sayfa bulunamadı'}</body></html>`);
+        if (a.challenge !== null) return this.send(req, res, a.challenge, 'text/html; charset=utf-8', challengePage(a.challenge));
         return this.sendCached(req, res, 'text/html; charset=utf-8', articlePage(a));
       }
     }
@@ -314,6 +325,11 @@ export class MirrorServer {
     };
     if (url.pathname === '/__mirror/remove' && req.method === 'POST') return act(() => this.remove(id, url.searchParams.get('status') === '410' ? 410 : 404));
     if (url.pathname === '/__mirror/restore' && req.method === 'POST') return act(() => this.restore(id));
+    if (url.pathname === '/__mirror/drift' && req.method === 'POST') return act(() => this.drift(id, url.searchParams.get('off') === null));
+    if (url.pathname === '/__mirror/challenge' && req.method === 'POST') {
+      const status = url.searchParams.get('status');
+      return act(() => this.challenge(id, status === 'off' ? null : Number(status ?? '200')));
+    }
     if (url.pathname === '/__mirror/lastmod' && req.method === 'POST') return act(() => this.bumpLastmod(id, url.searchParams.get('at') ?? new Date(nowMs()).toISOString()));
     if (url.pathname === '/__mirror/edit' && req.method === 'POST') {
       let body = '';

@@ -60,7 +60,7 @@ document.addEventListener('DOMContentLoaded', function () {
   });
 });
 </script>`
-    : `<div class="article__body js-mediator-article mia-analytics">\n${a.blocks.map((b) => b.html).join('\n')}\n</div>`;
+    : `<div class="${a.drifted ? 'article__content' : 'article__body'} js-mediator-article mia-analytics">\n${a.blocks.map((b) => b.html).join('\n')}\n</div>`;
   return `<!DOCTYPE html>
 <html lang="tr" prefix="og: http://ogp.me/ns# article: http://ogp.me/ns/article#">
 <head>
@@ -80,6 +80,14 @@ ${chrome.sidebar}
 </div>
 <img src="/i/pixel.gif" alt=""><script src="https://platform.twitter.com/widgets.js" async></script>
 </body></html>`;
+}
+
+/** What some networks see instead of the site: a small challenge page with none of its markup. */
+export function challengePage(status: number): string {
+  if (status === 451) {
+    return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>451 Unavailable For Legal Reasons</title></head><body><h1>Unavailable For Legal Reasons</h1><p>Bu içeriğe erişim, mahkeme kararıyla engellenmiştir.</p></body></html>`;
+  }
+  return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Just a moment...</title><meta name="robots" content="noindex,nofollow"></head><body><div class="main-wrapper"><h1 class="zone-name-title">anlatilaninotesi.com.tr</h1><h2>Checking if the site connection is secure</h2><div id="challenge-form"><noscript>Enable JavaScript and cookies to continue</noscript></div></div></body></html>`;
 }
 
 export function listItem(a: MirrorArticle): string {

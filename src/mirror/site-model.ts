@@ -35,6 +35,10 @@ export interface MirrorArticle {
   lastmod: string | null;
   /** Removed from the site: answers this status and leaves the sitemaps, RSS and archives. */
   removed: 404 | 410 | null;
+  /** Served by a redesigned build: the body container renamed (`div.article__content`), all else as before. */
+  drifted: boolean;
+  /** A challenge page answers in its place, with this status (a CAPTCHA wall, a regional block). */
+  challenge: number | null;
   /** Replaces the generated title or blocks (an edit by the site); the expected snapshot follows. */
   revise(content: { title?: string; blocks?: MirrorBlock[] }): void;
 }
@@ -196,6 +200,8 @@ export function generateArticle(siteSeed: number, id: string, day: string, jsBui
     modifiedTime: null,
     lastmod: null,
     removed: null,
+    drifted: false,
+    challenge: null,
     revise(change) {
       content = { ...load(), ...change };
     },

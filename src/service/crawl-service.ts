@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Archive } from '../crawl/archive.js';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
 import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
+import { describeFinding, DRIFT_REMEDY, type DriftFinding } from '../crawl/drift.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import { describeProxy } from '../fetch/proxy.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
@@ -45,7 +46,7 @@ export class CrawlService {
   private readonly stopping = new AbortController();
   private readonly fetches = new Set<Promise<unknown>>();
   /** Article outcomes since the service started: crawls and manual fetches alike. */
-  private readonly outcomes: Record<string, number> = { written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, failed: 0 };
+  private readonly outcomes: Record<string, number> = { written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, blocked: 0, failed: 0 };
 
   constructor(private readonly d: ServiceDeps) {}
 
@@ -100,9 +101,21 @@ export class CrawlService {
     return done;
   }
 
+  /** The alarms of the last finished crawl: extraction drift, and block pages that paused it. */
+  alarms(): { drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null; blocked: { runId: number; at: string | null; pauses: number } | null } {
+    const last = this.d.archive.state.recentRuns(10).find((r) => r.finishedAt !== null && r.status !== 'interrupted');
+    const summary = last?.summary as Partial<CrawlSummary> | null | undefined;
+    if (!last || !summary) return { drift: null, blocked: null };
+    return {
+      drift: summary.drift?.length ? { runId: last.id, at: last.finishedAt, findings: summary.drift, said: summary.drift.map(describeFinding), remedy: DRIFT_REMEDY } : null,
+      blocked: summary.blockedPauses ? { runId: last.id, at: last.finishedAt, pauses: summary.blockedPauses } : null,
+    };
+  }
+
   /** The status document of `GET /status`. */
   status(): unknown {
     return {
+      alarms: this.alarms(),
       running: this.current ? { startedAt: this.current.startedAt } : null,
       nextRun: this.cron?.nextRun()?.toISOString() ?? null,
       queue: { waiting: this.d.scheduler.waiting, running: this.d.scheduler.running, manualFetchesQueued: this.queuedFetches },

@@ -14,6 +14,8 @@ export class ServiceMetrics {
   private readonly runs = new Counter({ name: 'newsnap_crawls_total', help: 'Crawl runs, by final status', labelNames: ['status'], registers: [this.registry] });
   private readonly skippedTicks = new Counter({ name: 'newsnap_schedule_skipped_total', help: 'Scheduled ticks skipped because a crawl was still running', registers: [this.registry] });
   private readonly lastSuccess = new Gauge({ name: 'newsnap_last_successful_crawl_timestamp_seconds', help: 'End of the last crawl that finished done or partial', registers: [this.registry] });
+  private readonly drift = new Gauge({ name: 'newsnap_extraction_drift', help: 'The last crawl set off the drift alarm (1): extraction no longer matches the site\'s markup', registers: [this.registry] });
+  private readonly blockedAlarm = new Gauge({ name: 'newsnap_blocked', help: 'The last crawl met block pages in a row and paused (1)', registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'newsnap_crawl_duration_seconds', help: 'Duration of crawl runs', buckets: [1, 5, 15, 60, 300, 900, 3600], registers: [this.registry] });
 
   constructor(http: HttpClient, scheduler: RequestScheduler) {
@@ -34,12 +36,16 @@ export class ServiceMetrics {
   }
 
   article(outcome: ArticleOutcome): void {
-    const label = outcome.kind === 'not-article' ? 'not_article' : outcome.kind;
+    const label = outcome.kind.replace('-', '_');
     this.snapshots.inc({ outcome: label });
   }
 
   crawl(summary: CrawlSummary): void {
     this.runs.inc({ status: summary.status });
+    if (summary.status !== 'interrupted') {
+      this.drift.set(summary.drift ? 1 : 0);
+      this.blockedAlarm.set(summary.blockedPauses > 0 ? 1 : 0);
+    }
     this.duration.observe(summary.durationMs / 1000);
     if (summary.status === 'done' || summary.status === 'partial') this.lastSuccess.set(nowMs() / 1000);
     for (const s of summary.sources) {

@@ -10,6 +10,13 @@ export class StorageError extends Error {
     super(message, options);
   }
 
+  /** A failure of newsnap's own storage (SQLite, or the disk under it), not of the site. */
+  static isStorageFailure(err: unknown): boolean {
+    if (err instanceof StorageError) return true;
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS');
+  }
+
   static from(err: unknown, path: string, doing: string): StorageError {
     if (err instanceof StorageError) return err;
     const code = (err as { code?: string }).code;

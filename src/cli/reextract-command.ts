@@ -1,0 +1,69 @@
+import { availableParallelism } from 'node:os';
+import { parseDay } from '../crawl/crawl-plan.js';
+import { runReextract, type ReextractRequest, type ReextractSummary } from '../crawl/reextract.js';
+import { revisitPolicy } from '../frontier/revisit-policy.js';
+import { openArchive, type Context } from './context.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { Shutdown } from './shutdown.js';
+import { UsageError } from './usage-error.js';
+
+export interface ReextractFlags {
+  since?: string;
+  until?: string;
+  id?: string[];
+  workers?: string;
+}
+
+export function reextractRequest(flags: ReextractFlags): ReextractRequest {
+  const day = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const parsed = parseDay(value);
+    if (!parsed) throw new UsageError(`--${flag} ${value} is not a date (YYYY-MM-DD)`);
+    return parsed;
+  };
+  const since = day('since', flags.since);
+  const until = day('until', flags.until);
+  if (since && until && since > until) throw new UsageError(`--since ${flags.since} is after --until ${flags.until}`);
+  for (const id of flags.id ?? []) if (!/^\d{1,20}$/.test(id)) throw new UsageError(`--id ${id} is not an article id (the number at the end of its URL)`);
+  const workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${flags.workers} must be a whole number of at least 1`);
+  return { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(flags.id?.length ? { ids: flags.id } : {}), workers };
+}
+
+/** `newsnap reextract`: rebuild snapshots from the WARC archive with the current configuration. No request is sent. */
+export async function reextractCommand(ctx: Context, flags: ReextractFlags): Promise<ExitCodeValue> {
+  const request = reextractRequest(flags);
+  const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED, message: 'stopping: no new pages; extractions in flight finish and are recorded' });
+  try {
+    // The lock as for a crawl; no WARC file is opened: reextract reads the archive, it adds nothing to it.
+    const archive = await openArchive(ctx, { warc: false });
+    shutdown.onForce(() => archive.abandon());
+    let summary: ReextractSummary;
+    try {
+      summary = await runReextract(
+        {
+          archive,
+          profile: ctx.config.site,
+          revisit: revisitPolicy(ctx.config.revisit),
+          log: ctx.log,
+          tty: process.stderr.isTTY === true,
+          progressIntervalMs: ctx.config.crawl.progressIntervalMs,
+        },
+        request,
+        shutdown.signal,
+      );
+    } finally {
+      await archive.close();
+    }
+    ctx.log.info({ summary }, 'reextract finished');
+    process.stdout.write(`${describeReextract(summary)}\n`);
+    if (summary.status === 'interrupted') return ExitCode.INTERRUPTED;
+    return summary.status === 'partial' ? ExitCode.PARTIAL : ExitCode.OK;
+  } finally {
+    shutdown.dispose();
+  }
+}
+
+export function describeReextract(s: ReextractSummary): string {
+  return `reextract ${s.status} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.pages} archived pages, ${s.written} written (reextracted), ${s.unchanged} unchanged, ${s.notArticle} not articles, ${s.failed} failed; ${s.pagesPerSecond} pages/s with ${s.workers} worker${s.workers === 1 ? '' : 's'}`;
+}

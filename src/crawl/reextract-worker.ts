@@ -1,0 +1,34 @@
+import { workerData } from 'node:worker_threads';
+import type { Article } from '../extract/article.js';
+import { extractArticle } from '../extract/extract-article.js';
+import type { ArchivedAt } from '../fetch/exchange.js';
+import { decodeHtml } from '../fetch/page-fetcher.js';
+import type { SiteProfile } from '../site/profile.js';
+import { formatSnapshot } from '../snapshot/format.js';
+import { readArchived } from '../warc/warc-reader.js';
+
+/** Given once to each worker: where storage is, and the site profile of the current config. */
+export interface ReextractWorkerData {
+  root: string;
+  profile: SiteProfile;
+}
+
+export interface ReextractTask {
+  at: ArchivedAt;
+}
+
+export type ReextractResult = { ok: true; url: string; article: Article; text: string } | { ok: false; url: string; reason: string; message: string };
+
+const { root, profile } = workerData as ReextractWorkerData;
+
+/**
+ * One archived page through the crawl's own decode → extract → format, in a worker thread: the
+ * response's payload decoded by its charset, or the rendered DOM as the browser built it.
+ */
+export default async function reextract(task: ReextractTask): Promise<ReextractResult> {
+  const page = await readArchived(root, task.at);
+  const html = page.type === 'conversion' ? page.body.toString('utf8') : decodeHtml(page.body, page.contentType ?? undefined).html;
+  const extraction = extractArticle(html, page.url, profile);
+  if (!extraction.ok) return { ok: false, url: page.url, reason: extraction.reason, message: extraction.message };
+  return { ok: true, url: page.url, article: extraction.article, text: formatSnapshot(extraction.article) };
+}

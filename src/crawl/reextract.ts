@@ -1,0 +1,134 @@
+import { Piscina } from 'piscina';
+import type { RevisitPolicy } from '../frontier/revisit-policy.js';
+import type { ArticleRecord, WorkCursor } from '../frontier/state-store.js';
+import type { Logger } from '../log/logger.js';
+import type { SiteProfile } from '../site/profile.js';
+import type { Archive } from './archive.js';
+import { ArticleRecorder } from './article-recorder.js';
+import { emptyCounts, ProgressReporter, type ProgressCounts } from './progress.js';
+import type { ReextractResult, ReextractTask, ReextractWorkerData } from './reextract-worker.js';
+
+export interface ReextractRequest {
+  /** YYYYMMDD bounds on the article's day. */
+  since?: string;
+  until?: string;
+  ids?: string[];
+  workers: number;
+}
+
+export interface ReextractSummary {
+  status: 'done' | 'partial' | 'interrupted';
+  /** Archived pages read. */
+  pages: number;
+  /** Snapshots whose bytes changed (a `reextracted` manifest line each). */
+  written: number;
+  unchanged: number;
+  notArticle: number;
+  failed: number;
+  workers: number;
+  durationMs: number;
+  pagesPerSecond: number;
+}
+
+export interface ReextractDeps {
+  archive: Archive;
+  profile: SiteProfile;
+  revisit: RevisitPolicy;
+  log: Logger;
+  tty: boolean;
+  progressIntervalMs: number;
+}
+
+const PAGE = 256;
+
+/**
+ * Rebuilds snapshots from the archive with the current configuration, sending no request:
+ * every archived article in range (its latest response, or rendered DOM) goes through the
+ * crawl's extraction in a worker-thread pool, and what changed goes through the same version
+ * logic as an edit (history kept, a `reextracted` manifest line). Unchanged bytes write nothing,
+ * so a second pass writes nothing.
+ */
+export async function runReextract(deps: ReextractDeps, request: ReextractRequest, signal: AbortSignal): Promise<ReextractSummary> {
+  const { archive, log } = deps;
+  const started = performance.now();
+  const range = { ...(request.since ? { since: request.since } : {}), ...(request.until ? { until: request.until } : {}), ...(request.ids ? { ids: request.ids } : {}) };
+  const counts = emptyCounts();
+  const total = countArchived(archive, range);
+  counts.queued = total;
+  const workerData: ReextractWorkerData = { root: archive.root, profile: deps.profile };
+  const pool = new Piscina<ReextractTask, ReextractResult>({
+    filename: new URL('./reextract-worker.js', import.meta.url).href,
+    workerData,
+    minThreads: request.workers,
+    maxThreads: request.workers,
+  });
+  const recorder = new ArticleRecorder(archive, deps.revisit);
+  const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: deps.progressIntervalMs, total: () => total });
+  log.info({ pages: total, workers: request.workers, ...range }, 'reextract started');
+  progress.start();
+  const inflight = new Set<Promise<void>>();
+  const limit = request.workers * 4;
+  try {
+    for (const rec of pages(archive, range)) {
+      if (signal.aborted) break;
+      const job = pool.run({ at: rec.archived! }).then(
+        (result) => settle(recorder, rec, result, counts, log),
+        (err: Error) => {
+          counts.failed++;
+          log.warn({ id: rec.id, at: rec.archived, err: err.message }, 'archived page could not be read');
+        },
+      );
+      inflight.add(job);
+      void job.finally(() => inflight.delete(job));
+      while (inflight.size >= limit) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+  } finally {
+    progress.stop();
+    await pool.destroy();
+  }
+  const durationMs = performance.now() - started;
+  const pagesRead = counts.written + counts.unchanged + counts.notArticle + counts.failed;
+  return {
+    status: signal.aborted ? 'interrupted' : counts.failed > 0 ? 'partial' : 'done',
+    pages: pagesRead,
+    written: counts.written,
+    unchanged: counts.unchanged,
+    notArticle: counts.notArticle,
+    failed: counts.failed,
+    workers: request.workers,
+    durationMs: Math.round(durationMs),
+    pagesPerSecond: Number((pagesRead / Math.max(durationMs / 1000, 0.001)).toFixed(1)),
+  };
+}
+
+async function settle(recorder: ArticleRecorder, rec: ArticleRecord, result: ReextractResult, counts: ProgressCounts, log: Logger): Promise<void> {
+  if (!result.ok) {
+    counts.notArticle++;
+    log.debug({ id: rec.id, reason: result.reason }, 'not an article');
+    return;
+  }
+  const saved = await recorder.captured({ id: rec.id, day: rec.day, url: rec.url }, result.article, result.text, { reextracted: true });
+  if (saved.outcome === 'unchanged') counts.unchanged++;
+  else {
+    counts.written++;
+    log.info({ id: result.article.id, path: saved.path }, 'snapshot reextracted');
+  }
+}
+
+function countArchived(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): number {
+  if (range.ids) return range.ids.filter((id) => archive.state.get(id)?.archived).length;
+  return archive.state.countArchived(range);
+}
+
+function* pages(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): Iterable<ArticleRecord> {
+  let after: WorkCursor | undefined;
+  for (;;) {
+    const batch = archive.state.archivedPage({ limit: PAGE, ...range, ...(after ? { after } : {}) });
+    if (batch.length === 0) return;
+    for (const rec of batch) {
+      after = { day: rec.day, id: rec.id };
+      yield rec;
+    }
+  }
+}

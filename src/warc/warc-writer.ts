@@ -1,0 +1,226 @@
+import { mkdir, open, readdir, rename, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { WARCRecord, WARCSerializer } from 'warcio';
+import { nowIso } from '../clock/clock.js';
+import type { ArchivedAt, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
+import { fsyncDir } from '../snapshot/snapshot-store.js';
+import { StorageError } from '../snapshot/storage-error.js';
+import { repairOpenFiles } from './warc-repair.js';
+
+const gzipAsync = promisify(gzip);
+
+export interface WarcOptions {
+  /** File name prefix: `<prefix>-<17-digit timestamp>-<serial>.warc.gz`. */
+  prefix: string;
+  /** A file is closed and a new one begun once it would pass this size. */
+  maxFileBytes: number;
+  /** zlib level of each record's gzip member (1 = fastest). */
+  gzipLevel: number;
+  /** The `warcinfo` record that opens every file (software, operator, origin, …). */
+  info: Record<string, string>;
+}
+
+/** The folder of WARC files below the storage root. */
+export const WARC_DIR = 'warc';
+/** The suffix of a file still being written. */
+export const OPEN_SUFFIX = '.open';
+const NAME = /^(?<prefix>.+)-(?<stamp>\d{17})-(?<serial>\d{5,})\.warc\.gz(?:\.open)?$/;
+
+interface OpenFile {
+  name: string;
+  handle: FileHandle;
+  size: number;
+}
+
+/**
+ * The raw archive: every HTTP exchange (a `response` record and its `request`, linked by
+ * `WARC-Concurrent-To`) and the DOM of every browser render (a `conversion` record referring to
+ * the document's response), in WARC/1.1 written by warcio, one gzip member per record. A file
+ * being written ends in `.open` and is renamed when it closes (at `maxFileBytes`, or when the
+ * writer closes); `open()` first repairs what a killed run left. Appends are serialized, each
+ * member in one write, so records of one exchange stay together.
+ */
+export class WarcWriter implements ExchangeRecorder {
+  private current: OpenFile | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private serial: number;
+  private failure: StorageError | null = null;
+  /** Records being serialized or compressed: not in the append chain yet, but close() must wait for them. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private closing = false;
+
+  private constructor(
+    private readonly root: string,
+    private readonly options: WarcOptions,
+    lastSerial: number,
+    /** What `open()` repaired: files a killed run left open. */
+    readonly repaired: string[],
+  ) {
+    this.serial = lastSerial;
+  }
+
+  /** Opens the archive folder, closing (repaired) any file a killed run left `.open`. */
+  static async open(root: string, options: WarcOptions): Promise<WarcWriter> {
+    const dir = join(root, WARC_DIR);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw StorageError.from(err, dir, 'create folder');
+    }
+    const repaired = await repairOpenFiles(dir);
+    let last = -1;
+    for (const name of await readdir(dir)) {
+      const serial = NAME.exec(name)?.groups?.serial;
+      if (serial) last = Math.max(last, Number(serial));
+    }
+    return new WarcWriter(root, options, last, repaired);
+  }
+
+  recordExchange(exchange: HttpExchange): Promise<ArchivedAt | null> {
+    return this.guard(async () => {
+      const response = WARCRecord.create(
+        {
+          url: exchange.url,
+          date: exchange.at,
+          type: 'response',
+          warcVersion: 'WARC/1.1',
+          statusline: `HTTP/1.1 ${exchange.status} ${exchange.statusText}`.trimEnd(),
+          httpHeaders: exchange.responseHeaders,
+          ...(exchange.decodedFrom ? { warcHeaders: { 'WARC-Payload-Decoded-From': exchange.decodedFrom } } : {}),
+        },
+        [exchange.body],
+      );
+      const request = WARCRecord.create(
+        {
+          url: exchange.url,
+          date: exchange.at,
+          type: 'request',
+          warcVersion: 'WARC/1.1',
+          statusline: exchange.requestLine,
+          httpHeaders: exchange.requestHeaders,
+          warcHeaders: { 'WARC-Concurrent-To': response.warcHeader('WARC-Record-ID') as string },
+        },
+        [],
+      );
+      const [first] = await this.append([await this.member(response), await this.member(request)]);
+      return first as ArchivedAt;
+    });
+  }
+
+  recordRendered(page: RenderedPage, refersTo?: ArchivedAt | null): Promise<ArchivedAt | null> {
+    return this.guard(async () => {
+      const record = WARCRecord.create(
+        {
+          url: page.url,
+          date: page.at,
+          type: 'conversion',
+          warcVersion: 'WARC/1.1',
+          warcHeaders: {
+            'Content-Type': 'text/html; charset=utf-8',
+            'WARC-Newsnap-Kind': 'rendered-dom',
+            ...(refersTo ? { 'WARC-Newsnap-Refers-To-Offset': `${refersTo.file}#${refersTo.offset}` } : {}),
+          },
+        },
+        [Buffer.from(page.html, 'utf8')],
+      );
+      const [at] = await this.append([await this.member(record)]);
+      return at as ArchivedAt;
+    });
+  }
+
+  /** Waits for every pending record, closes the current file (fsync, rename); throws the first failure. */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.chain;
+    await this.closeCurrent();
+    if (this.failure) throw this.failure;
+  }
+
+  /** One record serialized by warcio, compressed as a gzip member of its own (off the main thread). */
+  private async member(record: WARCRecord): Promise<Buffer> {
+    const raw = await WARCSerializer.serialize(record, { gzip: false });
+    return gzipAsync(raw, { level: this.options.gzipLevel });
+  }
+
+  private append(members: Buffer[]): Promise<ArchivedAt[]> {
+    const next = this.chain.then(async () => {
+      const total = members.reduce((n, m) => n + m.length, 0);
+      if (this.current && this.current.size > 0 && this.current.size + total > this.options.maxFileBytes) await this.closeCurrent();
+      const file = this.current ?? (await this.begin());
+      const out: ArchivedAt[] = [];
+      let offset = file.size;
+      for (const m of members) {
+        out.push({ file: `${WARC_DIR}/${file.name}`, offset, length: m.length });
+        offset += m.length;
+      }
+      await file.handle.write(members.length === 1 ? (members[0] as Buffer) : Buffer.concat(members, total));
+      file.size = offset;
+      return out;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** A new file: `<prefix>-<17-digit timestamp>-<serial>.warc.gz.open`, its `warcinfo` record first. */
+  private async begin(): Promise<OpenFile> {
+    this.serial++;
+    // YYYYMMDDHHMMSSmmm, the 17-digit timestamp Heritrix and Browsertrix put in their names.
+    const stamp = nowIso().replace(/\D/g, '').slice(0, 17);
+    const name = `${this.options.prefix}-${stamp}-${String(this.serial).padStart(5, '0')}.warc.gz`;
+    const path = join(this.root, WARC_DIR, name + OPEN_SUFFIX);
+    const handle = await open(path, 'wx', 0o644);
+    const info = WARCRecord.createWARCInfo({ filename: name, date: nowIso(), warcVersion: 'WARC/1.1' }, this.options.info);
+    const first = await this.member(info);
+    await handle.write(first);
+    this.current = { name, handle, size: first.length };
+    return this.current;
+  }
+
+  private async closeCurrent(): Promise<void> {
+    const file = this.current;
+    if (!file) return;
+    this.current = null;
+    const dir = join(this.root, WARC_DIR);
+    try {
+      await file.handle.sync();
+      await file.handle.close();
+      await rename(join(dir, file.name + OPEN_SUFFIX), join(dir, file.name));
+      await fsyncDir(dir);
+    } catch (err) {
+      throw StorageError.from(err, join(dir, file.name), 'close WARC file');
+    }
+  }
+
+  /**
+   * A record that cannot be written is kept as the failure `close()` reports; the crawl goes on.
+   * Once closing, nothing more is taken: a file opened then would never be closed.
+   */
+  private guard(work: () => Promise<ArchivedAt>): Promise<ArchivedAt | null> {
+    if (this.closing) return Promise.resolve(null);
+    const job = work().catch((err: unknown) => {
+      this.failure ??= StorageError.from(err, join(this.root, WARC_DIR), 'write the web archive in');
+      return null;
+    });
+    this.pending.add(job);
+    void job.finally(() => this.pending.delete(job));
+    return job;
+  }
+}
+
+/** The `warcinfo` fields newsnap writes. */
+export function warcInfo(o: { userAgent: string; site: string; origin: string }): Record<string, string> {
+  return {
+    software: 'newsnap/0.1 (warcio.js)',
+    format: 'WARC File Format 1.1',
+    conformsTo: 'https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/',
+    hostname: hostname(),
+    'http-header-user-agent': o.userAgent,
+    robots: 'obey',
+    isPartOf: o.site,
+    ...(o.origin ? { 'newsnap-origin': `requests went to ${o.origin}; WARC-Target-URI names the ${o.site} URL each stood for` } : {}),
+  };
+}
