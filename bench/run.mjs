@@ -2,7 +2,7 @@
 // Usage: node bench/run.mjs [--smoke] [--articles N] [--rounds N] [--concurrency N]
 // Prints every number with the machine's description and writes bench/RESULTS.md.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,9 @@ const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.t
 log(`# newsnap benchmark${smoke ? ' (smoke)' : ''}\nmachine: ${machine}\nmirror: ${articles} articles, concurrency ${concurrency}, ${rounds} round(s)`);
 
 const results = { newsnap: [], crawlee: [], scrapy: [] };
+/** The last newsnap round's storage: its WARC archive is what reextract reads back. */
+let archived = null;
+let archivedArticles = 0;
 const { child: mirror, origin } = await startMirror(['--articles', String(articles), '--days', '30']);
 try {
   // The same URLs for every tool: what newsnap discovers, listed by a dry run.
@@ -83,7 +86,9 @@ try {
       if (tool === 'newsnap') {
         const storage = join(work, `newsnap-${round}`);
         r = timed(process.execPath, [cli, 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error']);
-        rmSync(storage, { recursive: true, force: true });
+        if (archived) rmSync(archived, { recursive: true, force: true });
+        archived = storage;
+        archivedArticles = urls.length;
       } else if (tool === 'crawlee') {
         r = timed(process.execPath, [join(here, 'crawlee-run.mjs'), urlsFile, origin, String(concurrency)], { cwd: here });
       } else {
@@ -99,6 +104,27 @@ try {
 } finally {
   mirror.kill();
 }
+
+// The archive: bytes per 1000 articles, and re-extraction from it with 1 worker and with every core.
+const warcDir = join(archived, 'warc');
+const warcBytes = readdirSync(warcDir).reduce((n, f) => n + statSync(join(warcDir, f)).size, 0);
+const archivePer1000 = (warcBytes / archivedArticles) * 1000;
+log(`archive: ${(warcBytes / 1e6).toFixed(1)} MB of WARC for ${archivedArticles} articles = ${(archivePer1000 / 1e6).toFixed(1)} MB per 1000 articles (every exchange: robots, sitemaps, pages)`);
+const cores = os.availableParallelism();
+const reextract = { 1: [], [cores]: [] };
+for (let round = 0; round < rounds; round++) {
+  for (const workers of round % 2 === 0 ? [1, cores] : [cores, 1]) {
+    const r = timed(process.execPath, [cli, 'reextract', '--storage', archived, '--workers', String(workers), '--log-level', 'error']);
+    if (r.status !== 0) throw new Error(`reextract failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+    const pagesRead = Number(/: (\d+) archived pages/.exec(r.stdout)?.[1]);
+    reextract[workers].push({ pagesPerSecond: pagesRead / r.wall, rssMb: r.rssMb, pages: pagesRead });
+    log(`round ${round + 1} reextract ${workers} worker(s): ${(pagesRead / r.wall).toFixed(1)} pages/s over ${pagesRead} archived pages (${r.wall.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB)`);
+  }
+}
+rmSync(archived, { recursive: true, force: true });
+const reextractOne = median(reextract[1].map((r) => r.pagesPerSecond));
+const reextractAll = median(reextract[cores].map((r) => r.pagesPerSecond));
+log(`reextract: ${reextractOne.toFixed(1)} pages/s with 1 worker, ${reextractAll.toFixed(1)} with ${cores} (×${(reextractAll / reextractOne).toFixed(2)})`);
 
 // Extraction alone: median ms per reference page.
 const { extractArticle } = await import(join(root, 'dist/extract/extract-article.js'));
@@ -155,6 +181,15 @@ const table = ['newsnap', 'crawlee', 'scrapy']
   .map((t) => `| ${t === 'crawlee' ? 'Crawlee CheerioCrawler (@crawlee/cheerio 3.18)' : t === 'scrapy' ? 'Scrapy (Debian python3-scrapy)' : 'newsnap crawl --rate 0'} | ${m(t, 'pagesPerSecond').toFixed(1)} | ${m(t, 'cpuPer1000').toFixed(2)} | ${m(t, 'rssMb').toFixed(0)} |`);
 const summary = `newsnap/Crawlee: pages/s ×${ratio(m('newsnap', 'pagesPerSecond'), m('crawlee', 'pagesPerSecond'))}, peak RSS ×${ratio(m('newsnap', 'rssMb'), m('crawlee', 'rssMb'))}, CPU per page ×${ratio(m('newsnap', 'cpuPer1000'), m('crawlee', 'cpuPer1000'))}`;
 log(summary);
+const worstExtraction = Math.max(...Object.values(extraction));
+const targets = [
+  ['crawl pages/s with the archive on ≥ 2 × Crawlee', `×${ratio(m('newsnap', 'pagesPerSecond'), m('crawlee', 'pagesPerSecond'))}`, m('newsnap', 'pagesPerSecond') >= 2 * m('crawlee', 'pagesPerSecond')],
+  ['peak RSS ≤ ½ Crawlee', `×${ratio(m('newsnap', 'rssMb'), m('crawlee', 'rssMb'))}`, m('newsnap', 'rssMb') <= m('crawlee', 'rssMb') / 2],
+  [`reextract with ${cores} workers ≥ 1.5 × 1 worker`, `×${(reextractAll / reextractOne).toFixed(2)}`, reextractAll >= 1.5 * reextractOne],
+  [`reextract ≥ 300 pages/s with ${cores} workers`, `${reextractAll.toFixed(0)} pages/s`, reextractAll >= 300],
+  ['extraction ≤ 3 ms a page (worst reference page, median)', `${worstExtraction.toFixed(2)} ms`, worstExtraction <= 3],
+];
+for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${met ? 'met' : 'NOT met'}`);
 if (!smoke) {
   writeFileSync(
     join(here, 'RESULTS.md'),
@@ -177,6 +212,24 @@ results in memory with persistence off.
 ${table.join('\n')}
 
 ${summary}.
+
+## Targets
+
+| target | result | met? |
+|---|---|---|
+${targets.map(([what, got, met]) => `| ${what} | ${got} | ${met ? 'yes' : '**no**'} |`).join('\n')}
+
+## The archive (WARC)
+
+The newsnap crawl above keeps every exchange (robots.txt, feeds, sitemaps, article pages, each a
+response and a request record) in WARC files: ${(warcBytes / 1e6).toFixed(1)} MB for ${archivedArticles} articles,
+**${(archivePer1000 / 1e6).toFixed(1)} MB per 1000 articles** (gzip level 1, \`archive.gzipLevel\`).
+
+## Re-extraction from the archive (\`newsnap reextract\`)
+
+${archivedArticles} archived pages, ${rounds} alternating rounds, medians: **${reextractOne.toFixed(1)} pages/s with 1 worker,
+${reextractAll.toFixed(1)} with ${cores}** (×${(reextractAll / reextractOne).toFixed(2)}). Every page is read from its WARC record,
+decoded, extracted and formatted again, and compared with the stored snapshot (here all unchanged).
 
 ## Extraction alone
 

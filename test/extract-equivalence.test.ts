@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import * as cheerio from 'cheerio';
+import { parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { extractArticle } from '../src/extract/index.js';
+import { IndexOfTokenizer } from '../src/extract/indexof-tokenizer.js';
 import { articlePage } from '../src/mirror/page-templates.js';
 import { articleUrl, generateArticles, seededRandom } from '../src/mirror/site-model.js';
 import { sputnikTurkiye } from '../src/site/profile.js';
@@ -11,10 +14,36 @@ function same(html: string, url: string | null): void {
   expect(extractArticle(html, url, sputnikTurkiye, { dom: 'pruned' })).toEqual(extractArticle(html, url, sputnikTurkiye, { dom: 'full' }));
 }
 
-describe('pruned DOM and full DOM extract the same', () => {
+/** The indexOf tokenizer is an optimisation only: it must build exactly htmlparser2's own DOM. */
+function sameDom(html: string): void {
+  const stock = cheerio.load(parseDocument(html, { decodeEntities: true })).html();
+  expect(cheerio.load(parseDocument(html, { decodeEntities: true, Tokenizer: IndexOfTokenizer })).html()).toBe(stock);
+}
+
+describe('pruned DOM and full DOM extract the same; the indexOf tokenizer builds htmlparser2\'s own DOM', () => {
   it('on the reference pages and 300 generated pages', () => {
-    for (const c of REFERENCE_CASES) same(readFileSync(c.page, 'utf8'), c.url);
+    for (const c of REFERENCE_CASES) {
+      same(readFileSync(c.page, 'utf8'), c.url);
+      sameDom(readFileSync(c.page, 'utf8'));
+    }
     for (const a of generateArticles({ count: 300, days: 20, lastDay: '20251215', seed: 3, jsEvery: 0 })) same(articlePage(a), articleUrl(a));
+  });
+
+  it('the indexOf tokenizer on documents where the character it scans for comes at once', () => {
+    for (const html of [
+      '<script>a<</script><p>x</p>',
+      '<script><</script>t',
+      '<script>x</script >y<i>z</i>',
+      '<style>a<b</style>c<b>d</b>',
+      '<div title="a">b</div><div title="">c</div>',
+      '<a href=x>y</a><b>',
+      "<p a='b'c=\"d\">e</p><p a=''>f</p>",
+      '<!--a--><p>q</p><!---->r',
+      '<br/><br ><p>s</p>',
+      '<title>a&amp;b</title><p>t</p>',
+    ]) {
+      sameDom(html);
+    }
   });
 
   it('on 400 mutated reference pages (seed 11): cut, tags dropped or doubled, nested meta and bodies', () => {
@@ -28,11 +57,18 @@ describe('pruned DOM and full DOM extract the same', () => {
       (s) => s.replace(/<head>/i, '<head><title>Önce</title><svg><title>svg</title></svg>'),
       (s) => s.replace(/<\/title>/, ''),
       (s) => s.replace(/<script>/g, '<script><!--').replace(/<\/script>/, '--></script>'),
+      // What the tokenizer's scan for one character meets: unclosed quotes, a lone `<` in script
+      // text, `</scrip` that is no end, a comment or tag cut at the end.
+      (s) => s.replace(/content="/, 'content="unclosed '),
+      (s) => s.replace(/<script>/, '<script>if (a < b && c <d) { x = "</scrip"; }'),
+      (s) => `${s}<!-- never closed <div class="article__body">`,
+      (s) => `${s}<div class="article__text" data-x='`,
     ];
     for (let i = 0; i < 400; i++) {
       const page = pages[i % pages.length]!;
       const mutated = mutations[Math.floor(rnd() * mutations.length)]!(page);
       same(mutated, i % 3 === 0 ? null : REFERENCE_CASES[i % REFERENCE_CASES.length]!.url);
+      sameDom(mutated);
     }
   });
 });

@@ -119,6 +119,12 @@ describe('articles over time', () => {
     expect(mirror.log.filter((r) => r.path === articlePath(removed404)).map((r) => r.status)).toEqual([404, 404]);
     // Nothing newsnap wrote was deleted.
     for (const f of files) expect(await listFiles(storage)).toContain(f);
+    // Rebuilt from the archive, nothing changed: no line, and the gone articles stay gone.
+    const lines404 = (await readManifest(storage)).length;
+    const rebuilt = await runCli(['reextract', '--storage', storage], { env: env(at(250)) });
+    expect(rebuilt.stdout.toString()).toContain(' 0 written (reextracted)');
+    expect(await readManifest(storage)).toHaveLength(lines404);
+    expect(JSON.parse((await history(storage, removed410.id, '--json')).stdout.toString()).state).toBe('gone');
   });
 
   it('a gone article that answers again is restored; fetch and POST /fetch of an edited article go through the same version logic', async () => {

@@ -38,7 +38,8 @@ export class ArticleRecorder {
     if (ref.id !== article.id) this.archive.recordSkipped(ref.id, ref.url, `the same article as ${article.id}`);
     const current = known?.sha256 && known.path && known.capturedAt ? { sha256: known.sha256, path: known.path, capturedAt: known.capturedAt } : null;
     const gone = known?.state === 'gone';
-    if (current && !gone && current.sha256 === sha256(text)) {
+    // Rebuilt from the archive, a gone article with the same bytes is unchanged too: nothing came back.
+    if (current && (!gone || options.reextracted) && current.sha256 === sha256(text)) {
       if (!options.reextracted) this.checked(known as ArticleRecord, article, now, { validators: options.validators });
       return { outcome: 'unchanged', path: current.path };
     }

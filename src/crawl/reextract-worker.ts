@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import type { Article } from '../extract/article.js';
 import { extractArticle } from '../extract/extract-article.js';
@@ -15,9 +16,14 @@ export interface ReextractWorkerData {
 
 export interface ReextractTask {
   at: ArchivedAt;
+  /** The sha256 of the article's current snapshot: the same bytes again need no reply but "unchanged". */
+  sha256: string | null;
 }
 
-export type ReextractResult = { ok: true; url: string; article: Article; text: string } | { ok: false; url: string; reason: string; message: string };
+export type ReextractResult =
+  | { ok: true; url: string; article: Article; text: string }
+  | { ok: true; url: string; unchanged: true }
+  | { ok: false; url: string; reason: string; message: string };
 
 const { root, profile } = workerData as ReextractWorkerData;
 
@@ -30,5 +36,9 @@ export default async function reextract(task: ReextractTask): Promise<ReextractR
   const html = page.type === 'conversion' ? page.body.toString('utf8') : decodeHtml(page.body, page.contentType ?? undefined).html;
   const extraction = extractArticle(html, page.url, profile);
   if (!extraction.ok) return { ok: false, url: page.url, reason: extraction.reason, message: extraction.message };
-  return { ok: true, url: page.url, article: extraction.article, text: formatSnapshot(extraction.article) };
+  const text = formatSnapshot(extraction.article);
+  // Most pages give the bytes already stored: saying so spares the main thread (the pool's
+  // bottleneck on two cores) a hash and the copy of the article.
+  if (task.sha256 && createHash('sha256').update(text).digest('hex') === task.sha256) return { ok: true, url: page.url, unchanged: true };
+  return { ok: true, url: page.url, article: extraction.article, text };
 }

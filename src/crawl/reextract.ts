@@ -71,7 +71,7 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   try {
     for (const rec of pages(archive, range)) {
       if (signal.aborted) break;
-      const job = pool.run({ at: rec.archived! }).then(
+      const job = pool.run({ at: rec.archived!, sha256: rec.sha256 }).then(
         (result) => settle(recorder, rec, result, counts, log),
         (err: Error) => {
           counts.failed++;
@@ -106,6 +106,10 @@ async function settle(recorder: ArticleRecorder, rec: ArticleRecord, result: Ree
   if (!result.ok) {
     counts.notArticle++;
     log.debug({ id: rec.id, reason: result.reason }, 'not an article');
+    return;
+  }
+  if ('unchanged' in result) {
+    counts.unchanged++;
     return;
   }
   const saved = await recorder.captured({ id: rec.id, day: rec.day, url: rec.url }, result.article, result.text, { reextracted: true });

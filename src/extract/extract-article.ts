@@ -4,6 +4,7 @@ import { parseDocument } from 'htmlparser2';
 import type { SiteProfile } from '../site/profile.js';
 import { SiteUrls } from '../site/site-urls.js';
 import type { Article, Extraction, NotArticleReason } from './article.js';
+import { IndexOfTokenizer } from './indexof-tokenizer.js';
 import { normalizeText } from './normalize-text.js';
 import { parsePrunedDocument, simpleSelectors, type SimpleSelector } from './pruned-dom.js';
 import { calendarDateOf, dashed } from './published-date.js';
@@ -41,7 +42,7 @@ export function extractArticle(html: string, pageUrl: string | null, profile: Si
   // cheerio over htmlparser2's DOM (a seventh of the cost of cheerio's default parse5 mode),
   // pruned to what the selectors can match when they are simple enough; `dom: 'full'` builds
   // the whole page, and the tests hold both to the same output.
-  const dom = keep && options.dom !== 'full' ? parsePrunedDocument(html, keep) : parseDocument(html, { decodeEntities: true });
+  const dom = keep && options.dom !== 'full' ? parsePrunedDocument(html, keep) : parseDocument(html, { decodeEntities: true, Tokenizer: IndexOfTokenizer });
   const $ = cheerio.load(dom);
   const meta = collectMeta($);
 

@@ -1,5 +1,6 @@
 import { DomHandler, type Document } from 'domhandler';
 import { Parser } from 'htmlparser2';
+import { IndexOfTokenizer } from './indexof-tokenizer.js';
 
 /**
  * A DOM of only what extraction can look at: every `meta`, `link` and `title`, JSON-LD scripts,
@@ -109,6 +110,6 @@ export function simpleSelectors(selector: string): SimpleSelector[] | null {
 
 export function parsePrunedDocument(html: string, keep: SimpleSelector[]): Document {
   const handler = new PrunedDomHandler(keep);
-  new Parser(handler, { decodeEntities: true }).end(html);
+  new Parser(handler, { decodeEntities: true, Tokenizer: IndexOfTokenizer }).end(html);
   return handler.root;
 }

@@ -178,13 +178,19 @@ export class SqliteStateStore implements StateStore {
         `INSERT OR IGNORE INTO events (line_offset, id, event, at, sha256, previous_sha256, bytes, path, modified_time, reason)
          VALUES (@offset, @id, @event, @at, @sha256, @previous, @bytes, @path, @modified, @reason)`,
       ),
+      // A rebuilt version (`reextracted`) says nothing of the site: a gone article stays gone.
       version: db.prepare(
         `INSERT INTO articles (id, url, day, state, sha256, path, title, captured_at, modified_time, discovered_at, updated_at)
          VALUES (@id, @url, @day, 'done', @sha256, @path, @title, @at, @modified, @now, @now)
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url, state = 'done', attempts = 0, last_error = NULL, reason = NULL,
+         ON CONFLICT (id) DO UPDATE SET url = excluded.url,
+           state = CASE WHEN @event = 'reextracted' AND articles.state = 'gone' THEN 'gone' ELSE 'done' END,
+           attempts = 0, last_error = NULL, reason = NULL,
            sha256 = excluded.sha256, path = excluded.path, title = COALESCE(excluded.title, articles.title),
            captured_at = excluded.captured_at, modified_time = excluded.modified_time,
-           missing_count = 0, missing_at = NULL, gone_at = NULL, updated_at = excluded.updated_at`,
+           missing_count = CASE WHEN @event = 'reextracted' THEN articles.missing_count ELSE 0 END,
+           missing_at = CASE WHEN @event = 'reextracted' THEN articles.missing_at ELSE NULL END,
+           gone_at = CASE WHEN @event = 'reextracted' THEN articles.gone_at ELSE NULL END,
+           updated_at = excluded.updated_at`,
       ),
       superseded: db.prepare(`UPDATE events SET path = @history WHERE id = @id AND sha256 = @previous AND path = @snapshot AND line_offset < @offset`),
       gone: db.prepare(`UPDATE articles SET state = 'gone', gone_at = @at, updated_at = @now WHERE id = @id`),
@@ -338,7 +344,7 @@ export class SqliteStateStore implements StateStore {
         this.stmts.gone.run({ id: r.id, at: r.capturedAt, now });
         return;
       }
-      this.stmts.version.run({ id: r.id, url: r.url, day: dayOf(r.url), sha256: r.sha256, path: r.path, title: r.title ?? null, at: r.capturedAt, modified: r.modifiedTime ?? null, now });
+      this.stmts.version.run({ id: r.id, url: r.url, day: dayOf(r.url), event: r.event, sha256: r.sha256, path: r.path, title: r.title ?? null, at: r.capturedAt, modified: r.modifiedTime ?? null, now });
       if (r.previousSha256 && r.historyPath) this.stmts.superseded.run({ id: r.id, previous: r.previousSha256, history: r.historyPath, snapshot: r.path, offset });
     })();
   }

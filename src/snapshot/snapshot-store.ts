@@ -51,6 +51,9 @@ export class SnapshotStore {
   }
 }
 
+/** Folders this process made or found: a day folder takes one mkdir, not one per snapshot. */
+const madeFolders = new Set<string>();
+
 /**
  * Writes `data` to `finalPath` so that no reader ever sees part of it: a temporary
  * `<tmpPrefix>.<pid>.<random>.tmp` in the same folder (never matched by `*.txt` or `*.json`),
@@ -58,14 +61,24 @@ export class SnapshotStore {
  */
 export async function writeFileAtomically(finalPath: string, data: Buffer, tmpPrefix: string): Promise<void> {
   const dir = dirname(finalPath);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw StorageError.from(err, dir, 'create folder');
+  if (!madeFolders.has(dir)) {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw StorageError.from(err, dir, 'create folder');
+    }
+    madeFolders.add(dir);
   }
   const tmp = join(dir, `${tmpPrefix}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', 0o644);
+    const fh = await open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
+      // The folder went away under us (removed by hand): make it again, once.
+      if (err.code !== 'ENOENT' || !madeFolders.delete(dir)) throw err;
+      return mkdir(dir, { recursive: true }).then(() => {
+        madeFolders.add(dir);
+        return open(tmp, 'wx', 0o644);
+      });
+    });
     try {
       await fh.writeFile(data);
       await fh.sync();

@@ -62,10 +62,15 @@ export class VersionStore {
     return `history/${date}/${id}/${compactUtc(capturedAt)}${attempt > 1 ? `-${attempt}` : ''}.txt`;
   }
 
-  /** Makes `change` the article's current version. Changes of one article are serialized. */
+  /**
+   * Makes `change` the article's current version. Changes of one article are serialized. A first
+   * version needs no journal: there are no earlier bytes to keep, and until its manifest line
+   * exists nothing refers to it (a crash before that leaves the article pending, fetched again).
+   */
   commit(change: VersionChange): Promise<CommittedVersion> {
     return this.serialized(change.article.id, async () => {
       const entry: JournalEntry = { ...change, manifestFrom: this.manifest.length };
+      if (!change.previous) return this.complete(entry);
       await writeFileAtomically(this.journalPath(change.article.id), Buffer.from(JSON.stringify(entry), 'utf8'), `.${change.article.id}`);
       return this.complete(entry);
     });
@@ -125,7 +130,7 @@ export class VersionStore {
       ...(historyPath ? { historyPath } : {}),
     };
     const { offset, length } = await this.manifest.append(record, (o, l) => this.recorded(record, o, l));
-    await unlink(this.journalPath(article.id)).catch(() => undefined);
+    if (previous) await unlink(this.journalPath(article.id)).catch(() => undefined);
     return { record, offset, length };
   }
 
