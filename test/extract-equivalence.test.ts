@@ -4,6 +4,7 @@ import { parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { extractArticle } from '../src/extract/index.js';
 import { IndexOfTokenizer } from '../src/extract/indexof-tokenizer.js';
+import { decodeHtml } from '../src/fetch/page-fetcher.js';
 import { articlePage } from '../src/mirror/page-templates.js';
 import { articleUrl, generateArticles, seededRandom } from '../src/mirror/site-model.js';
 import { sputnikTurkiye } from '../src/site/profile.js';
@@ -27,6 +28,20 @@ describe('pruned DOM and full DOM extract the same; the indexOf tokenizer builds
       sameDom(readFileSync(c.page, 'utf8'));
     }
     for (const a of generateArticles({ count: 300, days: 20, lastDay: '20251215', seed: 3, jsEvery: 0 })) same(articlePage(a), articleUrl(a));
+  });
+
+  it('a page in pieces extracts as the whole page does (any piece size), as decodeHtml cuts it too', () => {
+    const pieces = (html: string, size: number) => Array.from({ length: Math.ceil(html.length / size) }, (_, i) => html.slice(i * size, (i + 1) * size));
+    const generated = generateArticles({ count: 40, days: 5, lastDay: '20251215', seed: 5, jsEvery: 0 }).map((a) => ({ html: articlePage(a), url: articleUrl(a) }));
+    for (const { html, url } of [...REFERENCE_CASES.map((c) => ({ html: readFileSync(c.page, 'utf8'), url: c.url })), ...generated]) {
+      const whole = extractArticle(html, url, sputnikTurkiye);
+      for (const size of [7, 1000, 32_768]) expect(extractArticle(pieces(html, size), url, sputnikTurkiye)).toEqual(whole);
+      // decodeHtml: 32 KiB byte pieces, multi-byte characters (ı, ş, ğ) never split.
+      const decoded = decodeHtml(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8').html;
+      expect(Array.isArray(decoded)).toBe(true);
+      expect((decoded as string[]).join('')).toBe(html);
+      expect(extractArticle(decoded, url, sputnikTurkiye)).toEqual(whole);
+    }
   });
 
   it('the indexOf tokenizer on documents where the character it scans for comes at once', () => {

@@ -7,16 +7,10 @@ import { LockedError } from '../frontier/run-lock.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { createContext, type CommonFlags } from './context.js';
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
-import { extractCommand } from './extract-command.js';
-import { crawlCommand } from './crawl-command.js';
-import { demoCommand } from './demo-command.js';
-import { fetchCommand } from './fetch-command.js';
-import { historyCommand } from './history-command.js';
-import { reextractCommand } from './reextract-command.js';
-import { configCommand } from './config-command.js';
-import { mirrorCommand } from './mirror-command.js';
-import { serveCommand } from './serve-command.js';
 import { UsageError } from './usage-error.js';
+
+// Each command's module is loaded when it runs: a crawl does not carry the service's metrics, the
+// worker pool of reextract or the diff library of history (RSS is a benchmark target).
 
 function withCommonOptions(cmd: Command): Command {
   return cmd
@@ -61,7 +55,7 @@ export function buildProgram(): Command {
       .argument('<file>', 'a saved HTML page')
       .option('--url <url>', "the page's own URL on the site (else its canonical URL is used)"),
   ).action((file: string, opts: CommonFlags & { url?: string }) =>
-    runCommand(async () => extractCommand(createContext(opts), file, opts.url)),
+    runCommand(async () => (await import('./extract-command.js')).extractCommand(createContext(opts), file, opts.url)),
   );
 
   withCommonOptions(
@@ -75,7 +69,7 @@ export function buildProgram(): Command {
       .addHelpText('after', '\nPrints one line per URL: written PATH URL | unchanged PATH URL | not an article (REASON) URL | failed URL: REASON'),
   ).action((inputs: string[], opts: CommonFlags & { stdout?: boolean; render?: string; rate?: string }) =>
     runCommand(async () =>
-      fetchCommand(
+      (await import('./fetch-command.js')).fetchCommand(
         createContext(opts, [
           { key: 'render.policy', value: opts.render, flag: '--render' },
           { key: 'crawl.rate', value: opts.rate, flag: '--rate' },
@@ -109,7 +103,7 @@ storage folder; SIGINT/SIGTERM aborts what is in flight, saves state and exits 1
       ),
   ).action((opts: CommonFlags & { since?: string; until?: string; max?: string; dryRun?: boolean; rate?: string; concurrency?: string; render?: string }) =>
     runCommand(async () =>
-      crawlCommand(
+      (await import('./crawl-command.js')).crawlCommand(
         createContext(opts, [
           { key: 'crawl.rate', value: opts.rate, flag: '--rate' },
           { key: 'crawl.concurrency', value: opts.concurrency, flag: '--concurrency' },
@@ -138,7 +132,7 @@ SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, 
       ),
   ).action((opts: CommonFlags & { port?: string; host?: string; schedule?: string; rate?: string }) =>
     runCommand(async () =>
-      serveCommand(
+      (await import('./serve-command.js')).serveCommand(
         createContext(opts, [
           { key: 'serve.port', value: opts.port, flag: '--port' },
           { key: 'serve.host', value: opts.host, flag: '--host' },
@@ -167,7 +161,7 @@ manifest line; unchanged ones write nothing, so a second pass writes nothing. It
 storage lock like crawl, and works while the site is unreachable.`,
       ),
   ).action((opts: CommonFlags & { since?: string; until?: string; id?: string[]; workers?: string }) =>
-    runCommand(async () => reextractCommand(createContext(opts), opts)),
+    runCommand(async () => (await import('./reextract-command.js')).reextractCommand(createContext(opts), opts)),
   );
 
   withCommonOptions(
@@ -185,7 +179,7 @@ Versions are oldest first; "path" is where that version's bytes are now (the sna
 file under history/ once replaced). A removal ("gone") has no bytes of its own.`,
       ),
   ).action((id: string, opts: CommonFlags & { diff?: boolean; json?: boolean }) =>
-    runCommand(async () => historyCommand(createContext(opts), id, opts)),
+    runCommand(async () => (await import('./history-command.js')).historyCommand(createContext(opts), id, opts)),
   );
 
   withCommonOptions(
@@ -193,7 +187,7 @@ file under history/ once replaced). A removal ("gone") has no bytes of its own.`
       .command('config')
       .description('print the effective configuration and where each value came from')
       .option('--json', 'as JSON'),
-  ).action((opts: CommonFlags & { json?: boolean }) => runCommand(async () => configCommand(createContext(opts).loaded, opts.json === true)));
+  ).action((opts: CommonFlags & { json?: boolean }) => runCommand(async () => (await import('./config-command.js')).configCommand(createContext(opts).loaded, opts.json === true)));
 
   program
     .command('mirror')
@@ -221,7 +215,7 @@ Control (for tests and demos of change over time):
                                               a challenge or block page answers instead
   POST /__mirror/fault {path, kind, status, times, delayMs}`,
     )
-    .action((opts: Record<string, string>) => runCommand(() => mirrorCommand(opts)));
+    .action((opts: Record<string, string>) => runCommand(async () => (await import('./mirror-command.js')).mirrorCommand(opts)));
 
   withCommonOptions(
     program
@@ -230,7 +224,7 @@ Control (for tests and demos of change over time):
       .option('--articles <n>', 'articles in the mirror', '200')
       .option('--days <n>', 'days they span', '14')
       .option('--rate <n>', 'requests a second', '20'),
-  ).action((opts: CommonFlags & Record<string, string>) => runCommand(() => demoCommand(opts)));
+  ).action((opts: CommonFlags & Record<string, string>) => runCommand(async () => (await import('./demo-command.js')).demoCommand(opts)));
 
   return program;
 }

@@ -1,7 +1,8 @@
 import { createApi, listen } from '../service/http-api.js';
 import { CrawlService } from '../service/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
-import { openArchive, type Context } from './context.js';
+import type { Context } from './context.js';
+import { openArchive } from './open-archive.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';

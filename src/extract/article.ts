@@ -1,3 +1,10 @@
+/**
+ * A page's markup: one string, or its text in pieces (as a large page is decoded: many short
+ * strings are collected young, where one 230 KB page string would sit in V8's large-object space
+ * until a full collection).
+ */
+export type PageText = string | readonly string[];
+
 /** One article as a snapshot carries it. Every string is already normalized (FORMAT.md). */
 export interface Article {
   /** The site's numeric article id. */

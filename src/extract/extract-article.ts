@@ -3,7 +3,7 @@ import type { AnyNode, Element } from 'domhandler';
 import { parseDocument } from 'htmlparser2';
 import type { SiteProfile } from '../site/profile.js';
 import { SiteUrls } from '../site/site-urls.js';
-import type { Article, Extraction, NotArticleReason } from './article.js';
+import type { Article, Extraction, NotArticleReason, PageText } from './article.js';
 import { IndexOfTokenizer } from './indexof-tokenizer.js';
 import { normalizeText } from './normalize-text.js';
 import { parsePrunedDocument, simpleSelectors, type SimpleSelector } from './pruned-dom.js';
@@ -37,12 +37,15 @@ function compile(profile: SiteProfile): CompiledProfile {
  * @param pageUrl the page's own URL on the site (production form, after redirects), or null
  *   when unknown (a saved file): then only an article URL in the page itself identifies it
  */
-export function extractArticle(html: string, pageUrl: string | null, profile: SiteProfile, options: { dom?: 'pruned' | 'full' } = {}): Extraction {
+export function extractArticle(html: PageText, pageUrl: string | null, profile: SiteProfile, options: { dom?: 'pruned' | 'full' } = {}): Extraction {
   const { urls, titleTail, keep } = compile(profile);
   // cheerio over htmlparser2's DOM (a seventh of the cost of cheerio's default parse5 mode),
   // pruned to what the selectors can match when they are simple enough; `dom: 'full'` builds
   // the whole page, and the tests hold both to the same output.
-  const dom = keep && options.dom !== 'full' ? parsePrunedDocument(html, keep) : parseDocument(html, { decodeEntities: true, Tokenizer: IndexOfTokenizer });
+  const dom =
+    keep && options.dom !== 'full'
+      ? parsePrunedDocument(html, keep)
+      : parseDocument(typeof html === 'string' ? html : html.join(''), { decodeEntities: true, Tokenizer: IndexOfTokenizer });
   const $ = cheerio.load(dom);
   const meta = collectMeta($);
 

@@ -1,5 +1,6 @@
 import { DomHandler, type Document } from 'domhandler';
 import { Parser } from 'htmlparser2';
+import type { PageText } from './article.js';
 import { IndexOfTokenizer } from './indexof-tokenizer.js';
 
 /**
@@ -108,8 +109,14 @@ export function simpleSelectors(selector: string): SimpleSelector[] | null {
   return out;
 }
 
-export function parsePrunedDocument(html: string, keep: SimpleSelector[]): Document {
+/** The pruned DOM of a page given whole or in pieces (htmlparser2 parses a stream of them). */
+export function parsePrunedDocument(html: PageText, keep: SimpleSelector[]): Document {
   const handler = new PrunedDomHandler(keep);
-  new Parser(handler, { decodeEntities: true, Tokenizer: IndexOfTokenizer }).end(html);
+  const parser = new Parser(handler, { decodeEntities: true, Tokenizer: IndexOfTokenizer });
+  if (typeof html === 'string') parser.end(html);
+  else {
+    for (const piece of html) parser.write(piece);
+    parser.end();
+  }
   return handler.root;
 }

@@ -161,9 +161,7 @@ export class WarcWriter implements ExchangeRecorder {
       record.warcHeaders.headers.set('WARC-Block-Digest', sha256Of(head, payload));
     }
     const raw = await WARCSerializer.serialize(record, { gzip: false });
-    // One chunk the size of the record: zlib's default of 16 KiB would come back to the main
-    // thread some fifteen times for one page.
-    return gzipAsync(raw, { level: this.options.gzipLevel, chunkSize: Math.max(64 * 1024, raw.length + 1024) });
+    return gzipAsync(raw, { level: this.options.gzipLevel });
   }
 
   private append(members: Buffer[]): Promise<ArchivedAt[]> {
