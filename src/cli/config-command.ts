@@ -1,6 +1,6 @@
 import { envName, type LoadedConfig } from '../config/index.js';
 import { redactUrl } from '../fetch/proxy.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
 /** Secrets never printed: the API token, and credentials in a proxy URL. */
 function redacted(key: string, value: unknown): unknown {

@@ -4,7 +4,7 @@ import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
 import { processed } from '../crawl/progress.js';
 import type { Context } from './context.js';
 import { openArchive } from './open-archive.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { crawlExitCode, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
 import { UsageError } from './usage-error.js';
@@ -63,17 +63,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
     }
     ctx.log.info({ summary }, 'crawl finished');
     (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);
-    if (summary.drift && summary.status !== 'interrupted') return ExitCode.DRIFT;
-    switch (summary.status) {
-      case 'done':
-        return ExitCode.OK;
-      case 'partial':
-        return ExitCode.PARTIAL;
-      case 'interrupted':
-        return ExitCode.INTERRUPTED;
-      case 'failed':
-        return ExitCode.FAILED;
-    }
+    return crawlExitCode(summary);
   } finally {
     shutdown.dispose();
   }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { MirrorServer } from '../mirror/index.js';
 import { createContext, type CommonFlags } from './context.js';
 import { crawlCommand } from './crawl-command.js';
-import type { ExitCodeValue } from './exit-codes.js';
+import type { ExitCodeValue } from '../exit-codes.js';
 import { mirrorOptions, type MirrorFlags } from './mirror-command.js';
 
 /**

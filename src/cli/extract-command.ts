@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extractArticle } from '../extract/extract-article.js';
 import { formatSnapshot } from '../snapshot/format.js';
 import type { Context } from './context.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
 
 export async function extractCommand(ctx: Context, file: string, pageUrl: string | undefined): Promise<ExitCodeValue> {

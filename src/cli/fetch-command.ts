@@ -2,7 +2,7 @@ import { describeOutcome } from '../crawl/article-pipeline.js';
 import type { ArticleRef } from '../site/site-urls.js';
 import type { Context } from './context.js';
 import { openArchive } from './open-archive.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
 import { UsageError } from './usage-error.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { articleHistory, versionDiffs, type ArticleVersion } from '../crawl/article-history.js';
 import { SqliteStateStore } from '../frontier/state-store.js';
 import type { Context } from './context.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
 
 /**

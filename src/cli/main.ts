@@ -6,7 +6,7 @@ import { ProxyConfigError } from '../fetch/proxy.js';
 import { LockedError } from '../frontier/run-lock.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { createContext, type CommonFlags } from './context.js';
-import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
 
 // Each command's module is loaded when it runs: a crawl does not carry the service's metrics, the

@@ -1,5 +1,5 @@
 import { MirrorServer } from '../mirror/index.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
 
 export interface MirrorFlags {

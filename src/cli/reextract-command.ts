@@ -4,7 +4,7 @@ import { runReextract, type ReextractRequest, type ReextractSummary } from '../c
 import { revisitPolicy } from '../frontier/revisit-policy.js';
 import type { Context } from './context.js';
 import { openArchive } from './open-archive.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { Shutdown } from './shutdown.js';
 import { UsageError } from './usage-error.js';
 

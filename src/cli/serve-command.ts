@@ -3,7 +3,7 @@ import { CrawlService } from '../service/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
 import { openArchive } from './open-archive.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
 
@@ -22,7 +22,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
     let stateOpen = true;
     const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
-    const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, isStateOpen: () => stateOpen && !shutdown.signal.aborted });
+    const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, protectPages: ctx.config.serve.protectPages, isStateOpen: () => stateOpen && !shutdown.signal.aborted });
     const { host, port } = ctx.config.serve;
     try {
       const url = await listen(server, port, host);

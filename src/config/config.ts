@@ -54,6 +54,8 @@ export interface ServeOptions {
   token: string;
   /** Manual fetches (POST /fetch) that may wait in the queue; past it the API answers 429. */
   maxQueuedFetches: number;
+  /** The status pages (`/`, `/articles/…`) need the token too. */
+  protectPages: boolean;
 }
 
 export interface Config {
@@ -126,6 +128,7 @@ export const DEFAULTS: Config = {
     jitterSeconds: 0,
     token: '',
     maxQueuedFetches: 32,
+    protectPages: false,
   },
 };
 

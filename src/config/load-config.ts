@@ -201,6 +201,7 @@ function validate(c: Config): void {
   } catch (err) {
     fail('serve.schedule', `is not a cron expression ("${c.serve.schedule}"): ${(err as Error).message}`);
   }
+  if (c.serve.protectPages && !c.serve.token) fail('serve.protectPages', 'needs serve.token (NEWSNAP_SERVE_TOKEN or NEWSNAP_SERVE_TOKEN_FILE): the pages are protected by it');
   if (!(c.serve.jitterSeconds >= 0)) fail('serve.jitterSeconds', `must be 0 or more; got ${c.serve.jitterSeconds}`);
   try {
     new URL(c.site.baseUrl);

@@ -66,6 +66,8 @@ export interface CrawlDeps {
   onOutcome?: (outcome: ArticleOutcome) => void;
   /** Sees the summary when the run ends. */
   onSummary?: (summary: CrawlSummary) => void;
+  /** Gets the run's live counts when it starts (a status page shows them as they move). */
+  onStart?: (live: { runId: number; counts: ProgressCounts; total: () => number }) => void;
 }
 
 const LAST_DISCOVERY_DAY = 'incremental.lastDiscoveryDay';
@@ -86,6 +88,8 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const blocked = { inARow: 0, pauses: 0 };
   const runId = state.beginRun(backfill ? 'backfill' : 'incremental');
   const counts = emptyCounts();
+  let total = 0;
+  deps.onStart?.({ runId, counts, total: () => total });
   const requests: Record<string, number> = {};
   const stopObserving = deps.http.observe(({ status, error }) => {
     const key = status !== null && !error ? String(status) : (error?.kind ?? 'error');
@@ -165,7 +169,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   const due = state.countDue({ now: dueAt, ...workRange });
   const revisitBudget = Math.max(0, Math.min(due, config.revisit.maxPerRun, (request.max ?? Number.POSITIVE_INFINITY) - fresh));
   counts.deferred = due - revisitBudget;
-  const total = fresh + revisitBudget;
+  total = fresh + revisitBudget;
   counts.queued = total;
   log.info({ discovered: counts.discovered, work: fresh, revisits: revisitBudget, revisitsLeftForLater: counts.deferred }, 'discovery finished');
   const work = (): Iterable<ArticleRecord> => chain(take(pages(state, maxFailedRuns, workRange), fresh), take(duePages(state, dueAt, workRange), revisitBudget));

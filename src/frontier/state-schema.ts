@@ -18,6 +18,7 @@ CREATE TABLE articles (
   sha256 TEXT,
   path TEXT,
   title TEXT,
+  title_key TEXT,
   captured_at TEXT,
   published_at TEXT,
   modified_time TEXT,
@@ -42,6 +43,7 @@ CREATE INDEX articles_work ON articles (state, day, id);
 CREATE INDEX articles_due ON articles (next_check_at, id) WHERE next_check_at IS NOT NULL;
 CREATE INDEX articles_listing ON articles (sitemap_month, sitemap_gen) WHERE sitemap_month IS NOT NULL;
 CREATE INDEX articles_archived ON articles (day, id) WHERE archived_file IS NOT NULL;
+CREATE INDEX articles_errors ON articles (updated_at) WHERE last_error IS NOT NULL;
 `;
 
 const REST = `
@@ -59,6 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_article ON events (id, line_offset);
 CREATE INDEX IF NOT EXISTS events_time ON events (at);
+CREATE INDEX IF NOT EXISTS events_kind ON events (event, line_offset);
 CREATE TABLE IF NOT EXISTS sources (
   url TEXT PRIMARY KEY,
   etag TEXT,

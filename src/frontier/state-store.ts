@@ -5,10 +5,14 @@ import { nowIso } from '../clock/clock.js';
 import type { ArchivedAt } from '../fetch/exchange.js';
 import type { ManifestRecord } from '../snapshot/manifest.js';
 import { ensureSchema } from './state-schema.js';
+import { cmp, dayOf, prepareStatements, searchKey, toEvent, toRecord, toRun, type Statements } from './state-statements.js';
 import type {
   ArticleRecord,
   ArticleState,
   CheckRecord,
+  DayCount,
+  ErrorCount,
+  RecentEvent,
   DiscoveredRef,
   DueCursor,
   EventRecord,
@@ -58,6 +62,14 @@ export interface StateStore {
   markBlocked(id: string, url: string, reason: string): void;
   /** An article's events (its versions and removals), oldest first. */
   events(id: string): EventRecord[];
+  /** Events per day (Istanbul time) from `since` (UTC ISO) on. */
+  eventsPerDay(since: string): DayCount[];
+  /** The newest events of these kinds, with their articles. */
+  recentEvents(kinds: ReadonlyArray<EventRecord['event']>, limit: number): RecentEvent[];
+  /** Articles whose last check or attempt went wrong since `since`, by error text. */
+  recentErrors(since: string): ErrorCount[];
+  /** Articles by id, or by words of their title (any case, Turkish letters folded as Turkish does). */
+  search(query: string, limit: number): ArticleRecord[];
   validators(source: string): SourceValidators | undefined;
   saveValidators(source: string, validators: SourceValidators): void;
   beginRun(kind: string): number;
@@ -71,61 +83,11 @@ export interface StateStore {
   close(): void;
 }
 
-interface ArticleRow {
-  id: string;
-  url: string;
-  day: string;
-  state: ArticleState;
-  attempts: number;
-  last_error: string | null;
-  reason: string | null;
-  sha256: string | null;
-  path: string | null;
-  title: string | null;
-  captured_at: string | null;
-  published_at: string | null;
-  modified_time: string | null;
-  changed_at: string | null;
-  checked_at: string | null;
-  next_check_at: string | null;
-  etag: string | null;
-  last_modified: string | null;
-  missing_count: number;
-  missing_at: string | null;
-  gone_at: string | null;
-  lastmod: string | null;
-  archived_file: string | null;
-  archived_offset: number | null;
-  archived_length: number | null;
-}
-
-interface EventRow {
-  line_offset: number;
-  id: string;
-  event: EventRecord['event'];
-  at: string;
-  sha256: string | null;
-  previous_sha256: string | null;
-  bytes: number | null;
-  path: string | null;
-  modified_time: string | null;
-  reason: string | null;
-}
-
-interface RunRow {
-  id: number;
-  kind: string;
-  started_at: string;
-  finished_at: string | null;
-  status: string | null;
-  summary: string | null;
-}
-
 const GENERATION = 'sitemap.generation';
 
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
-  private readonly stmts;
+  private readonly stmts: Statements;
   /** True when opening migrated a store written by an earlier newsnap. */
   readonly migrated: boolean;
 
@@ -139,115 +101,7 @@ export class SqliteStateStore implements StateStore {
       this.db.pragma('synchronous = NORMAL');
     }
     this.migrated = options.readonly ? false : ensureSchema(this.db);
-    const db = this.db;
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO articles (id, url, day, state, discovered_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
-      ),
-      // A `<lastmod>` only moves a check earlier, never later; it counts once, when it moves.
-      listed: db.prepare(
-        `INSERT INTO articles (id, url, day, state, discovered_at, updated_at, lastmod, sitemap_month, sitemap_gen)
-         VALUES (@id, @url, @day, 'pending', @now, @now, @lastmod, @month, @gen)
-         ON CONFLICT (id) DO UPDATE SET
-           next_check_at = CASE
-             WHEN excluded.lastmod IS NOT NULL AND excluded.lastmod IS NOT articles.lastmod
-               AND articles.state IN ('done', 'gone') AND articles.captured_at IS NOT NULL AND excluded.lastmod > articles.captured_at
-             THEN MIN(COALESCE(articles.next_check_at, @now), MIN(excluded.lastmod, @now))
-             ELSE articles.next_check_at END,
-           lastmod = COALESCE(excluded.lastmod, articles.lastmod),
-           sitemap_month = excluded.sitemap_month,
-           sitemap_gen = excluded.sitemap_gen`,
-      ),
-      unlisted: db.prepare(
-        `UPDATE articles SET next_check_at = CASE WHEN state = 'done' THEN MIN(COALESCE(next_check_at, @now), @now) ELSE next_check_at END,
-           sitemap_month = NULL
-         WHERE sitemap_month = @month AND sitemap_gen < @gen`,
-      ),
-      unlistedDone: db.prepare<Record<string, unknown>, { n: number }>(
-        `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen < @gen AND state = 'done'`,
-      ),
-      get: db.prepare<[string], ArticleRow>('SELECT * FROM articles WHERE id = ?'),
-      upsertState: db.prepare(
-        `INSERT INTO articles (id, url, day, state, attempts, last_error, reason, discovered_at, updated_at)
-         VALUES (@id, @url, @day, @state, @attempts, @last_error, @reason, @now, @now)
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url, state = excluded.state,
-           attempts = CASE WHEN excluded.state = 'failed' THEN articles.attempts + 1 ELSE articles.attempts END,
-           last_error = excluded.last_error, reason = excluded.reason, updated_at = excluded.updated_at`,
-      ),
-      insertEvent: db.prepare(
-        `INSERT OR IGNORE INTO events (line_offset, id, event, at, sha256, previous_sha256, bytes, path, modified_time, reason)
-         VALUES (@offset, @id, @event, @at, @sha256, @previous, @bytes, @path, @modified, @reason)`,
-      ),
-      // A rebuilt version (`reextracted`) says nothing of the site: a gone article stays gone.
-      version: db.prepare(
-        `INSERT INTO articles (id, url, day, state, sha256, path, title, captured_at, modified_time, discovered_at, updated_at)
-         VALUES (@id, @url, @day, 'done', @sha256, @path, @title, @at, @modified, @now, @now)
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url,
-           state = CASE WHEN @event = 'reextracted' AND articles.state = 'gone' THEN 'gone' ELSE 'done' END,
-           attempts = 0, last_error = NULL, reason = NULL,
-           sha256 = excluded.sha256, path = excluded.path, title = COALESCE(excluded.title, articles.title),
-           captured_at = excluded.captured_at, modified_time = excluded.modified_time,
-           missing_count = CASE WHEN @event = 'reextracted' THEN articles.missing_count ELSE 0 END,
-           missing_at = CASE WHEN @event = 'reextracted' THEN articles.missing_at ELSE NULL END,
-           gone_at = CASE WHEN @event = 'reextracted' THEN articles.gone_at ELSE NULL END,
-           updated_at = excluded.updated_at`,
-      ),
-      superseded: db.prepare(`UPDATE events SET path = @history WHERE id = @id AND sha256 = @previous AND path = @snapshot AND line_offset < @offset`),
-      gone: db.prepare(`UPDATE articles SET state = 'gone', gone_at = @at, updated_at = @now WHERE id = @id`),
-      check: db.prepare(
-        `UPDATE articles SET checked_at = @checkedAt, next_check_at = @nextCheckAt,
-           changed_at = COALESCE(@changedAt, changed_at), published_at = COALESCE(@publishedAt, published_at),
-           etag = CASE WHEN @setValidators THEN @etag ELSE etag END,
-           last_modified = CASE WHEN @setValidators THEN @lastModified ELSE last_modified END,
-           missing_count = CASE WHEN @setMissing THEN @missingCount ELSE missing_count END,
-           missing_at = CASE WHEN @setMissing THEN @missingAt ELSE missing_at END,
-           last_error = @lastError, updated_at = @now
-         WHERE id = @id`,
-      ),
-      events: db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ? ORDER BY line_offset'),
-      archived: db.prepare(
-        `INSERT INTO articles (id, url, day, state, archived_file, archived_offset, archived_length, discovered_at, updated_at)
-         VALUES (@id, @url, @day, 'pending', @file, @offset, @length, @now, @now)
-         ON CONFLICT (id) DO UPDATE SET archived_file = excluded.archived_file, archived_offset = excluded.archived_offset, archived_length = excluded.archived_length`,
-      ),
-      countArchived: db.prepare<Record<string, unknown>, { n: number }>(
-        `SELECT COUNT(*) AS n FROM articles WHERE archived_file IS NOT NULL AND day BETWEEN @since AND @until`,
-      ),
-      archivedPage: db.prepare<Record<string, unknown>, ArticleRow>(
-        `SELECT * FROM articles WHERE archived_file IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day BETWEEN @since AND @until
-         ORDER BY day, id LIMIT @limit`,
-      ),
-      getSource: db.prepare<[string], { etag: string | null; last_modified: string | null; body: string | null }>(
-        'SELECT etag, last_modified, body FROM sources WHERE url = ?',
-      ),
-      putSource: db.prepare(
-        `INSERT INTO sources (url, etag, last_modified, body, checked_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, body = excluded.body, checked_at = excluded.checked_at`,
-      ),
-      beginRun: db.prepare(`INSERT INTO runs (kind, started_at) VALUES (?, ?)`),
-      endRun: db.prepare(`UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?`),
-      unfinished: db.prepare<[], RunRow>(`SELECT * FROM runs WHERE finished_at IS NULL ORDER BY id`),
-      recent: db.prepare<[number], RunRow>(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`),
-      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      counts: db.prepare<[], { state: ArticleState; n: number }>('SELECT state, COUNT(*) AS n FROM articles GROUP BY state'),
-      workPending: db.prepare<Record<string, unknown>, ArticleRow>(
-        `SELECT * FROM articles WHERE state = 'pending' AND (day, id) < (@afterDay, @afterId) AND day >= @since
-         ORDER BY day DESC, id DESC LIMIT @limit`,
-      ),
-      workFailed: db.prepare<Record<string, unknown>, ArticleRow>(
-        `SELECT * FROM articles WHERE state = 'failed' AND (day, id) < (@afterDay, @afterId) AND day >= @since AND attempts < @maxFailedRuns
-         ORDER BY day DESC, id DESC LIMIT @limit`,
-      ),
-      due: db.prepare<Record<string, unknown>, ArticleRow>(
-        `SELECT * FROM articles WHERE next_check_at IS NOT NULL AND next_check_at <= @now AND (next_check_at, id) > (@afterAt, @afterId)
-           AND day BETWEEN @since AND @until
-         ORDER BY next_check_at, id LIMIT @limit`,
-      ),
-      countDue: db.prepare<Record<string, unknown>, { n: number }>(
-        `SELECT COUNT(*) AS n FROM articles WHERE next_check_at IS NOT NULL AND next_check_at <= @now AND day BETWEEN @since AND @until`,
-      ),
-    };
+    this.stmts = prepareStatements(this.db);
   }
 
   addDiscovered(refs: Iterable<DiscoveredRef>, listing?: { month: string; generation: number }): number {
@@ -344,7 +198,19 @@ export class SqliteStateStore implements StateStore {
         this.stmts.gone.run({ id: r.id, at: r.capturedAt, now });
         return;
       }
-      this.stmts.version.run({ id: r.id, url: r.url, day: dayOf(r.url), event: r.event, sha256: r.sha256, path: r.path, title: r.title ?? null, at: r.capturedAt, modified: r.modifiedTime ?? null, now });
+      this.stmts.version.run({
+        id: r.id,
+        url: r.url,
+        day: dayOf(r.url),
+        event: r.event,
+        sha256: r.sha256,
+        path: r.path,
+        title: r.title ?? null,
+        titleKey: r.title ? searchKey(r.title) : null,
+        at: r.capturedAt,
+        modified: r.modifiedTime ?? null,
+        now,
+      });
       if (r.previousSha256 && r.historyPath) this.stmts.superseded.run({ id: r.id, previous: r.previousSha256, history: r.historyPath, snapshot: r.path, offset });
     })();
   }
@@ -398,18 +264,42 @@ export class SqliteStateStore implements StateStore {
   }
 
   events(id: string): EventRecord[] {
-    return this.stmts.events.all(id).map((e) => ({
-      offset: e.line_offset,
-      id: e.id,
-      event: e.event,
-      at: e.at,
-      sha256: e.sha256,
-      previousSha256: e.previous_sha256,
-      bytes: e.bytes,
-      path: e.path,
-      modifiedTime: e.modified_time,
-      reason: e.reason,
-    }));
+    return this.stmts.events.all(id).map(toEvent);
+  }
+
+  eventsPerDay(since: string): DayCount[] {
+    return this.stmts.perDay.all(since);
+  }
+
+  recentEvents(kinds: ReadonlyArray<EventRecord['event']>, limit: number): RecentEvent[] {
+    // One seek per kind into (event, line_offset), newest first; merged here.
+    const rows = kinds.flatMap((kind) => this.stmts.recentOfKind.all(kind, limit));
+    return rows
+      .sort((a, b) => b.line_offset - a.line_offset)
+      .slice(0, limit)
+      .map((e) => ({ ...toEvent(e), url: e.url, title: e.title }));
+  }
+
+  recentErrors(since: string): ErrorCount[] {
+    return this.stmts.errors.all(since);
+  }
+
+  search(query: string, limit: number): ArticleRecord[] {
+    const q = query.trim();
+    if (/^\d{1,20}$/.test(q)) {
+      const one = this.get(q);
+      return one ? [one] : [];
+    }
+    const words = searchKey(q).split(/\s+/).filter(Boolean);
+    if (words.length === 0) return [];
+    // The longest word narrows the scan; every word must be there.
+    const longest = [...words].sort((a, b) => b.length - a.length)[0] as string;
+    const like = `%${longest.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.stmts.byTitle
+      .all(like, limit * 20)
+      .filter((row) => words.every((w) => (row.title_key ?? '').includes(w)))
+      .slice(0, limit)
+      .map(toRecord);
   }
 
   validators(source: string): SourceValidators | undefined {
@@ -467,51 +357,4 @@ export class SqliteStateStore implements StateStore {
       now: nowIso(),
     });
   }
-}
-
-function dayOf(url: string): string {
-  return /\/(\d{8})\//.exec(url)?.[1] ?? '';
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function toRecord(row: ArticleRow): ArticleRecord {
-  return {
-    id: row.id,
-    url: row.url,
-    day: row.day,
-    state: row.state,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    reason: row.reason,
-    sha256: row.sha256,
-    path: row.path,
-    title: row.title,
-    capturedAt: row.captured_at,
-    modifiedTime: row.modified_time,
-    publishedAt: row.published_at,
-    changedAt: row.changed_at,
-    checkedAt: row.checked_at,
-    nextCheckAt: row.next_check_at,
-    etag: row.etag,
-    lastModified: row.last_modified,
-    missingCount: row.missing_count,
-    missingAt: row.missing_at,
-    goneAt: row.gone_at,
-    lastmod: row.lastmod,
-    archived: row.archived_file ? { file: row.archived_file, offset: row.archived_offset ?? 0, length: row.archived_length ?? 0 } : null,
-  };
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    status: row.status,
-    summary: row.summary ? JSON.parse(row.summary) : null,
-  };
 }

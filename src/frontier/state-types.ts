@@ -75,6 +75,27 @@ export interface EventRecord {
   reason: string | null;
 }
 
+/** Events of one day in the site's time zone, by kind. */
+export interface DayCount {
+  day: string;
+  event: EventRecord['event'];
+  count: number;
+}
+
+/** An event with the article it happened to, as the status page lists it. */
+export interface RecentEvent extends EventRecord {
+  url: string;
+  title: string | null;
+}
+
+/** Articles with the same last error. */
+export interface ErrorCount {
+  error: string;
+  state: ArticleState;
+  count: number;
+  lastAt: string;
+}
+
 export interface SourceValidators {
   etag: string | null;
   lastModified: string | null;

@@ -5,6 +5,8 @@ import type { Archive } from '../crawl/archive.js';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
 import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
 import { describeFinding, DRIFT_REMEDY, type DriftFinding } from '../crawl/drift.js';
+import { emptyCounts, processed, type ProgressCounts } from '../crawl/progress.js';
+import type { ArticleState, RunRecord, StateStore } from '../frontier/state-store.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import { describeProxy } from '../fetch/proxy.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
@@ -26,6 +28,28 @@ export interface ServiceDeps {
   maxQueuedFetches?: number;
 }
 
+export interface Alarms {
+  drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null;
+  blocked: { runId: number; at: string | null; pauses: number } | null;
+}
+
+/** `GET /status`, and what the status page shows of the same. */
+export interface StatusDocument {
+  site: string;
+  storage: string;
+  /** When this service started: `outcomes` count from here. */
+  startedAt: string;
+  alarms: Alarms;
+  running: { runId: number | null; startedAt: string; done: number; total: number; counts: ProgressCounts } | null;
+  nextRun: string | null;
+  lastSuccess: { runId: number; finishedAt: string } | null;
+  queue: { waiting: number; running: number; manualFetchesQueued: number };
+  proxy: ReturnType<typeof describeProxy>;
+  articles: Record<ArticleState, number>;
+  outcomes: Record<string, number>;
+  recentRuns: RunRecord[];
+}
+
 export class BusyError extends Error {
   override readonly name = 'BusyError';
 }
@@ -41,9 +65,16 @@ export class StoppingError extends Error {
  */
 export class CrawlService {
   private cron: Cron | null = null;
-  private current: { controller: AbortController; done: Promise<CrawlSummary | null>; startedAt: string } | null = null;
+  private current: {
+    controller: AbortController;
+    done: Promise<CrawlSummary | null>;
+    startedAt: string;
+    /** The run's live counts, once it has started. */
+    live?: { runId: number; counts: ProgressCounts; total: () => number };
+  } | null = null;
   private queuedFetches = 0;
   private readonly stopping = new AbortController();
+  private readonly startedAt = nowIso();
   private readonly fetches = new Set<Promise<unknown>>();
   /** Article outcomes since the service started: crawls and manual fetches alike. */
   private readonly outcomes: Record<string, number> = { written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, blocked: 0, failed: 0 };
@@ -69,7 +100,10 @@ export class CrawlService {
       return null;
     }
     const controller = new AbortController();
-    const done = runCrawl(
+    // Recorded before the run starts: it reports its live counts at once, synchronously.
+    const current: NonNullable<CrawlService['current']> = { controller, done: Promise.resolve(null), startedAt: nowIso() };
+    this.current = current;
+    current.done = runCrawl(
       {
         config: this.d.config,
         log: this.d.log,
@@ -81,6 +115,9 @@ export class CrawlService {
         out: process.stdout,
         tty: false,
         onOutcome: (o) => this.counted(o),
+        onStart: (live) => {
+          current.live = live;
+        },
         onSummary: (s) => this.d.metrics.crawl(s),
       },
       {},
@@ -95,14 +132,18 @@ export class CrawlService {
         return null;
       })
       .finally(() => {
-        this.current = null;
+        if (this.current === current) this.current = null;
       });
-    this.current = { controller, done, startedAt: nowIso() };
-    return done;
+    return current.done;
+  }
+
+  /** The state store, read by the status pages. */
+  get state(): StateStore {
+    return this.d.archive.state;
   }
 
   /** The alarms of the last finished crawl: extraction drift, and block pages that paused it. */
-  alarms(): { drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null; blocked: { runId: number; at: string | null; pauses: number } | null } {
+  alarms(): Alarms {
     const last = this.d.archive.state.recentRuns(10).find((r) => r.finishedAt !== null && r.status !== 'interrupted');
     const summary = last?.summary as Partial<CrawlSummary> | null | undefined;
     if (!last || !summary) return { drift: null, blocked: null };
@@ -113,16 +154,31 @@ export class CrawlService {
   }
 
   /** The status document of `GET /status`. */
-  status(): unknown {
+  status(): StatusDocument {
+    const live = this.current?.live;
+    const runs = this.d.archive.state.recentRuns(10);
+    const lastSuccess = runs.find((r) => r.finishedAt && (r.status === 'done' || r.status === 'partial'));
     return {
+      site: this.d.config.site.baseUrl,
+      storage: this.d.config.storage,
+      startedAt: this.startedAt,
       alarms: this.alarms(),
-      running: this.current ? { startedAt: this.current.startedAt } : null,
+      running: this.current
+        ? {
+            runId: live?.runId ?? null,
+            startedAt: this.current.startedAt,
+            done: live ? processed(live.counts) : 0,
+            total: live?.total() ?? 0,
+            counts: live ? { ...live.counts } : emptyCounts(),
+          }
+        : null,
       nextRun: this.cron?.nextRun()?.toISOString() ?? null,
+      lastSuccess: lastSuccess?.finishedAt ? { runId: lastSuccess.id, finishedAt: lastSuccess.finishedAt } : null,
       queue: { waiting: this.d.scheduler.waiting, running: this.d.scheduler.running, manualFetchesQueued: this.queuedFetches },
       proxy: describeProxy(this.d.http.proxy),
       articles: this.d.archive.state.countByState(),
       outcomes: { ...this.outcomes },
-      recentRuns: this.d.archive.state.recentRuns(10),
+      recentRuns: runs,
     };
   }
 

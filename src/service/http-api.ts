@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeOutcome } from '../crawl/article-pipeline.js';
@@ -6,6 +7,7 @@ import { storageProblem } from '../snapshot/storage-access.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
+import { PAGE_HEADERS, renderPage } from './status-pages.js';
 
 export interface ApiOptions {
   service: CrawlService;
@@ -15,6 +17,8 @@ export interface ApiOptions {
   storage: string;
   /** When set, POST needs `Authorization: Bearer <token>`. */
   token: string;
+  /** The status pages need the token too (as a bearer token, or as the password of HTTP Basic). */
+  protectPages: boolean;
   isStateOpen: () => boolean;
 }
 
@@ -34,8 +38,22 @@ export function createApi(o: ApiOptions): Server {
 }
 
 async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://api.invalid').pathname;
+  const url = new URL(req.url ?? '/', 'http://api.invalid');
+  const path = url.pathname;
   const method = req.method ?? 'GET';
+  if (method === 'GET' && (path === '/' || path === '/articles' || path.startsWith('/articles/'))) {
+    if (o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
+      res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="newsnap", charset="UTF-8"' });
+      res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages need the token (serve.token): give it as the password.</p>');
+      return;
+    }
+    const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage }, path, url.searchParams);
+    if (page) {
+      res.writeHead(page.status, { ...PAGE_HEADERS, ...page.headers });
+      res.end(page.body);
+      return;
+    }
+  }
   if (method === 'GET' && path === '/healthz') return send(res, 200, { ok: true });
   if (method === 'GET' && path === '/readyz') {
     const problem = await storageProblem(o.storage);
@@ -51,7 +69,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   if (method === 'GET' && path === '/status') return send(res, 200, o.service.status());
   if (path === '/fetch') {
     if (method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
-    if (o.token && req.headers.authorization !== `Bearer ${o.token}`) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+    if (o.token && !authorized(req.headers.authorization, o.token, { basic: false })) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send JSON: content-type application/json' });
     const body = await readBody(req, MAX_BODY);
     if (body === null) return send(res, 413, { error: `body over ${MAX_BODY} bytes` });
@@ -84,7 +102,25 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       throw err;
     }
   }
-  send(res, 404, { error: 'not found: GET /healthz /readyz /metrics /status, POST /fetch' });
+  send(res, 404, { error: 'not found: GET / /articles/<id> /healthz /readyz /metrics /status, POST /fetch' });
+}
+
+/**
+ * The token as `Authorization: Bearer <token>`, or (pages only, so that a browser's own login
+ * prompt works) as the password of HTTP Basic, whatever the user name. Compared in constant time.
+ */
+function authorized(header: string | undefined, token: string, o: { basic: boolean }): boolean {
+  if (!header) return false;
+  let given: string | null = null;
+  if (header.startsWith('Bearer ')) given = header.slice(7);
+  else if (o.basic && header.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    given = decoded.slice(decoded.indexOf(':') + 1);
+  }
+  if (given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -33,3 +33,10 @@ Exit codes:
   6    storage error: the storage folder cannot be written (permissions, disk full)
   7    crawl: extraction drift (the site's markup changed): fix site.selectors, then newsnap reextract
   130  interrupted (SIGINT/SIGTERM/SIGHUP); state saved, run again to resume`;
+
+/** The code `crawl` ends with for a run that ended so (the status page shows it for every run). */
+export function crawlExitCode(run: { status: 'done' | 'partial' | 'failed' | 'interrupted'; drift?: unknown[] }): ExitCodeValue {
+  if (run.status === 'interrupted') return ExitCode.INTERRUPTED;
+  if (run.drift && run.drift.length > 0) return ExitCode.DRIFT;
+  return { done: ExitCode.OK, partial: ExitCode.PARTIAL, failed: ExitCode.FAILED }[run.status];
+}

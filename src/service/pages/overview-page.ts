@@ -1,0 +1,199 @@
+import type { CrawlSummary } from '../../crawl/crawl-run.js';
+import { crawlExitCode } from '../../exit-codes.js';
+import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../frontier/state-store.js';
+import { shiftDay, siteToday } from '../../site/calendar.js';
+import type { StatusDocument } from '../crawl-service.js';
+import { stackedBars, type BarGroup } from './charts.js';
+import { duration, html, layout, num, when, whenShort, type Html } from './html.js';
+
+export interface OverviewData {
+  status: StatusDocument;
+  nowMs: number;
+  /** Events a day over the chart's days. */
+  perDay: DayCount[];
+  /** Recent runs, newest first, with their summaries. */
+  runs: RunRecord[];
+  failures: ErrorCount[];
+  changes: RecentEvent[];
+  /** What `/readyz` says of the storage folder, when it cannot be written. */
+  storageProblem: string | null;
+}
+
+export const CHART_DAYS = 30;
+
+const CAPTURES = [
+  { kind: 'new', label: 'new', color: '#2e7d32' },
+  { kind: 'updated', label: 'updated', color: '#1565c0' },
+  { kind: 'gone', label: 'gone', color: '#c62828' },
+];
+const REQUESTS = [
+  { kind: '2xx', label: '2xx', color: '#2e7d32' },
+  { kind: '304', label: '304 not modified', color: '#7cb342' },
+  { kind: '4xx', label: '4xx', color: '#b26a00' },
+  { kind: '5xx', label: '5xx', color: '#c62828' },
+  { kind: 'error', label: 'no answer', color: '#6a1b9a' },
+];
+
+/** `GET /`: is it healthy, what it captured, what failed, what the site changed. */
+export function overviewPage(d: OverviewData): string {
+  const { status: s, nowMs } = d;
+  const lastRun = d.runs.find((r) => r.finishedAt);
+  const failedRun = lastRun?.status === 'failed' ? lastRun : null;
+  const healthy = !s.alarms.drift && !s.alarms.blocked && !d.storageProblem && !failedRun;
+  const body = html`
+<section>
+  <h1>${healthy ? html`<span class="ok" data-health="ok">● Healthy</span>` : html`<span class="bad" data-health="alarm">● Needs attention</span>`}</h1>
+  <p class="muted">Snapshots of ${s.site} · storage <code>${s.storage}</code> · ${when(new Date(nowMs).toISOString(), nowMs)}</p>
+</section>
+${alarms(s, d.storageProblem, failedRun)}
+<div class="grid">
+  ${crawlState(s, nowMs)}
+  <section>
+    <h2>Articles</h2>
+    <dl class="stats">${(['done', 'gone', 'pending', 'failed', 'skipped'] as const).map((k) => stat(`articles.${k}`, k === 'done' ? 'captured' : k, s.articles[k]))}</dl>
+    <h2 style="margin-top:1rem">Since the service started <span class="muted" style="font-weight:400">${when(s.startedAt, nowMs)}</span></h2>
+    <dl class="stats">${Object.entries(s.outcomes).map(([k, v]) => stat(`outcomes.${k}`, label(k), v))}</dl>
+  </section>
+</div>
+<div class="grid">
+  <section>
+    <h2>Captured per day, last ${CHART_DAYS} days</h2>
+    ${stackedBars({ name: 'per-day', groups: perDay(d), series: CAPTURES, caption: 'Articles captured per day: new, updated, gone' })}
+  </section>
+  <section>
+    <h2>Requests by status, recent runs</h2>
+    ${stackedBars({ name: 'requests', groups: requestsByRun(d.runs), series: REQUESTS, caption: 'Requests of each recent run, by status' })}
+  </section>
+</div>
+${runsTable(d.runs, nowMs)}
+<div class="grid">
+  ${failures(d.failures, nowMs)}
+  ${changes(d.changes, nowMs)}
+</div>`;
+  return layout({ title: healthy ? 'newsnap · healthy' : 'newsnap · needs attention', body, ...(s.running ? { refreshSeconds: 5 } : {}) });
+}
+
+function stat(key: string, name: string, value: number): Html {
+  return html`<div><dt>${name}</dt><dd data-stat="${key}">${num(value)}</dd></div>`;
+}
+
+function label(outcome: string): string {
+  return { written: 'new', notArticle: 'not articles', unchanged: 'unchanged on revisit', missing: '404, not yet gone' }[outcome] ?? outcome;
+}
+
+function alarms(s: StatusDocument, storage: string | null, failedRun: RunRecord | null): Html {
+  const out: Html[] = [];
+  if (storage) out.push(html`<section class="alarm" data-alarm="storage"><h2 class="bad">Storage</h2><p>${storage}</p></section>`);
+  if (failedRun) {
+    const message = (failedRun.summary as CrawlSummary | null)?.message ?? 'see its log records';
+    out.push(html`<section class="alarm" data-alarm="failed-run"><h2 class="bad">The last crawl failed (run ${failedRun.id})</h2><p>${message}</p></section>`);
+  }
+  if (s.alarms.drift) {
+    out.push(html`<section class="alarm" data-alarm="drift"><h2 class="bad">Extraction drift (run ${s.alarms.drift.runId})</h2>
+<ul>${s.alarms.drift.said.map((line) => html`<li>${line}</li>`)}</ul><p>Remedy: ${s.alarms.drift.remedy}.</p></section>`);
+  }
+  if (s.alarms.blocked) {
+    out.push(html`<section class="alarm warn" data-alarm="blocked"><h2 class="warn">Blocked (run ${s.alarms.blocked.runId})</h2>
+<p>The site answered with challenge or block pages; the run paused ${s.alarms.blocked.pauses} time(s). Check the network newsnap crawls from, or its proxy.</p></section>`);
+  }
+  return html`${out}`;
+}
+
+function crawlState(s: StatusDocument, nowMs: number): Html {
+  const r = s.running;
+  const running = r
+    ? html`<div data-section="running"><p><strong>Crawl running</strong> since ${when(r.startedAt, nowMs)}</p>
+<div class="progress"><span style="width:${r.total > 0 ? Math.min(100, Math.round((100 * r.done) / r.total)) : 0}%"></span></div>
+<p><span data-stat="running.done">${num(r.done)}</span> of <span data-stat="running.total">${num(r.total)}</span> done: ${num(r.counts.written)} new, ${num(r.counts.updated)} updated, ${num(r.counts.unchanged)} unchanged, ${num(r.counts.gone)} gone, ${num(r.counts.failed)} failed</p></div>`
+    : html`<p data-section="running"><strong>No crawl running.</strong></p>`;
+  return html`<section><h2>Crawls</h2>${running}
+<dl class="stats" style="grid-template-columns: 1fr">
+<div><dt>next scheduled run</dt><dd style="font-size:1rem" data-stat="nextRun">${when(s.nextRun, nowMs)}</dd></div>
+<div><dt>last successful run</dt><dd style="font-size:1rem" data-stat="lastSuccess">${s.lastSuccess ? html`run ${s.lastSuccess.runId}, ended ${when(s.lastSuccess.finishedAt, nowMs)}` : html`<span class="muted">none yet</span>`}</dd></div>
+</dl></section>`;
+}
+
+function perDay(d: OverviewData): BarGroup[] {
+  const today = siteToday(d.nowMs);
+  const byDay = new Map<string, Record<string, number>>();
+  for (const row of d.perDay) {
+    const kind = row.event === 'new' ? 'new' : row.event === 'gone' ? 'gone' : row.event === 'updated' || row.event === 'restored' ? 'updated' : null;
+    if (!kind) continue;
+    const values = byDay.get(row.day) ?? {};
+    values[kind] = (values[kind] ?? 0) + row.count;
+    byDay.set(row.day, values);
+  }
+  return Array.from({ length: CHART_DAYS }, (_, i) => {
+    const day = shiftDay(today, i - (CHART_DAYS - 1));
+    const key = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
+    return { key, label: key.slice(5), values: byDay.get(key) ?? {} };
+  });
+}
+
+function requestsByRun(runs: RunRecord[]): BarGroup[] {
+  return runs
+    .filter((r) => r.finishedAt && (r.summary as CrawlSummary | null)?.requests)
+    .slice(0, 20)
+    .reverse()
+    .map((r) => {
+      const values: Record<string, number> = {};
+      for (const [status, n] of Object.entries((r.summary as CrawlSummary).requests)) {
+        const code = Number(status);
+        const kind = status === '304' ? '304' : code >= 200 && code < 300 ? '2xx' : code >= 400 && code < 500 ? '4xx' : code >= 500 ? '5xx' : 'error';
+        values[kind] = (values[kind] ?? 0) + n;
+      }
+      return { key: String(r.id), label: `#${r.id}`, values };
+    });
+}
+
+function runsTable(runs: RunRecord[], nowMs: number): Html {
+  const rows = runs.slice(0, 15).map((r) => {
+    const s = r.summary as CrawlSummary | null;
+    const c = s?.counts;
+    const state = r.finishedAt ? (r.status ?? 'unknown') : 'running';
+    const code = s && r.finishedAt ? crawlExitCode(s) : null;
+    return html`<tr data-run="${r.id}"><td class="n">${r.id}</td><td>${r.kind}</td><td>${when(r.startedAt, nowMs)}</td>
+<td class="n">${s ? duration(s.durationMs) : '–'}</td>
+<td>${c ? `${num(c.written)} new, ${num(c.updated)} updated, ${num(c.unchanged)} unchanged, ${num(c.gone)} gone, ${num(c.failed)} failed` : '–'}</td>
+<td class="${state === 'done' ? 'ok' : state === 'failed' ? 'bad' : 'warn'}">${state}${s?.drift ? ' (drift)' : ''}</td><td class="n">${code ?? '–'}</td></tr>`;
+  });
+  return html`<section><h2>Recent runs</h2><div class="table"><table data-table="runs">
+<thead><tr><th>run</th><th>kind</th><th>started</th><th>took</th><th>articles</th><th>status</th><th>exit code</th></tr></thead>
+<tbody>${rows.length ? rows : html`<tr><td colspan="7" class="muted">No run yet.</td></tr>`}</tbody></table></div></section>`;
+}
+
+/** Errors name the URL they happened to; grouped, only the reason counts. */
+export function reasonOf(error: string): string {
+  return error.replace(/https?:\/\/\S+?(?=[\s:]|$)/g, '').replace(/^[\s:]+/, '').replace(/\s+/g, ' ').trim() || error;
+}
+
+function failures(rows: ErrorCount[], nowMs: number): Html {
+  const groups = new Map<string, { count: number; lastAt: string; states: Set<string> }>();
+  for (const r of rows) {
+    const key = reasonOf(r.error);
+    const g = groups.get(key) ?? { count: 0, lastAt: '', states: new Set<string>() };
+    g.count += r.count;
+    if (r.lastAt > g.lastAt) g.lastAt = r.lastAt;
+    g.states.add(r.state === 'done' ? 'on revisit' : r.state);
+    groups.set(key, g);
+  }
+  const sorted = [...groups.entries()].sort((a, b) => b[1].count - a[1].count).slice(0, 12);
+  return html`<section><h2>Recent failures, by reason (7 days)</h2><div class="table"><table data-table="failures" class="fit">
+<thead><tr><th>reason</th><th>articles</th><th>last</th></tr></thead>
+<tbody>${
+    sorted.length
+      ? sorted.map(([reason, g]) => html`<tr><td>${reason} <span class="muted">(${[...g.states].join(', ')})</span></td><td class="n" data-count>${num(g.count)}</td><td>${whenShort(g.lastAt, nowMs)}</td></tr>`)
+      : html`<tr><td colspan="3" class="muted">Nothing failed.</td></tr>`
+  }</tbody></table></div></section>`;
+}
+
+function changes(rows: RecentEvent[], nowMs: number): Html {
+  return html`<section><h2>Recently edited and removed</h2><ul class="list" data-list="changes">${
+    rows.length
+      ? rows.map(
+          (e) => html`<li data-event="${e.event}" data-id="${e.id}"><span class="tag ${e.event}">${e.event}</span> <a href="/articles/${e.id}">${e.title ?? e.url}</a>
+<br><span class="muted">${when(e.at, nowMs)}${e.reason ? ` · ${e.reason}` : ''}</span></li>`,
+        )
+      : html`<li class="muted">The site has not edited or removed anything newsnap holds.</li>`
+  }</ul></section>`;
+}

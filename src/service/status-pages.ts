@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nowMs } from '../clock/clock.js';
+import { articleHistory, versionDiffs } from '../crawl/article-history.js';
+import type { StateStore } from '../frontier/state-store.js';
+import { storageProblem } from '../snapshot/storage-access.js';
+import type { CrawlService } from './crawl-service.js';
+import { articlePage, searchPage } from './pages/article-page.js';
+import { CHART_DAYS, overviewPage } from './pages/overview-page.js';
+
+export interface PageResult {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * No script runs and nothing loads from elsewhere, whatever a title holds: the pages are built
+ * on the server, styled inline, and escaped; this policy is the second lock on the same door.
+ */
+export const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+/** The pages a person opens: `/`, `/articles?q=…`, `/articles/<id>`; null for any other path. */
+export async function renderPage(o: { service: CrawlService; state: StateStore; storage: string }, path: string, query: URLSearchParams): Promise<PageResult | null> {
+  const now = nowMs();
+  if (path === '/') {
+    const since = new Date(now - (CHART_DAYS + 1) * 86_400_000).toISOString();
+    const body = overviewPage({
+      status: o.service.status(),
+      storageProblem: await storageProblem(o.storage),
+      nowMs: now,
+      perDay: o.state.eventsPerDay(since),
+      runs: o.state.recentRuns(20),
+      failures: o.state.recentErrors(new Date(now - 7 * 86_400_000).toISOString()),
+      changes: o.state.recentEvents(['updated', 'restored', 'gone'], 15),
+    });
+    return { status: 200, body };
+  }
+  if (path === '/articles') {
+    const q = (query.get('q') ?? '').trim().slice(0, 200);
+    const results = q ? o.state.search(q, 50) : [];
+    if (results.length === 1 && /^\d{1,20}$/.test(q)) return { status: 302, body: '', headers: { location: `/articles/${results[0]!.id}` } };
+    return { status: 200, body: searchPage({ query: q, results, nowMs: now }) };
+  }
+  const m = /^\/articles\/(\d{1,20})$/.exec(path);
+  if (m) {
+    const found = articleHistory(o.state, m[1]!);
+    if (!found) return { status: 404, body: searchPage({ query: m[1]!, results: [], nowMs: now }) };
+    const snapshot = found.article.path ? await readFile(join(o.storage, found.article.path), 'utf8').catch(() => null) : null;
+    const diffs = await versionDiffs(o.storage, found.versions);
+    return { status: 200, body: articlePage({ ...found, snapshot, diffs, nowMs: now }) };
+  }
+  return null;
+}
