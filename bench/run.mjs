@@ -189,7 +189,8 @@ const targets = [
   [`reextract ≥ 300 pages/s with ${cores} workers`, `${reextractAll.toFixed(0)} pages/s`, reextractAll >= 300],
   ['extraction ≤ 3 ms a page (worst reference page, median)', `${worstExtraction.toFixed(2)} ms`, worstExtraction <= 3],
 ];
-for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${met ? 'met' : 'NOT met'}`);
+// A smoke run proves the bench still runs; a few dozen pages judge no target.
+for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${smoke ? '(smoke run: not judged)' : met ? 'met' : 'NOT met'}`);
 if (!smoke) {
   writeFileSync(
     join(here, 'RESULTS.md'),
