@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, readdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
@@ -146,5 +146,26 @@ describe('the WARC archive', () => {
     expect(res.stdout.toString()).toMatch(/: 1 archived pages, 0 written \(reextracted\), 1 unchanged/);
     expect(articleRequests(mirror.log)).toEqual([]);
     expect(mirror.log.filter((r) => r.path === articlePath(a))).toEqual([]);
+  });
+
+  it('snapshot files lost from storage are written again by reextract, byte for byte, with no manifest line and no request', async () => {
+    const storage = await tempDir();
+    const crawl = await runCli(['crawl', '--since', '20251213', '--origin', origin, '--storage', storage, '--rate', '0'], { env });
+    expect(crawl.code, crawl.stderr.slice(-2000)).toBe(0);
+    const dir = join(storage, 'snapshots');
+    const read = async () => new Map((await listFiles(dir)).map((f) => [f, readFileSync(join(dir, f))]));
+    const before = await read();
+    const snapshots = [...before.keys()];
+    expect(snapshots.length).toBeGreaterThan(5);
+    const manifest = readFileSync(join(storage, 'manifest.jsonl'));
+    const lost = snapshots.filter((_, i) => i % 3 === 0);
+    for (const f of lost) rmSync(join(dir, f));
+    mirror.clearLog();
+    const res = await runCli(['reextract', '--storage', storage, '--workers', '2'], { env });
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    expect(res.stdout.toString()).toContain(`(${lost.length} missing files written again)`);
+    expect(await read()).toEqual(before);
+    expect(readFileSync(join(storage, 'manifest.jsonl'))).toEqual(manifest);
+    expect(mirror.log).toEqual([]);
   });
 });

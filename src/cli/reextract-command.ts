@@ -66,5 +66,5 @@ export async function reextractCommand(ctx: Context, flags: ReextractFlags): Pro
 }
 
 export function describeReextract(s: ReextractSummary): string {
-  return `reextract ${s.status} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.pages} archived pages, ${s.written} written (reextracted), ${s.unchanged} unchanged, ${s.notArticle} not articles, ${s.failed} failed; ${s.pagesPerSecond} pages/s with ${s.workers} worker${s.workers === 1 ? '' : 's'}`;
+  return `reextract ${s.status} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.pages} archived pages, ${s.written} written (reextracted), ${s.unchanged} unchanged${s.lostRewritten ? ` (${s.lostRewritten} missing files written again)` : ''}, ${s.notArticle} not articles, ${s.failed} failed; ${s.pagesPerSecond} pages/s with ${s.workers} worker${s.workers === 1 ? '' : 's'}`;
 }

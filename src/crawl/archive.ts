@@ -82,6 +82,11 @@ export class Archive {
     return this.versions.gone(record);
   }
 
+  /** Writes a current snapshot file that went missing, from its rebuilt bytes (see VersionStore.restoreLost). */
+  restoreLostSnapshot(current: { id: string; path: string; sha256: string }, text: string): Promise<boolean> {
+    return this.versions.restoreLost(current, text);
+  }
+
   /** Records what a check of a known article found (its schedule, validators, 404 count). */
   recordCheck(id: string, check: CheckRecord & { publishedAt?: string | null }): void {
     this.guarded('record a check in', () => this.state.recordCheck(id, check));

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import type { Article } from '../extract/article.js';
 import { extractArticle } from '../extract/extract-article.js';
@@ -18,11 +20,14 @@ export interface ReextractTask {
   at: ArchivedAt;
   /** The sha256 of the article's current snapshot: the same bytes again need no reply but "unchanged". */
   sha256: string | null;
+  /** Where that snapshot is: if its file is gone, the same bytes come back to be written again. */
+  path: string | null;
 }
 
 export type ReextractResult =
   | { ok: true; url: string; article: Article; text: string }
   | { ok: true; url: string; unchanged: true }
+  | { ok: true; url: string; lost: true; text: string }
   | { ok: false; url: string; reason: string; message: string };
 
 const { root, profile } = workerData as ReextractWorkerData;
@@ -39,6 +44,8 @@ export default async function reextract(task: ReextractTask): Promise<ReextractR
   const text = formatSnapshot(extraction.article);
   // Most pages give the bytes already stored: saying so spares the main thread (the pool's
   // bottleneck on two cores) a hash and the copy of the article.
-  if (task.sha256 && createHash('sha256').update(text).digest('hex') === task.sha256) return { ok: true, url: page.url, unchanged: true };
+  if (task.sha256 && createHash('sha256').update(text).digest('hex') === task.sha256) {
+    return task.path && !existsSync(join(root, task.path)) ? { ok: true, url: page.url, lost: true, text } : { ok: true, url: page.url, unchanged: true };
+  }
   return { ok: true, url: page.url, article: extraction.article, text };
 }

@@ -23,6 +23,8 @@ export interface ReextractSummary {
   /** Snapshots whose bytes changed (a `reextracted` manifest line each). */
   written: number;
   unchanged: number;
+  /** Current snapshot files that were missing and were written again with their recorded bytes. */
+  lostRewritten: number;
   notArticle: number;
   failed: number;
   workers: number;
@@ -67,12 +69,15 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   log.info({ pages: total, workers: request.workers, ...range }, 'reextract started');
   progress.start();
   const inflight = new Set<Promise<void>>();
+  let lostRewritten = 0;
   const limit = request.workers * 4;
   try {
     for (const rec of pages(archive, range)) {
       if (signal.aborted) break;
-      const job = pool.run({ at: rec.archived!, sha256: rec.sha256 }).then(
-        (result) => settle(recorder, rec, result, counts, log),
+      const job = pool.run({ at: rec.archived!, sha256: rec.sha256, path: rec.path }).then(
+        (result) => settle(recorder, archive, rec, result, counts, log).then((rewrote) => {
+          if (rewrote) lostRewritten++;
+        }),
         (err: Error) => {
           counts.failed++;
           log.warn({ id: rec.id, at: rec.archived, err: err.message }, 'archived page could not be read');
@@ -94,6 +99,7 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
     pages: pagesRead,
     written: counts.written,
     unchanged: counts.unchanged,
+    lostRewritten,
     notArticle: counts.notArticle,
     failed: counts.failed,
     workers: request.workers,
@@ -102,15 +108,22 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   };
 }
 
-async function settle(recorder: ArticleRecorder, rec: ArticleRecord, result: ReextractResult, counts: ProgressCounts, log: Logger): Promise<void> {
+/** Settles one page; true when it wrote a lost snapshot file again. */
+async function settle(recorder: ArticleRecorder, archive: Archive, rec: ArticleRecord, result: ReextractResult, counts: ProgressCounts, log: Logger): Promise<boolean> {
   if (!result.ok) {
     counts.notArticle++;
     log.debug({ id: rec.id, reason: result.reason }, 'not an article');
-    return;
+    return false;
   }
   if ('unchanged' in result) {
     counts.unchanged++;
-    return;
+    return false;
+  }
+  if ('lost' in result) {
+    counts.unchanged++;
+    const rewrote = await archive.restoreLostSnapshot({ id: rec.id, path: rec.path!, sha256: rec.sha256! }, result.text);
+    if (rewrote) log.info({ id: rec.id, path: rec.path }, 'missing snapshot file written again');
+    return rewrote;
   }
   const saved = await recorder.captured({ id: rec.id, day: rec.day, url: rec.url }, result.article, result.text, { reextracted: true });
   if (saved.outcome === 'unchanged') counts.unchanged++;
@@ -118,6 +131,7 @@ async function settle(recorder: ArticleRecorder, rec: ArticleRecord, result: Ree
     counts.written++;
     log.info({ id: result.article.id, path: saved.path }, 'snapshot reextracted');
   }
+  return false;
 }
 
 function countArchived(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): number {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactUtc } from '../clock/clock.js';
 import type { Article } from '../extract/article.js';
@@ -82,6 +82,24 @@ export class VersionStore {
       const line: ManifestRecord = { event: 'gone', ...record, fetchedAt: record.capturedAt };
       const { offset, length } = await this.manifest.append(line, (o, l) => this.recorded(line, o, l));
       return { record: line, offset, length };
+    });
+  }
+
+  /**
+   * Writes the current version's file again when it is missing (removed by hand, a lost folder),
+   * from `text` rebuilt elsewhere, only if those are the recorded bytes: the version is the same,
+   * so no manifest line. Returns whether it wrote.
+   */
+  restoreLost(current: { id: string; path: string; sha256: string }, text: string): Promise<boolean> {
+    return this.serialized(current.id, async () => {
+      const data = Buffer.from(text, 'utf8');
+      if (sha256(data) !== current.sha256) return false;
+      const date = /^snapshots\/(\d{4}-\d{2}-\d{2})\//.exec(current.path)?.[1];
+      if (!date || SnapshotStore.relativePath({ id: current.id, date }) !== current.path) return false;
+      const finalPath = join(this.root, current.path);
+      if (await stat(finalPath).then(() => true, () => false)) return false;
+      await writeFileAtomically(finalPath, data, `.${current.id}`);
+      return true;
     });
   }
 
