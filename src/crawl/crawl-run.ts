@@ -14,6 +14,7 @@ import { nowIso, nowMs } from '../clock/clock.js';
 import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
 import { BASELINE_RUNS, baselineOf, describeFinding, DRIFT_REMEDY, DriftMonitor, type DriftFinding, type ExtractionStats } from './drift.js';
 import { emptyCounts, processed, ProgressReporter, type ProgressCounts } from './progress.js';
+import { chain, paged, runBounded, take } from './work-loop.js';
 
 export interface CrawlRequest {
   /** YYYYMMDD; with it the run is a backfill of [since, until]. */
@@ -172,7 +173,10 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   total = fresh + revisitBudget;
   counts.queued = total;
   log.info({ discovered: counts.discovered, work: fresh, revisits: revisitBudget, revisitsLeftForLater: counts.deferred }, 'discovery finished');
-  const work = (): Iterable<ArticleRecord> => chain(take(pages(state, maxFailedRuns, workRange), fresh), take(duePages(state, dueAt, workRange), revisitBudget));
+  // New work newest first, then revisits the longest due first; both in pages behind a cursor.
+  const newWork = () => paged<ArticleRecord, WorkCursor>((after) => state.work({ limit: PAGE, maxFailedRuns, ...workRange, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
+  const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.due({ now: dueAt, limit: PAGE, ...workRange, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
+  const work = (): Iterable<ArticleRecord> => chain(take(newWork(), fresh), take(dueWork(), revisitBudget));
 
   if (request.dryRun) {
     let listed = 0;
@@ -208,32 +212,23 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   };
   const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: config.crawl.progressIntervalMs, total: () => total });
   progress.start();
-  const inflight = new Set<Promise<void>>();
-  const limit = Math.max(2, config.crawl.concurrency * 2);
   let launched = 0;
   try {
-    for (const rec of work()) {
-      if (signal.aborted) break;
+    await runBounded(work(), { limit: Math.max(2, config.crawl.concurrency * 2), signal, onFailure: () => scheduler.stop() }, (rec) => {
       if (!discovery.allowed(rec.url)) {
         archive.recordSkipped(rec.id, rec.url, 'disallowed by robots.txt');
         counts.skipped++;
-        continue;
+        return null;
       }
       launched++;
       if (rec.state === 'done' || rec.state === 'gone') counts.revisits++;
-      const job: Promise<void> = deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal, { renderFallback }).then((o) => {
+      return deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal, { renderFallback }).then((o) => {
         tally(o, counts, log);
         watch(o);
         deps.onOutcome?.(o);
       });
-      inflight.add(job);
-      void job.finally(() => inflight.delete(job)).catch(() => undefined);
-      while (inflight.size >= limit) await Promise.race(inflight);
-    }
-    await Promise.all(inflight);
+    });
   } catch (err) {
-    scheduler.stop();
-    await Promise.allSettled(inflight);
     progress.stop();
     try {
       summary('failed', 0, (err as Error).message);
@@ -293,45 +288,6 @@ function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
 
 function rangeOf(window: CrawlWindow): { since: string; until: string } {
   return { since: window.since, until: window.until };
-}
-
-/** Revisits due at `now`, the longest due first, in pages. */
-function* duePages(state: Archive['state'], now: string, range: { since?: string; until?: string }) {
-  let after: DueCursor | undefined;
-  for (;;) {
-    const batch = state.due({ now, limit: PAGE, ...range, ...(after ? { after } : {}) });
-    if (batch.length === 0) return;
-    for (const rec of batch) {
-      after = { at: rec.nextCheckAt ?? '', id: rec.id };
-      yield rec;
-    }
-  }
-}
-
-function* take<T>(items: Iterable<T>, n: number): Iterable<T> {
-  if (n <= 0) return;
-  let i = 0;
-  for (const item of items) {
-    yield item;
-    if (++i >= n) return;
-  }
-}
-
-function* chain<T>(...parts: Array<Iterable<T>>): Iterable<T> {
-  for (const part of parts) yield* part;
-}
-
-/** Work in pages, newest first, walking a cursor so in-flight rows are never selected twice. */
-function* pages(state: Archive['state'], maxFailedRuns: number, range: { since?: string; until?: string }) {
-  let after: WorkCursor | undefined;
-  for (;;) {
-    const batch = state.work({ limit: PAGE, maxFailedRuns, ...range, ...(after ? { after } : {}) });
-    if (batch.length === 0) return;
-    for (const rec of batch) {
-      after = { day: rec.day, id: rec.id };
-      yield rec;
-    }
-  }
 }
 
 /** The robots.txt product token: the User-Agent's first word without its version. */

@@ -7,6 +7,7 @@ import type { Archive } from './archive.js';
 import { ArticleRecorder } from './article-recorder.js';
 import { emptyCounts, ProgressReporter, type ProgressCounts } from './progress.js';
 import type { ReextractResult, ReextractTask, ReextractWorkerData } from './reextract-worker.js';
+import { paged, runBounded } from './work-loop.js';
 
 export interface ReextractRequest {
   /** YYYYMMDD bounds on the article's day. */
@@ -68,26 +69,19 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: deps.progressIntervalMs, total: () => total });
   log.info({ pages: total, workers: request.workers, ...range }, 'reextract started');
   progress.start();
-  const inflight = new Set<Promise<void>>();
   let lostRewritten = 0;
-  const limit = request.workers * 4;
   try {
-    for (const rec of pages(archive, range)) {
-      if (signal.aborted) break;
-      const job = pool.run({ at: rec.archived!, sha256: rec.sha256, path: rec.path }).then(
-        (result) => settle(recorder, archive, rec, result, counts, log).then((rewrote) => {
-          if (rewrote) lostRewritten++;
-        }),
+    await runBounded(pages(archive, range), { limit: request.workers * 4, signal }, (rec) =>
+      pool.run({ at: rec.archived!, sha256: rec.sha256, path: rec.path }).then(
+        async (result) => {
+          if (await settle(recorder, archive, rec, result, counts, log)) lostRewritten++;
+        },
         (err: Error) => {
           counts.failed++;
           log.warn({ id: rec.id, at: rec.archived, err: err.message }, 'archived page could not be read');
         },
-      );
-      inflight.add(job);
-      void job.finally(() => inflight.delete(job));
-      while (inflight.size >= limit) await Promise.race(inflight);
-    }
-    await Promise.all(inflight);
+      ),
+    );
   } finally {
     progress.stop();
     await pool.destroy();
@@ -139,14 +133,6 @@ function countArchived(archive: Archive, range: { since?: string; until?: string
   return archive.state.countArchived(range);
 }
 
-function* pages(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): Iterable<ArticleRecord> {
-  let after: WorkCursor | undefined;
-  for (;;) {
-    const batch = archive.state.archivedPage({ limit: PAGE, ...range, ...(after ? { after } : {}) });
-    if (batch.length === 0) return;
-    for (const rec of batch) {
-      after = { day: rec.day, id: rec.id };
-      yield rec;
-    }
-  }
+function pages(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): Iterable<ArticleRecord> {
+  return paged<ArticleRecord, WorkCursor>((after) => archive.state.archivedPage({ limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
 }
