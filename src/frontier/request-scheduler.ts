@@ -100,7 +100,15 @@ export class RequestScheduler {
           async () => {
             const release = await this.gate.acquire(combined);
             this.stats.waitedMs += performance.now() - queuedAt;
-            running = attempt(combined).finally(release);
+            // A Retry-After holds the queue before this slot frees: the next queued request
+            // starts the moment it does, and would otherwise go out inside the pause.
+            running = attempt(combined)
+              .catch((err: unknown) => {
+                const ms = honouredRetryAfter(err, this.options.maxRetryAfterMs);
+                if (ms !== undefined && !combined.aborted) this.pauseFor(ms);
+                throw err;
+              })
+              .finally(release);
             return running;
           },
           { signal: combined },
@@ -109,10 +117,7 @@ export class RequestScheduler {
         if (running) await (running as Promise<T>).catch(() => undefined);
         if (!(err instanceof FetchError) || !err.retryable || combined.aborted) throw err;
         const retryAfter = err.retryAfterMs;
-        if (retryAfter !== undefined) {
-          if (retryAfter > this.options.maxRetryAfterMs) throw err;
-          this.pauseFor(retryAfter);
-        }
+        if (retryAfter !== undefined && retryAfter > this.options.maxRetryAfterMs) throw err;
         if (n >= this.options.retries) throw err;
         const delayMs = retryAfter ?? this.backoff(n);
         this.onRetry?.({ label, attempt: n, delayMs, error: err });
@@ -138,6 +143,12 @@ export class RequestScheduler {
     // without ever coming back at once.
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
+}
+
+/** The pause a failed attempt asks for: a retryable error's Retry-After, unless past the longest we wait. */
+function honouredRetryAfter(err: unknown, maxMs: number): number | undefined {
+  if (!(err instanceof FetchError) || !err.retryable || err.retryAfterMs === undefined) return undefined;
+  return err.retryAfterMs <= maxMs ? err.retryAfterMs : undefined;
 }
 
 /** Window limits for a rate: r ≥ 1 → ⌊r⌋ a second; r < 1 (a Crawl-delay) → one per 1/r seconds, between requests. */
