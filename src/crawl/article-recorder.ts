@@ -4,7 +4,9 @@ import { instantOf } from '../extract/published-date.js';
 import type { PageValidators } from '../fetch/page-fetcher.js';
 import { nextCheck, type RevisitPolicy } from '../frontier/revisit-policy.js';
 import type { ArticleRecord } from '../frontier/state-store.js';
+import { dashed } from '../site/calendar.js';
 import type { ArticleRef } from '../site/site-urls.js';
+import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { sha256 } from '../snapshot/version-store.js';
 import type { Archive } from './archive.js';
 
@@ -142,5 +144,5 @@ function laterChange(article: Article, before: string | null, now: string): stri
 }
 
 function dateOf(known: ArticleRecord): string {
-  return /^snapshots\/(\d{4}-\d{2}-\d{2})\//.exec(known.path ?? '')?.[1] ?? `${known.day.slice(0, 4)}-${known.day.slice(4, 6)}-${known.day.slice(6, 8)}`;
+  return SnapshotStore.parsePath(known.path ?? '')?.date ?? dashed(known.day);
 }

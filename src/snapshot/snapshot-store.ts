@@ -30,6 +30,12 @@ export class SnapshotStore {
     return `snapshots/${article.date}/${article.id}.txt`;
   }
 
+  /** The id and date of a snapshot path this store builds; null for any other path. */
+  static parsePath(path: string): { id: string; date: string } | null {
+    const m = /^snapshots\/(\d{4}-\d{2}-\d{2})\/(\d{1,20})\.txt$/.exec(path);
+    return m ? { date: m[1]!, id: m[2]! } : null;
+  }
+
   /**
    * Saves `text` as the article's snapshot. An identical existing file is left untouched.
    * `previousPath` (from state) is removed when the article moved, so that one article never

@@ -56,7 +56,7 @@ export class VersionStore {
 
   /** `history/YYYY-MM-DD/<id>/<YYYYMMDDTHHMMSSZ>.txt` of a version captured at `capturedAt`. */
   static historyPath(snapshotPath: string, id: string, capturedAt: string, attempt = 1): string {
-    const date = /^snapshots\/(\d{4}-\d{2}-\d{2})\//.exec(snapshotPath)?.[1];
+    const date = SnapshotStore.parsePath(snapshotPath)?.date;
     if (!date) throw new Error(`refusing history path for snapshot ${JSON.stringify(snapshotPath)}`);
     SnapshotStore.relativePath({ id, date });
     return `history/${date}/${id}/${compactUtc(capturedAt)}${attempt > 1 ? `-${attempt}` : ''}.txt`;
@@ -94,8 +94,7 @@ export class VersionStore {
     return this.serialized(current.id, async () => {
       const data = Buffer.from(text, 'utf8');
       if (sha256(data) !== current.sha256) return false;
-      const date = /^snapshots\/(\d{4}-\d{2}-\d{2})\//.exec(current.path)?.[1];
-      if (!date || SnapshotStore.relativePath({ id: current.id, date }) !== current.path) return false;
+      if (SnapshotStore.parsePath(current.path)?.id !== current.id) return false;
       const finalPath = join(this.root, current.path);
       if (await stat(finalPath).then(() => true, () => false)) return false;
       await writeFileAtomically(finalPath, data, `.${current.id}`);
