@@ -7,7 +7,8 @@ import type { Article, Extraction, NotArticleReason, PageText } from './article.
 import { IndexOfTokenizer } from './indexof-tokenizer.js';
 import { normalizeText } from './normalize-text.js';
 import { parsePrunedDocument, simpleSelectors, type SimpleSelector } from './pruned-dom.js';
-import { calendarDateOf, dashed } from './published-date.js';
+import { dashed } from '../site/calendar.js';
+import { calendarDateOf } from './published-date.js';
 
 interface CompiledProfile {
   urls: SiteUrls;

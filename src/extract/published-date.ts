@@ -1,4 +1,4 @@
-import { isCalendarDay } from '../site/calendar.js';
+import { dashed, isCalendarDay } from '../site/calendar.js';
 
 // The site's own form `20251220T1542+0300`, and ISO 8601 `2025-12-20T15:42:00+03:00`.
 // The date is read as written: it is the calendar date in the offset written beside it.
@@ -30,7 +30,3 @@ export function instantOf(value: string): string | null {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
-/** `YYYYMMDD` → `YYYY-MM-DD`. */
-export function dashed(day: string): string {
-  return `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
-}

@@ -126,8 +126,8 @@ export function prepareStatements(db: Database.Database) {
     recentOfKind: db.prepare<[string, number], EventRow & { url: string; title: string | null }>(
       `SELECT e.*, a.url, a.title FROM events e JOIN articles a ON a.id = e.id WHERE e.event = ? ORDER BY e.line_offset DESC LIMIT ?`,
     ),
-    perDay: db.prepare<[string], { day: string; event: EventRow['event']; count: number }>(
-      `SELECT date(at, '+3 hours') AS day, event, COUNT(*) AS count FROM events WHERE at >= ? GROUP BY day, event ORDER BY day`,
+    perDay: db.prepare<[string, string], { day: string; event: EventRow['event']; count: number }>(
+      `SELECT date(at, ?) AS day, event, COUNT(*) AS count FROM events WHERE at >= ? GROUP BY day, event ORDER BY day`,
     ),
     errors: db.prepare<[string], { error: string; state: ArticleState; count: number; lastAt: string }>(
       `SELECT last_error AS error, state, COUNT(*) AS count, MAX(updated_at) AS lastAt FROM articles

@@ -62,8 +62,8 @@ export interface StateStore {
   markBlocked(id: string, url: string, reason: string): void;
   /** An article's events (its versions and removals), oldest first. */
   events(id: string): EventRecord[];
-  /** Events per day (Istanbul time) from `since` (UTC ISO) on. */
-  eventsPerDay(since: string): DayCount[];
+  /** Events per local day (`utcOffsetMs` from UTC: the site's) from `since` (UTC ISO) on. */
+  eventsPerDay(since: string, utcOffsetMs: number): DayCount[];
   /** The newest events of these kinds, with their articles. */
   recentEvents(kinds: ReadonlyArray<EventRecord['event']>, limit: number): RecentEvent[];
   /** Articles whose last check or attempt went wrong since `since`, by error text. */
@@ -267,8 +267,8 @@ export class SqliteStateStore implements StateStore {
     return this.stmts.events.all(id).map(toEvent);
   }
 
-  eventsPerDay(since: string): DayCount[] {
-    return this.stmts.perDay.all(since);
+  eventsPerDay(since: string, utcOffsetMs: number): DayCount[] {
+    return this.stmts.perDay.all(`${utcOffsetMs >= 0 ? '+' : '-'}${Math.abs(utcOffsetMs) / 1000} seconds`, since);
   }
 
   recentEvents(kinds: ReadonlyArray<EventRecord['event']>, limit: number): RecentEvent[] {

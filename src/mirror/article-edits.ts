@@ -1,3 +1,4 @@
+import { dashed, SITE_UTC_OFFSET_MS } from '../site/calendar.js';
 import { plainTextBlock, type MirrorArticle } from './site-model.js';
 
 /**
@@ -15,23 +16,21 @@ export interface ArticleEdit {
   addParagraph?: string;
 }
 
-const ISTANBUL_MS = 3 * 3600_000;
-
 /** An instant as the site writes `article:modified_time`: `20251215T1320+0300` (Istanbul). */
 export function siteTime(iso: string): string {
-  const d = new Date(Date.parse(iso) + ISTANBUL_MS).toISOString();
+  const d = new Date(Date.parse(iso) + SITE_UTC_OFFSET_MS).toISOString();
   return `${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}T${d.slice(11, 13)}${d.slice(14, 16)}+0300`;
 }
 
 /** An instant as the sitemap writes `<lastmod>`: `2025-12-15T13:20:00+03:00` (Istanbul). */
 export function sitemapTime(iso: string): string {
-  const d = new Date(Date.parse(iso) + ISTANBUL_MS).toISOString();
+  const d = new Date(Date.parse(iso) + SITE_UTC_OFFSET_MS).toISOString();
   return `${d.slice(0, 19)}+03:00`;
 }
 
 /** The `<lastmod>` of an article never touched: its publication time. */
 export function publishedLastmod(a: Pick<MirrorArticle, 'day' | 'time'>): string {
-  return `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}T${a.time.slice(0, 2)}:${a.time.slice(2)}:00+03:00`;
+  return `${dashed(a.day)}T${a.time.slice(0, 2)}:${a.time.slice(2)}:00+03:00`;
 }
 
 export function applyEdit(a: MirrorArticle, edit: ArticleEdit): void {

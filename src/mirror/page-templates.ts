@@ -33,7 +33,7 @@ export function articlePage(a: MirrorArticle): string {
   const url = articleUrl(a);
   const title = escapeHtml(a.title);
   const published = `${a.day}T${a.time}+0300`;
-  const iso = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}T${a.time.slice(0, 2)}:${a.time.slice(2)}:00+03:00`;
+  const iso = publishedLastmod(a);
   const meta = [
     `<meta charset="utf-8">`,
     `<title>${title} - ${dottedDay(a.day)}, ${SITE_NAME}</title>`,

@@ -3,7 +3,7 @@
  * must yield computed from that data — never by running newsnap's extractor over the page.
  */
 
-import { shiftDay } from '../site/calendar.js';
+import { dashed, shiftDay } from '../site/calendar.js';
 
 export interface MirrorBlock {
   type: string;
@@ -256,7 +256,7 @@ export function dottedDay(day: string): string {
 /** The snapshot the article must yield (FORMAT.md), from its data alone; null for a gallery (no body). */
 export function expectedSnapshot(a: MirrorArticle): string | null {
   if (a.gallery) return null;
-  const date = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}`;
+  const date = dashed(a.day);
   const fields = [` date ${date} ${articleUrl(a)}`, collapse(a.title)];
   if (!a.sparse) fields.push(SITE_NAME, `${collapse(a.description)} ${dottedDay(a.day)}, ${SITE_NAME}`, a.image);
   fields.push(a.blocks.map((b) => b.text).join(''));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { nowMs } from '../clock/clock.js';
 import { articleHistory, versionDiffs } from '../crawl/article-history.js';
 import type { StateStore } from '../frontier/state-store.js';
+import { SITE_UTC_OFFSET_MS } from '../site/calendar.js';
 import { storageProblem } from '../snapshot/storage-access.js';
 import type { CrawlService } from './crawl-service.js';
 import { articlePage, searchPage } from './pages/article-page.js';
@@ -35,7 +36,7 @@ export async function renderPage(o: { service: CrawlService; state: StateStore; 
       status: o.service.status(),
       storageProblem: await storageProblem(o.storage),
       nowMs: now,
-      perDay: o.state.eventsPerDay(since),
+      perDay: o.state.eventsPerDay(since, SITE_UTC_OFFSET_MS),
       runs: o.state.recentRuns(20),
       failures: o.state.recentErrors(new Date(now - 7 * 86_400_000).toISOString()),
       changes: o.state.recentEvents(['updated', 'restored', 'gone'], 15),

@@ -20,9 +20,17 @@ export function shiftDay(day: string, n: number): string {
   return ymd(new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)) + n)));
 }
 
-/** Today in the site's time zone (Istanbul: UTC+3 all year, no DST since 2016), YYYYMMDD. */
+/** The site's time zone, Istanbul: UTC+3 all year (no DST since 2016). */
+export const SITE_UTC_OFFSET_MS = 3 * 3_600_000;
+
+/** Today in the site's time zone, YYYYMMDD. */
 export function siteToday(now: number): string {
-  return ymd(new Date(now + 3 * 3600_000));
+  return ymd(new Date(now + SITE_UTC_OFFSET_MS));
+}
+
+/** `YYYYMMDD` → `YYYY-MM-DD`. */
+export function dashed(day: string): string {
+  return `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
 }
 
 function ymd(d: Date): string {

@@ -42,10 +42,6 @@ export function num(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-export function percent(x: number): string {
-  return `${Math.round(x * 100)}%`;
-}
-
 /** `2025-12-15 12:00 UTC`, with how long ago. */
 export function when(iso: string | null | undefined, nowMs: number): Html {
   if (!iso) return html`<span class="muted">never</span>`;

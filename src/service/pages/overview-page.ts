@@ -1,7 +1,7 @@
 import type { CrawlSummary } from '../../crawl/crawl-run.js';
 import { crawlExitCode } from '../../exit-codes.js';
 import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../frontier/state-store.js';
-import { shiftDay, siteToday } from '../../site/calendar.js';
+import { dashed, shiftDay, siteToday } from '../../site/calendar.js';
 import type { StatusDocument } from '../crawl-service.js';
 import { stackedBars, type BarGroup } from './charts.js';
 import { duration, html, layout, num, when, whenShort, type Html } from './html.js';
@@ -125,7 +125,7 @@ function perDay(d: OverviewData): BarGroup[] {
   }
   return Array.from({ length: CHART_DAYS }, (_, i) => {
     const day = shiftDay(today, i - (CHART_DAYS - 1));
-    const key = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
+    const key = dashed(day);
     return { key, label: key.slice(5), values: byDay.get(key) ?? {} };
   });
 }
