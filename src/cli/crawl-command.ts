@@ -31,13 +31,8 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
   const request = crawlRequest(flags);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const archive = await openArchive(ctx);
-    shutdown.onForce(() => archive.abandon());
-    const runtime = createRuntime(ctx);
-    runtime.attach(archive);
-    shutdown.onForce(runtime.kill);
-    const stopping = () => void runtime.stop();
-    shutdown.signal.addEventListener('abort', stopping, { once: true });
+    const archive = await openArchive(ctx, shutdown);
+    const runtime = createRuntime(ctx, shutdown, archive);
     let summary: CrawlSummary;
     try {
       summary = await runCrawl(
@@ -56,7 +51,6 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
         shutdown.signal,
       );
     } finally {
-      shutdown.signal.removeEventListener('abort', stopping);
       // The browser and the connections close first; the lock is released last.
       await runtime.close();
       await archive.close();

@@ -15,14 +15,9 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
   const refs = articleRefs(ctx, inputs);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const archive = flags.stdout ? null : await openArchive(ctx);
-    if (archive) shutdown.onForce(() => archive.abandon());
+    const archive = flags.stdout ? null : await openArchive(ctx, shutdown);
     const report = flags.stdout ? process.stderr : process.stdout;
-    const runtime = createRuntime(ctx);
-    if (archive) runtime.attach(archive);
-    shutdown.onForce(runtime.kill);
-    const stopping = () => void runtime.stop();
-    shutdown.signal.addEventListener('abort', stopping, { once: true });
+    const runtime = createRuntime(ctx, shutdown, archive);
     try {
       const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, archive, shutdown.signal)));
       let succeeded = 0;
@@ -36,7 +31,6 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
       if (succeeded === outcomes.length) return ExitCode.OK;
       return succeeded === 0 ? ExitCode.FAILED : ExitCode.PARTIAL;
     } finally {
-      shutdown.signal.removeEventListener('abort', stopping);
       await runtime.close();
       await archive?.close();
     }

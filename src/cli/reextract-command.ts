@@ -37,8 +37,7 @@ export async function reextractCommand(ctx: Context, flags: ReextractFlags): Pro
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED, message: 'stopping: no new pages; extractions in flight finish and are recorded' });
   try {
     // The lock as for a crawl; no WARC file is opened: reextract reads the archive, it adds nothing to it.
-    const archive = await openArchive(ctx, { warc: false });
-    shutdown.onForce(() => archive.abandon());
+    const archive = await openArchive(ctx, shutdown, { warc: false });
     let summary: ReextractSummary;
     try {
       summary = await runReextract(

@@ -7,6 +7,7 @@ import { RequestScheduler } from '../frontier/request-scheduler.js';
 import { revisitPolicy } from '../frontier/revisit-policy.js';
 import type { Context } from './context.js';
 import { createRenderer } from './renderer.js';
+import type { Shutdown } from './shutdown.js';
 
 /** What a command needs to move articles: one HTTP client, one request queue, one pipeline. */
 export interface Runtime {
@@ -18,14 +19,16 @@ export interface Runtime {
    * closed (its renders with it). Resolves when no browser process is left.
    */
   stop(): Promise<void>;
-  /** Last resort of a forced exit: SIGKILLs the browser's processes. */
-  kill(): void;
-  /** Sends every exchange and render to this archive's WARC writer (when it has one). */
-  attach(archive: Archive): void;
+  /** Closes the browser and the connections; the archive, if any, is the caller's to close after. */
   close(): Promise<void>;
 }
 
-export function createRuntime(ctx: Context): Runtime {
+/**
+ * The runtime of one command. The shutdown's first signal stops it (requests and renders in
+ * flight abort), a forced exit kills the browser; with an archive, every exchange and render
+ * goes to its WARC writer (when it has one).
+ */
+export function createRuntime(ctx: Context, shutdown: Shutdown, archive: Archive | null): Runtime {
   const http = new HttpClient(ctx.urls, ctx.config.http);
   const c = ctx.config.crawl;
   const scheduler = new RequestScheduler({
@@ -49,20 +52,24 @@ export function createRuntime(ctx: Context): Runtime {
     revisit: revisitPolicy(ctx.config.revisit),
     ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
   });
+  if (archive) {
+    http.recorder = archive.warc;
+    renderer.record(archive.warc);
+  }
+  shutdown.onForce(renderer.kill);
+  const stop = () => {
+    scheduler.stop();
+    return renderer.close();
+  };
+  const stopping = () => void stop();
+  shutdown.signal.addEventListener('abort', stopping, { once: true });
   return {
     http,
     scheduler,
     pipeline,
-    stop() {
-      scheduler.stop();
-      return renderer.close();
-    },
-    kill: renderer.kill,
-    attach(archive) {
-      http.recorder = archive.warc;
-      renderer.record(archive.warc);
-    },
+    stop,
     async close() {
+      shutdown.signal.removeEventListener('abort', stopping);
       await renderer.close();
       await http.close();
     },

@@ -14,11 +14,8 @@ import { Shutdown } from './shutdown.js';
 export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
   try {
-    const archive = await openArchive(ctx);
-    shutdown.onForce(() => archive.abandon());
-    const runtime = createRuntime(ctx);
-    runtime.attach(archive);
-    shutdown.onForce(runtime.kill);
+    const archive = await openArchive(ctx, shutdown);
+    const runtime = createRuntime(ctx, shutdown, archive);
     const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
     let stateOpen = true;
     const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
