@@ -142,9 +142,9 @@ export class CrawlService {
     return this.d.archive.state;
   }
 
-  /** The alarms of the last finished crawl: extraction drift, and block pages that paused it. */
-  alarms(): Alarms {
-    const last = this.d.archive.state.recentRuns(10).find((r) => r.finishedAt !== null && r.status !== 'interrupted');
+  /** The alarms of the last finished crawl among `runs` (newest first): extraction drift, and block pages that paused it. */
+  private alarms(runs: RunRecord[]): Alarms {
+    const last = runs.find((r) => r.finishedAt !== null && r.status !== 'interrupted');
     const summary = last?.summary as Partial<CrawlSummary> | null | undefined;
     if (!last || !summary) return { drift: null, blocked: null };
     return {
@@ -162,7 +162,7 @@ export class CrawlService {
       site: this.d.config.site.baseUrl,
       storage: this.d.config.storage,
       startedAt: this.startedAt,
-      alarms: this.alarms(),
+      alarms: this.alarms(runs),
       running: this.current
         ? {
             runId: live?.runId ?? null,
