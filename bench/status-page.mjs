@@ -28,7 +28,7 @@ const screenshotAt = args.indexOf('--screenshot');
 const screenshot = screenshotAt >= 0 ? args[screenshotAt + 1] : null;
 const NOW = '2026-11-28T12:00:00.000Z';
 process.env.NEWSNAP_NOW = NOW;
-const { SqliteStateStore } = await import(join(root, 'dist/frontier/state-store.js'));
+const { SqliteState } = await import(join(root, 'dist/frontier/state-store.js'));
 const { MANIFEST_OFFSET } = await import(join(root, 'dist/frontier/state-schema.js'));
 
 const storage = mkdtempSync(join(os.tmpdir(), 'newsnap-status-bench-'));
@@ -107,16 +107,16 @@ made.sort((a, b) => (a.capturedAt < b.capturedAt ? -1 : a.capturedAt > b.capture
 for (const record of made) write(record);
 writeFileSync(join(storage, 'manifest.jsonl'), lines.join(''));
 
-const state = new SqliteStateStore(storage);
-for (const { record, offset: at } of pending) state.applyEvent(record, at);
-state.setMeta(MANIFEST_OFFSET, String(offset));
+const state = new SqliteState(storage);
+for (const { record, offset: at } of pending) state.articles.applyEvent(record, at);
+state.meta.set(MANIFEST_OFFSET, String(offset));
 for (let k = 0; k < 300; k++) {
   const day = iso(nowMs - Math.floor(random() * 6 * 86_400_000)).slice(0, 10).replaceAll('-', '');
-  state.markFailed(String(2_000_000_000 + k), `https://anlatilaninotesi.com.tr/${day}/haber-${2_000_000_000 + k}.html`, pick(['HTTP 503', 'timeout after 30000 ms', 'response larger than 5242880 bytes']));
+  state.articles.update(String(2_000_000_000 + k), `https://anlatilaninotesi.com.tr/${day}/haber-${2_000_000_000 + k}.html`, { state: 'failed', attempts: 1, lastError: pick(['HTTP 503', 'timeout after 30000 ms', 'response larger than 5242880 bytes']) });
 }
 for (let r = 0; r < 20; r++) {
-  const id = state.beginRun('incremental');
-  state.endRun(id, 'done', {
+  const id = state.runs.begin('incremental');
+  state.runs.end(id, 'done', {
     runId: id, kind: 'incremental', status: 'done', window: {}, listed: 0, durationMs: 40_000, pagesPerSecond: 1,
     counts: { written: 40, updated: 3, unchanged: 200, gone: 0, failed: 0, skipped: 0, blocked: 0 },
     requests: { 200: 43, 304: 200, 410: 1 }, sources: [], extraction: { pages: 43 }, blockedPauses: 0,

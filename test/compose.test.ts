@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SHUTDOWN_DEADLINE_MS } from '../src/cli/shutdown.js';
-import { envName, loadConfig } from '../src/config/index.js';
+import { envName, loadConfig, requireOperatorContact } from '../src/config/index.js';
 import { PROJECT } from './helpers/paths.js';
 
 interface ComposeService {
@@ -66,5 +66,11 @@ describe('compose.yaml', () => {
     // Every NEWSNAP_ variable it sets is a real configuration key (or a _FILE form of one).
     const names = new Set([...loadConfig({ env: {} }).sources.keys()].map(envName));
     for (const name of Object.keys(service.environment!)) expect(names.has(name.replace(/_FILE$/, '')), name).toBe(true);
+  });
+
+  it('ships no contact of its own: compose refuses to start until NEWSNAP_CONTACT is set', () => {
+    expect(service.environment!.NEWSNAP_HTTP_USER_AGENT).toBe('newsnap/0.2 (+${NEWSNAP_CONTACT:?set NEWSNAP_CONTACT in .env to your contact URL and mail address}; polite archive crawler)');
+    const filled = service.environment!.NEWSNAP_HTTP_USER_AGENT!.replace(/\$\{NEWSNAP_CONTACT:\?[^}]*\}/, 'https://archive.acme.org/crawler; mailto:crawler@acme.org');
+    expect(() => requireOperatorContact(loadConfig({ env: { NEWSNAP_HTTP_USER_AGENT: filled } }).config)).not.toThrow();
   });
 });

@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envName, loadConfig } from '../src/config/index.js';
-import { collect, runCli, startCli } from './helpers/cli.js';
+import { ConfigError, envName, loadConfig, requireOperatorContact } from '../src/config/index.js';
+import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { PROJECT } from './helpers/paths.js';
 import { tempDir } from './helpers/storage.js';
 
@@ -60,5 +60,38 @@ describe('configuration', () => {
     const res = await runCli(['extract', 'x.html'], { env: { NEWSNAP_LOG_LEVEL: 'loud' } });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/logLevel must be one of/);
+  });
+
+  it('a variable NEWSNAP_… that names no key warns at start with the nearest key', async () => {
+    const res = await runCli(['config', '--json'], { env: { NEWSNAP_CRAWL_RETIRES: '9', NEWSNAP_HTTP_RETRIES: '0' } });
+    expect(res.code).toBe(0);
+    const warnings = logRecords(res.stderr).filter((r) => r.level === 40);
+    expect(warnings.map((r) => r.variable)).toEqual(['NEWSNAP_CRAWL_RETIRES', 'NEWSNAP_HTTP_RETRIES']);
+    expect(warnings[0]).toMatchObject({ nearest: 'NEWSNAP_CRAWL_RETRIES', key: 'crawl.retries', msg: 'NEWSNAP_CRAWL_RETIRES names no configuration key and is ignored: did you mean NEWSNAP_CRAWL_RETRIES (crawl.retries)?' });
+    // The variables newsnap reads that are no keys, and the _FILE forms, are no typos.
+    const quiet = await runCli(['config'], { env: { NEWSNAP_NOW: '2025-12-15T12:00:00Z', NEWSNAP_SERVE_TOKEN_FILE: '/dev/null' } });
+    expect(logRecords(quiet.stderr).filter((r) => r.level === 40)).toEqual([]);
+  });
+
+  it('against the site itself, crawl, fetch and serve refuse a User-Agent that still carries a placeholder contact, before any request', async () => {
+    const url = 'https://anlatilaninotesi.com.tr/20251220/lavrov-1102014239.html';
+    for (const [command, ua] of [
+      [['crawl'], undefined],
+      [['fetch', url], undefined],
+      [['serve', '--port', '0'], undefined],
+      [['crawl'], 'newsnap/0.1 (+mailto:you@example.org; polite archive crawler)'],
+    ] as const) {
+      const storage = await tempDir();
+      const res = await runCli([...command, '--storage', storage], { env: ua ? { NEWSNAP_HTTP_USER_AGENT: ua } : {} });
+      expect(res.code, `${command[0]} ${ua}`).toBe(2);
+      expect(res.stderr).toMatch(/^newsnap: configuration key http\.userAgent still carries a placeholder contact \(".+"\): the site's operators must be able to reach you\. Set it to your own before crawling https:\/\/anlatilaninotesi\.com\.tr, e\.g\. NEWSNAP_HTTP_USER_AGENT='newsnap\/0\.2 \(\+https:\/\/your-domain\.example\/crawler; mailto:crawler@your-domain\.example\)'/m);
+      // Refused before storage was even opened.
+      expect(existsSync(join(storage, 'state.sqlite'))).toBe(false);
+    }
+    // The example itself is a placeholder, so copying it does not pass.
+    expect(() => requireOperatorContact(loadConfig({ env: { NEWSNAP_HTTP_USER_AGENT: 'newsnap/0.2 (+https://your-domain.example/crawler; mailto:crawler@your-domain.example)' } }).config)).toThrow(ConfigError);
+    expect(() => requireOperatorContact(loadConfig({ env: { NEWSNAP_HTTP_USER_AGENT: 'newsnap/0.2 (+https://archive.acme.org/crawler; mailto:crawler@acme.org)' } }).config)).not.toThrow();
+    // A mirror needs no contact: tests, the demo and benchmarks run with the default.
+    expect(() => requireOperatorContact(loadConfig({ env: { NEWSNAP_ORIGIN: 'http://127.0.0.1:8080' } }).config)).not.toThrow();
   });
 });

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { articleRequests, compareWithMirror, maxInWindow } from './helpers/mirror.js';
-import { listFiles, readManifest, tempDir } from './helpers/storage.js';
+import { killAfterLines, lastRunEnded } from './helpers/kill.js';
+import { listFiles, lockIsFree, readManifest, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
 const NOW = '2025-12-15T12:00:00Z';
@@ -80,9 +81,8 @@ describe('newsnap crawl', () => {
     expect(progress.at(-1)).toMatchObject({ total: 120, discovered: 120 });
     expect(progress.map((r) => r.done as number)).toEqual([...progress.map((r) => r.done as number)].sort((a, b) => a - b));
     expect(progress.every((r) => typeof r.pagesPerSecond === 'number' && 'etaSeconds' in r)).toBe(true);
-    const peak = maxInWindow(mirror.log);
-    expect(peak).toBeLessThanOrEqual(20);
-    expect(peak).toBeGreaterThanOrEqual(15);
+    // The limit holds; how close a run comes to it is the benchmark's to measure.
+    expect(maxInWindow(mirror.log)).toBeLessThanOrEqual(20);
   });
 
   it('Crawl-delay in robots.txt lowers the rate', async () => {
@@ -132,13 +132,14 @@ describe('newsnap crawl', () => {
 
     const storage = await tempDir();
     mirror.clearLog();
-    const kills = [350, 600, 900, 1200, 1600];
-    for (const ms of kills) {
+    // Each kill lands mid-run: after this run wrote some lines, with most of the job left.
+    const kills = [1, 5, 12, 25, 40];
+    for (const lines of kills) {
       const child = startCli(args(storage), { env: baseEnv });
-      const done = collect(child);
-      await new Promise((r) => setTimeout(r, ms));
-      child.kill('SIGKILL');
-      await done;
+      const { before, atKill } = await killAfterLines(child, collect(child), storage, lines);
+      expect(atKill).toBeGreaterThanOrEqual(before + lines);
+      expect(atKill).toBeLessThan(referenceManifest.length);
+      expect(lastRunEnded(storage)).toBe(false);
     }
     const final = await runCli(args(storage), { env: baseEnv });
     expect(final.code, final.stderr.slice(-2000)).toBe(0);
@@ -156,16 +157,16 @@ describe('newsnap crawl', () => {
     const storage = await tempDir();
     const first = startCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', origin, '--storage', storage, '--rate', '2'], { env: baseEnv });
     const firstDone = collect(first);
-    for (let i = 0; i < 100 && !existsSync(join(storage, 'newsnap.lock')); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !existsSync(join(storage, 'newsnap.lock.json')); i++) await new Promise((r) => setTimeout(r, 50));
     const second = await runCli(['crawl', '--origin', origin, '--storage', storage], { env: baseEnv });
     expect(second.code).toBe(4);
-    expect(second.stderr).toMatch(/storage is in use by another newsnap run \(pid \d+/);
+    expect(second.stderr).toMatch(new RegExp(`storage .+ is in use by "newsnap crawl --since \\d+ --origin .+" \\(pid ${first.pid} on host .+, since .+\\)`));
     await new Promise((r) => setTimeout(r, 1500));
     first.kill('SIGTERM');
     const res = await firstDone;
     expect(res.code).toBe(130);
     expect(res.stdout.toString()).toMatch(/^crawl interrupted/m);
-    expect(existsSync(join(storage, 'newsnap.lock'))).toBe(false);
+    expect(lockIsFree(storage)).toBe(true);
     const resumed = await runCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', origin, '--storage', storage, '--rate', '0'], { env: baseEnv });
     expect(resumed.code).toBe(0);
     expect(await compareWithMirror(storage, mirror.all())).toEqual([]);

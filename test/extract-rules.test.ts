@@ -114,14 +114,11 @@ describe('fields and fallbacks', () => {
     const html = '<html><head><meta property="og:title" content="Bozuk"><body><div class="article__body"><div class="article__block" data-type="text"><div class="article__text"><b>kalın <i>eğik</div></div></span></div>';
     expect(extract(html).body).toBe('kalın eğik');
   });
-  it('10 000-deep nesting keeps its text (script dropped, <br> a space) and stays fast', () => {
+  it('10 000-deep nesting keeps its text (script dropped, <br> a space)', () => {
     const deep = `${'<div><span>'.repeat(5_000)}a<br>b<script>gizli()</script><em>c</em>${'</span></div>'.repeat(5_000)}`;
     const html = page({ blocks: [`<div class="article__block" data-type="text"><div class="article__text">${deep} son</div></div>`] });
-    const started = performance.now();
+    // Its speed (the old O(nodes × depth) took seconds) is the benchmark's to measure: bench/run.mjs.
     expect(extract(html).body).toBe('a bc son');
-    // A guard against a blow-up (the old O(nodes × depth) took seconds), not a benchmark: the bound
-    // leaves room for a loaded machine.
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('a 5 MB page is extracted', () => {

@@ -105,18 +105,20 @@ describe('newsnap fetch', () => {
     expect(await readManifest(storage)).toEqual([]);
   });
 
-  it('a redirect within the site is followed; a mirror page that is not an article is reported', async () => {
+  it('a redirect within the site is followed; a mirror page that is not an article is reported (no failure: exit 0; alone: exit 5)', async () => {
     const storage = await tempDir();
     const moved = 'https://anlatilaninotesi.com.tr/20251220/eski-1102014239.html';
     mirror.addFault({ path: pathOf(moved), kind: 'redirect', status: 301, location: SEED_CASE.url });
     mirror.addPage('/20251220/bolum-1102222222.html', readFileSync(SEED_CASE.page.replace('1102014239', 'section-world'), 'utf8'));
     const res = await runCli(['fetch', moved, 'https://anlatilaninotesi.com.tr/20251220/bolum-1102222222.html', '--origin', origin, '--storage', storage], { env });
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(0);
     const lines = res.stdout.toString().trim().split('\n');
     expect(lines).toContain(`written snapshots/2025-12-20/1102014239.txt https://anlatilaninotesi.com.tr/20251220/eski-1102014239.html`);
     expect(lines).toContain('not an article (empty-body) https://anlatilaninotesi.com.tr/20251220/bolum-1102222222.html');
     const files = await listFiles(storage);
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(readFileSync(join(storage, 'snapshots/2025-12-20/1102014239.txt')).equals(readFileSync(SEED))).toBe(true);
+    const alone = await runCli(['fetch', 'https://anlatilaninotesi.com.tr/20251220/bolum-1102222222.html', '--origin', origin, '--storage', storage], { env });
+    expect(alone.code).toBe(5);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
-import { logRecords, runCli } from './helpers/cli.js';
+import { logRecords, OPERATOR_UA, runCli } from './helpers/cli.js';
 import { startServe } from './helpers/serve.js';
 import { ForwardProxy } from './helpers/forward-proxy.js';
 import { compareWithMirror } from './helpers/mirror.js';
@@ -121,7 +121,8 @@ describe('proxies', () => {
     const closed = `http://${USER}:${PASSWORD}@127.0.0.1:1`;
     const refused = await runCli(['fetch', SEED_CASE.url, '--origin', mirror.baseUrl, '--storage', await tempDir()], { env: { ...env, HTTP_PROXY: closed, NEWSNAP_CRAWL_RETRIES: '3' } });
     expect(refused.code).toBe(3);
-    expect(refused.stdout.toString()).toContain(`failed ${SEED_CASE.url}: ${SEED_CASE.url}: proxy http://***@127.0.0.1:1/ refused the connection (ECONNREFUSED)`);
+    // The site cannot be reached at all: the article is not charged; the address named is the proxy's.
+    expect(refused.stdout.toString()).toBe(`unreachable ${SEED_CASE.url}: cannot reach proxy 127.0.0.1:1 (connection refused): is the proxy running? check http.proxy or HTTPS_PROXY\n`);
     expect(logRecords(refused.stderr).filter((r) => r.msg === 'retry scheduled')).toHaveLength(2);
     expect(mirror.log).toEqual([]);
 
@@ -129,7 +130,7 @@ describe('proxies', () => {
     const wrong = proxy.url().replace(PASSWORD, 'wrong');
     const denied = await runCli(['fetch', SEED_CASE.url, '--origin', `http://mirror.test:${new URL(mirror.baseUrl).port}`, '--storage', await tempDir()], { env: { ...env, HTTP_PROXY: wrong } });
     expect(denied.code).toBe(3);
-    expect(denied.stdout.toString()).toContain(`proxy http://***@127.0.0.1:${new URL(proxy.url()).port}/ refused the request: HTTP 407 Proxy Authentication Required`);
+    expect(denied.stdout.toString()).toBe(`unreachable ${SEED_CASE.url}: proxy 127.0.0.1:${new URL(proxy.url()).port} refused the request (HTTP 407 Proxy Authentication Required): check the user and password in http.proxy or HTTPS_PROXY\n`);
     secretFree(refused.stdout, refused.stderr, denied.stdout, denied.stderr);
   });
 
@@ -140,7 +141,7 @@ describe('proxies', () => {
     expect(shown.stdout.toString()).toMatch(/^serve\.token\s+"\*\*\*"/m);
     expect(shown.stdout.toString()).not.toContain('tok3n');
 
-    const { child, api, done, kill } = await startServe(['--storage', await tempDir(), '--schedule', '0 0 1 1 *'], { env: { ...env, HTTPS_PROXY: `http://${USER}:${PASSWORD}@proxy.example:3128`, NO_PROXY: '.internal' } });
+    const { child, api, done, kill } = await startServe(['--storage', await tempDir(), '--schedule', '0 0 1 1 *'], { env: { ...env, NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA, HTTPS_PROXY: `http://${USER}:${PASSWORD}@proxy.example:3128`, NO_PROXY: '.internal' } });
     cleanup.push(kill);
     const status = (await (await fetch(`${api}/status`)).json()) as { proxy: unknown };
     child.kill('SIGTERM');

@@ -47,9 +47,9 @@ describe('browser render fallback', () => {
     expect(res.stdout.equals(readFileSync(JS_CASE.expected))).toBe(true);
   });
 
-  it('with --render never it is not an article (empty body)', async () => {
+  it('with --render never it is not an article (empty body): exit 5', async () => {
     const res = await runCli(['fetch', JS_CASE.url, '--stdout', '--render', 'never', '--origin', origin], { env });
-    expect(res.code).toBe(3);
+    expect(res.code).toBe(5);
     expect(res.stdout.length).toBe(0);
     expect(res.stderr).toContain(`not an article (empty-body) ${JS_CASE.url}`);
   });

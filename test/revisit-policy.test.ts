@@ -23,7 +23,7 @@ describe('revisit schedule', () => {
   });
 
   it('checks by the time since the last real change, and stops past the last tier', () => {
-    const { schedule } = revisitPolicy(loadConfig({ env: {} }).config.revisit);
+    const { schedule } = revisitPolicy(loadConfig({ env: {} }).config.revisit, 5);
     const changed = Date.parse('2025-12-15T10:00:00Z');
     const next = (ageHours: number) => nextCheck(schedule, changed, changed + ageHours * H);
     expect(next(0)).toBe('2025-12-15T10:15:00.000Z');

@@ -7,7 +7,7 @@ import { runCli } from './helpers/cli.js';
 import { startServe, until, type Served } from './helpers/serve.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { REFERENCE_CASES, SEED } from './helpers/paths.js';
-import { listFiles, tempDir } from './helpers/storage.js';
+import { listFiles, lockIsFree, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
 const NOW = '2025-12-15T12:00:00Z';
@@ -142,7 +142,7 @@ describe('newsnap serve', () => {
     expect(res.stderr).toContain('"msg":"stopped"');
     const files = await listFiles(storage);
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    expect(files).not.toContain('newsnap.lock');
+    expect(lockIsFree(storage)).toBe(true);
     expect(await compareWithMirror(storage, mirror.all())).not.toEqual([]);
     const resumed = await runCli(['crawl', '--origin', origin, '--storage', storage, '--rate', '0'], { env });
     expect(resumed.code).toBe(0);

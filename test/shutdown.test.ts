@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
@@ -8,7 +6,7 @@ import { collect, logRecords, runCli, startCli, type CliResult } from './helpers
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { BrowserWatch } from './helpers/processes.js';
 import { startServe, until } from './helpers/serve.js';
-import { listFiles, tempDir } from './helpers/storage.js';
+import { listFiles, lockIsFree, tempDir } from './helpers/storage.js';
 
 const NOW = '2025-12-15T12:00:00Z';
 const env = { NEWSNAP_NOW: NOW, NEWSNAP_SERVE_PORT: '0', NEWSNAP_RENDER_PAGES: '2' };
@@ -59,7 +57,7 @@ describe('stopping with the browser busy', () => {
     expect(ms).toBeLessThan(10_000);
     expect(browsers.seen).toBeGreaterThan(0);
     expect(browsers.alive()).toEqual([]);
-    expect(existsSync(join(storage, 'newsnap.lock'))).toBe(false);
+    expect(lockIsFree(storage)).toBe(true);
     expect(res.stdout.toString()).toMatch(/^crawl interrupted/m);
     // Articles cut short are not failures: nothing was recorded against them.
     expect(logRecords(res.stderr).filter((r) => r.msg === 'article failed')).toEqual([]);
@@ -97,7 +95,7 @@ describe('stopping with the browser busy', () => {
     expect(ms).toBeLessThan(10_000);
     expect(await manual).toBe(503);
     expect(browsers.alive()).toEqual([]);
-    expect(existsSync(join(storage, 'newsnap.lock'))).toBe(false);
+    expect(lockIsFree(storage)).toBe(true);
     expect(res.stderr).toContain('"msg":"stopped"');
 
     mirror.clearFaults();

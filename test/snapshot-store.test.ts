@@ -1,7 +1,8 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Archive } from '../src/crawl/archive.js';
+import { Storage } from '../src/crawl/storage.js';
 import { LockedError } from '../src/frontier/run-lock.js';
 import { Manifest, SnapshotStore } from '../src/snapshot/index.js';
 import { fileIdentity, listFiles, readManifest, tempDir } from './helpers/storage.js';
@@ -36,36 +37,40 @@ describe('snapshot store', () => {
   });
 });
 
-describe('manifest and archive', () => {
+describe('manifest and storage', () => {
   it('drops a line cut off by a crash and applies lines the state never recorded', async () => {
     const root = await tempDir();
-    const archive = await Archive.open(root);
+    const archive = await Storage.open(root);
     await archive.commit({ event: 'new', article, text: 'x\n\n', capturedAt: '2025-12-20T10:00:00.000Z', previous: null });
     await archive.close();
     const line = readFileSync(join(root, 'manifest.jsonl'), 'utf8');
     // A second record appended after state was last updated, then a torn write.
     appendFileSync(join(root, 'manifest.jsonl'), line.replace(/1102014239/g, '1102014240') + '{"id":"11020');
-    const reopened = await Archive.open(root);
-    expect(reopened.state.get('1102014240')?.state).toBe('done');
+    const reopened = await Storage.open(root);
+    expect(reopened.state.articles.get('1102014240')?.state).toBe('done');
     await reopened.close();
     const records = await readManifest(root);
     expect(records.map((r) => r.id)).toEqual(['1102014239', '1102014240']);
   });
 
-  it('a second writer on the same storage is refused with LockedError', async () => {
+  it('a second writer on the same storage is refused with LockedError naming the holder; the lock file stays', async () => {
     const root = await tempDir();
-    const archive = await Archive.open(root);
-    await expect(Archive.open(root)).rejects.toBeInstanceOf(LockedError);
-    await archive.close();
-    const again = await Archive.open(root);
+    const storage = await Storage.open(root, { command: 'newsnap crawl --since 2025-12-01' });
+    const refused = await Storage.open(root).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(LockedError);
+    expect((refused as LockedError).holder).toMatchObject({ pid: process.pid, command: 'newsnap crawl --since 2025-12-01', host: hostname() });
+    expect((refused as Error).message).toMatch(/^storage .+ is in use by "newsnap crawl --since 2025-12-01" \(pid \d+ on host .+, since \d{4}-\d\d-\d\dT.+\); the lock is released when that run ends, even if it is killed/);
+    await storage.close();
+    expect(existsSync(join(root, 'newsnap.lock'))).toBe(true);
+    const again = await Storage.open(root);
     await again.close();
   });
 
-  it('a lock left by a dead process is taken over', async () => {
+  it('the pid lock file an older newsnap left is not guessed at: the message says to delete it once', async () => {
     const root = await tempDir();
     writeFileSync(join(root, 'newsnap.lock'), '999999\n');
-    const archive = await Archive.open(root);
-    await archive.close();
+    await expect(Storage.open(root)).rejects.toThrow(/holds the lock file of an older newsnap \(.+newsnap\.lock, pid 999999\): if no older newsnap uses this storage any more, delete that file once/);
+    expect(readFileSync(join(root, 'newsnap.lock'), 'utf8')).toBe('999999\n');
   });
 
   it('appends are serialized: concurrent saves give whole lines', async () => {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedSnapshot, MirrorServer } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
+import { SqliteState } from '../src/frontier/state-store.js';
 import { logRecords, runCli } from './helpers/cli.js';
 import { snapshotPath } from './helpers/mirror.js';
 import { readManifest, tempDir } from './helpers/storage.js';
@@ -64,8 +65,31 @@ describe('a storage folder written by the previous newsnap', () => {
       expect.objectContaining({ event: 'updated', at: '2025-12-15T12:00:00.000Z', path }),
     ]);
     const upgraded = new Database(join(storage, 'state.sqlite'), { readonly: true });
-    expect(upgraded.pragma('user_version', { simple: true })).toBe(1);
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(2);
     expect(upgraded.pragma('integrity_check', { simple: true })).toBe('ok');
     upgraded.close();
+  });
+});
+
+describe('a storage folder that holds articles stranded by an outage (schema 1)', () => {
+  it('is migrated: failures recorded as network errors no longer count; an article that used up its runs is retried on the slow schedule; all end captured', async () => {
+    const storage = await tempDir();
+    new SqliteState(storage).close();
+    const db = new Database(join(storage, 'state.sqlite'));
+    db.exec('ALTER TABLE articles DROP COLUMN given_up_at');
+    db.pragma('user_version = 1');
+    const [a, b, c] = mirror.all().filter((x) => !x.gallery);
+    const insert = db.prepare(`INSERT INTO articles (id, url, day, state, attempts, last_error, discovered_at, updated_at) VALUES (?, ?, ?, 'failed', ?, ?, '2025-12-14T08:00:00.000Z', '2025-12-14T08:00:00.000Z')`);
+    insert.run(a!.id, articleUrl(a!), a!.day, 5, `${articleUrl(a!)}: connection failed (ECONNREFUSED)`);
+    insert.run(b!.id, articleUrl(b!), b!.day, 5, `${articleUrl(b!)} answered HTTP 500`);
+    insert.run(c!.id, articleUrl(c!), c!.day, 2, `${articleUrl(c!)} timed out (UND_ERR_CONNECT_TIMEOUT)`);
+    db.close();
+
+    const res = await runCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', mirror.baseUrl, '--storage', storage, '--rate', '0'], { env: { NEWSNAP_NOW: '2025-12-15T12:00:00Z', NEWSNAP_RENDER_POLICY: 'never' } });
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    const records = logRecords(res.stderr);
+    expect(records.find((r) => r.msg === 'state upgraded from an earlier newsnap; articles that failed only because the site was unreachable are pending again')).toMatchObject({ from: 1, forgiven: 2 });
+    expect(records.find((r) => r.msg === 'articles that failed all their runs are retried on the slow schedule')).toMatchObject({ articles: 1 });
+    for (const x of [a!, b!, c!]) expect(readFileSync(join(storage, snapshotPath(x)), 'utf8')).toBe(expectedSnapshot(x));
   });
 });

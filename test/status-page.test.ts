@@ -4,7 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MirrorServer, type MirrorArticle } from '../src/mirror/index.js';
 import { articlePath } from '../src/mirror/site-model.js';
-import { runCli } from './helpers/cli.js';
+import { OPERATOR_UA, runCli } from './helpers/cli.js';
 import { PROJECT } from './helpers/paths.js';
 import { startServe, until, type Served } from './helpers/serve.js';
 import { readManifest, tempDir } from './helpers/storage.js';
@@ -157,7 +157,7 @@ describe('the status page, in a real browser', () => {
 
 describe('the status page, served', () => {
   it('with serve.protectPages the pages need the token (as a bearer token or the password of HTTP Basic); /healthz does not', async () => {
-    const protectedServe = await startServe(['--storage', await tempDir(), '--schedule', '0 0 1 1 *'], { env: { NEWSNAP_SERVE_TOKEN: 's3cret', NEWSNAP_SERVE_PROTECT_PAGES: 'true' } });
+    const protectedServe = await startServe(['--storage', await tempDir(), '--schedule', '0 0 1 1 *'], { env: { NEWSNAP_SERVE_TOKEN: 's3cret', NEWSNAP_SERVE_PROTECT_PAGES: 'true', NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA } });
     try {
       const denied = await fetch(`${protectedServe.api}/`);
       expect(denied.status).toBe(401);
@@ -171,20 +171,21 @@ describe('the status page, served', () => {
     } finally {
       await protectedServe.kill();
     }
-    const refused = await runCli(['serve', '--storage', await tempDir()], { env: { NEWSNAP_SERVE_PROTECT_PAGES: 'true', NEWSNAP_SERVE_TOKEN: '' } });
+    const refused = await runCli(['serve', '--storage', await tempDir()], { env: { NEWSNAP_SERVE_PROTECT_PAGES: 'true', NEWSNAP_SERVE_TOKEN: '', NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA } });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('serve.protectPages needs serve.token');
   });
 
   it('after a failed crawl the overview says it needs attention and why', async () => {
     const dir = await tempDir();
-    const failed = await runCli(['crawl', '--origin', 'http://127.0.0.1:1', '--storage', dir, '--rate', '0'], { env: { NEWSNAP_HTTP_RETRIES: '0' } });
+    const failed = await runCli(['crawl', '--origin', 'http://127.0.0.1:1', '--storage', dir, '--rate', '0'], { env: { NEWSNAP_CRAWL_RETRIES: '1' } });
     expect(failed.code).toBe(3);
-    const after = await startServe(['--storage', dir, '--schedule', '0 0 1 1 *']);
+    const after = await startServe(['--storage', dir, '--schedule', '0 0 1 1 *'], { env: { NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA } });
     try {
       const text = await (await fetch(`${after.api}/`)).text();
       expect(text).toContain('data-health="alarm"');
-      expect(text).toMatch(/data-alarm="failed-run"><h2 class="bad">The last crawl failed \(run 1\)<\/h2><p>robots.txt could not be read/);
+      expect(text).toMatch(/data-alarm="unreachable"><h2 class="bad">The site could not be reached \(1 run in a row\)<\/h2>\n<p>cannot reach 127\.0\.0\.1:1 \(connection refused\): is the origin running\?<\/p>/);
+      expect(text).not.toContain('data-alarm="failed-run"');
     } finally {
       await after.kill();
     }

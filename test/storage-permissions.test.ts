@@ -36,7 +36,7 @@ describe('storage the process cannot write', () => {
       const res = await runCli([...command, '--storage', storage, '--origin', mirror.baseUrl], { env, uid: NOBODY });
       expect(res.code, `${command[0]}: ${res.stderr.slice(-800)}`).toBe(6);
       expect(res.stderr).toContain(`newsnap: storage ${storage} is not writable by uid ${NOBODY} (gid ${NOBODY}), the user newsnap runs as.`);
-      expect(res.stderr).toContain(`Fix: chown -R ${NOBODY}:${NOBODY} ${storage} on the host, or run newsnap as the folder's owner (docker run --user UID:GID`);
+      expect(res.stderr).toContain(`Fix: chown -R ${NOBODY}:${NOBODY} ${storage} (in a container: the host folder mounted there), or run newsnap as the folder's owner (docker run --user UID:GID`);
       expect(res.stderr).not.toContain('EACCES: permission denied, open');
     }
     expect(mirror.log).toEqual([]);
@@ -55,7 +55,7 @@ describe('storage the process cannot write', () => {
     const body = (await notReady.json()) as { ready: boolean; storageWritable: boolean; problem: string };
     expect(body).toMatchObject({ ready: false, storageWritable: false });
     expect(body.problem).toBe(
-      `storage ${storage} is not writable by uid ${NOBODY} (gid ${NOBODY}), the user newsnap runs as. Fix: chown -R ${NOBODY}:${NOBODY} ${storage} on the host, or run newsnap as the folder's owner (docker run --user UID:GID, compose "user:")`,
+      `storage ${storage} is not writable by uid ${NOBODY} (gid ${NOBODY}), the user newsnap runs as. Fix: chown -R ${NOBODY}:${NOBODY} ${storage} (in a container: the host folder mounted there), or run newsnap as the folder's owner (docker run --user UID:GID, compose "user:")`,
     );
     chownSync(storage, NOBODY, NOBODY);
     child.kill('SIGTERM');

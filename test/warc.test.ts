@@ -6,6 +6,7 @@ import { MirrorServer } from '../src/mirror/index.js';
 import { articlePath, articleUrl, seededRandom } from '../src/mirror/site-model.js';
 import { WarcWriter } from '../src/warc/warc-writer.js';
 import { collect, runCli, startCli } from './helpers/cli.js';
+import { killAfterLines, lastRunEnded, manifestLines } from './helpers/kill.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { listFiles, tempDir } from './helpers/storage.js';
 import { readWarcByHand, readWarcWithWarcio } from './helpers/warc-files.js';
@@ -77,9 +78,11 @@ describe('the WARC archive', () => {
     for (let trial = 0; trial < 6; trial++) {
       const child = startCli(args, { env });
       const done = collect(child);
-      await new Promise((r) => setTimeout(r, 200 + Math.floor(rnd() * 600)));
-      child.kill('SIGKILL');
-      await done;
+      // Mid-run: a few articles written, a WARC file open, the run not ended.
+      await killAfterLines(child, done, storage, 1 + Math.floor(rnd() * 4));
+      expect(lastRunEnded(storage)).toBe(false);
+      expect(manifestLines(storage)).toBeLessThan(mirror.all().filter((a) => !a.gallery && !a.jsBuilt).length);
+      expect(warcFiles(storage).some((f) => f.endsWith('.open')), `trial ${trial}`).toBe(true);
     }
     const final = await runCli(args, { env });
     expect(final.code, final.stderr.slice(-2000)).toBe(0);
@@ -163,7 +166,7 @@ describe('the WARC archive', () => {
     mirror.clearLog();
     const res = await runCli(['reextract', '--storage', storage, '--workers', '2'], { env });
     expect(res.code, res.stderr.slice(-2000)).toBe(0);
-    expect(res.stdout.toString()).toContain(`(${lost.length} missing files written again)`);
+    expect(res.stdout.toString()).toContain(`(${lost.length} missing or damaged files written again)`);
     expect(await read()).toEqual(before);
     expect(readFileSync(join(storage, 'manifest.jsonl'))).toEqual(manifest);
     expect(mirror.log).toEqual([]);

@@ -34,6 +34,9 @@ export function createContext(flags: CommonFlags, extra: FlagMap = []): Context 
   const loaded = loadConfig({ ...(flags.config ? { file: flags.config } : {}), flags: [...commonFlagMap(flags), ...extra] });
   const { config } = loaded;
   const log = createLogger(config.logLevel);
+  for (const { variable, nearest } of loaded.unknownVariables) {
+    log.warn({ variable, nearest: nearest.variable, key: nearest.key }, `${variable} names no configuration key and is ignored: did you mean ${nearest.variable} (${nearest.key})?`);
+  }
   const urls = new SiteUrls(config.site, config.origin || null);
   return { loaded, config, log, urls };
 }

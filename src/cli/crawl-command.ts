@@ -1,9 +1,11 @@
+import { requireOperatorContact } from '../config/index.js';
 import { parseDay } from '../crawl/crawl-plan.js';
-import { runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
+import { RETRY_FAILED_HINT, runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
 import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
 import { processed } from '../crawl/progress.js';
+import { OUTCOMES } from '../frontier/article-states.js';
 import type { Context } from './context.js';
-import { openArchive } from './open-archive.js';
+import { openStorage } from './open-storage.js';
 import { crawlExitCode, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
@@ -14,6 +16,7 @@ export interface CrawlFlags {
   until?: string;
   max?: string;
   dryRun?: boolean;
+  retryFailed?: boolean;
 }
 
 /** Validates crawl flags into a request; throws UsageError naming the flag. */
@@ -24,15 +27,16 @@ export function crawlRequest(flags: CrawlFlags): CrawlRequest {
   if (since && until && since > until) usage(`--since ${flags.since} is after --until ${flags.until}`);
   const max = flags.max === undefined ? undefined : Number(flags.max);
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) usage(`--max ${flags.max} must be a whole number above 0`);
-  return { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(max ? { max } : {}), dryRun: flags.dryRun === true };
+  return { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(max ? { max } : {}), dryRun: flags.dryRun === true, retryFailed: flags.retryFailed === true };
 }
 
 export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<ExitCodeValue> {
+  requireOperatorContact(ctx.config);
   const request = crawlRequest(flags);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const archive = await openArchive(ctx, shutdown);
-    const runtime = createRuntime(ctx, shutdown, archive);
+    const storage = await openStorage(ctx, shutdown);
+    const runtime = createRuntime(ctx, shutdown, storage);
     let summary: CrawlSummary;
     try {
       summary = await runCrawl(
@@ -42,8 +46,9 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
           urls: ctx.urls,
           http: runtime.http,
           scheduler: runtime.scheduler,
-          archive,
+          storage,
           pipeline: runtime.pipeline,
+          health: runtime.health,
           out: process.stdout,
           tty: process.stderr.isTTY === true,
         },
@@ -53,7 +58,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
     } finally {
       // The browser and the connections close first; the lock is released last.
       await runtime.close();
-      await archive.close();
+      await storage.close();
     }
     ctx.log.info({ summary }, 'crawl finished');
     (flags.dryRun ? process.stderr : process.stdout).write(`${describeSummary(summary)}\n`);
@@ -75,16 +80,22 @@ export function describeSummary(s: CrawlSummary): string {
     .join(', ');
   const total = Object.values(s.requests).reduce((a, b) => a + b, 0);
   const what = s.listed > 0 || processed(c) === 0 ? `${s.listed} listed, ` : '';
+  const word = (kind: keyof typeof OUTCOMES) => OUTCOMES[kind].word;
+  // Outcomes that are rare are named only when they happened.
   const rare = [
-    c.restored > 0 ? `${c.restored} restored` : '',
-    c.missing > 0 ? `${c.missing} answering 404 (not yet gone)` : '',
-    c.blocked > 0 ? `${c.blocked} blocked (not the site's page)` : '',
+    c.restored > 0 ? `${c.restored} ${word('restored')}` : '',
+    c.missing > 0 ? `${c.missing} ${word('missing')}` : '',
+    c.blocked > 0 ? `${c.blocked} ${word('blocked')}` : '',
+    c.unreachable > 0 ? `${c.unreachable} ${word('unreachable')}` : '',
+    c.postponed > 0 ? `${c.postponed} ${word('postponed')}` : '',
   ].filter(Boolean);
   return [
-    `crawl ${s.status} (${s.kind} ${s.window.since}–${s.window.until}) in ${(s.durationMs / 1000).toFixed(1)} s: ${what}${c.discovered} discovered, ${c.written} written, ${c.updated} updated, ${c.unchanged} unchanged, ${c.gone} gone, ${rare.map((r) => `${r}, `).join('')}${c.notArticle} not articles, ${c.failed} failed, ${c.skipped} disallowed by robots.txt`,
+    `crawl ${s.status} (${s.kind} ${s.window.since}–${s.window.until}) in ${(s.durationMs / 1000).toFixed(1)} s: ${what}${c.discovered} discovered, ${c.written} ${word('written')}, ${c.updated} ${word('updated')}, ${c.unchanged} ${word('unchanged')}, ${c.gone} ${word('gone')}, ${rare.map((r) => `${r}, `).join('')}${c.notArticle} ${word('not-article')}, ${c.failed} ${word('failed')}, ${c.skipped} ${word('disallowed')}`,
     ...(c.revisits + c.deferred > 0 ? [`revisits: ${c.revisits} checked, ${c.deferred} due but left for later runs (revisit.maxPerRun)`] : []),
     ...(s.drift ? [`EXTRACTION DRIFT: ${s.drift.map(describeFinding).join('; ')}. Remedy: ${DRIFT_REMEDY}`] : []),
     ...(s.blockedPauses > 0 ? [`BLOCKED: the site answered with block pages ${c.blocked} times; the run paused ${s.blockedPauses} time(s)`] : []),
-    `requests: ${total}${byStatus ? ` (${byStatus})` : ''}; ${s.pagesPerSecond} pages/s${s.message ? `\n${s.message}` : ''}`,
+    ...(s.unreachable ? [`UNREACHABLE: ${s.unreachable.message}`] : []),
+    ...(s.needsAttention > 0 ? [`NEEDS ATTENTION: ${s.needsAttention} article(s) failed all their runs (crawl.maxFailedRuns) and are retried only on revisit.givenUpSchedule; ${RETRY_FAILED_HINT}`] : []),
+    `requests: ${total}${byStatus ? ` (${byStatus})` : ''}; ${s.pagesPerSecond} pages/s${s.message && s.message !== s.unreachable?.message ? `\n${s.message}` : ''}`,
   ].join('\n');
 }

@@ -1,7 +1,9 @@
+import { requireOperatorContact } from '../config/index.js';
 import { describeOutcome } from '../crawl/article-pipeline.js';
+import { exitCodeOf } from '../frontier/article-states.js';
 import type { ArticleRef } from '../site/site-urls.js';
 import type { Context } from './context.js';
-import { openArchive } from './open-archive.js';
+import { openStorage } from './open-storage.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
@@ -12,27 +14,25 @@ export interface FetchFlags {
 }
 
 export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchFlags): Promise<ExitCodeValue> {
+  requireOperatorContact(ctx.config);
   const refs = articleRefs(ctx, inputs);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const archive = flags.stdout ? null : await openArchive(ctx, shutdown);
+    const storage = flags.stdout ? null : await openStorage(ctx, shutdown);
     const report = flags.stdout ? process.stderr : process.stdout;
-    const runtime = createRuntime(ctx, shutdown, archive);
+    const runtime = createRuntime(ctx, shutdown, storage);
     try {
-      const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, archive, shutdown.signal)));
-      let succeeded = 0;
+      const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, storage, shutdown.signal)));
       for (const outcome of outcomes) {
         if (outcome.kind === 'printed') process.stdout.write(outcome.text);
         report.write(`${describeOutcome(outcome)}\n`);
         ctx.log.info({ id: outcome.ref.id, url: outcome.ref.url, outcome: outcome.kind }, 'fetch result');
-        if (outcome.kind !== 'failed' && outcome.kind !== 'not-article' && outcome.kind !== 'interrupted') succeeded++;
       }
       if (shutdown.signal.aborted) return ExitCode.INTERRUPTED;
-      if (succeeded === outcomes.length) return ExitCode.OK;
-      return succeeded === 0 ? ExitCode.FAILED : ExitCode.PARTIAL;
+      return exitCodeOf(outcomes.map((o) => o.kind));
     } finally {
       await runtime.close();
-      await archive?.close();
+      await storage?.close();
     }
   } finally {
     shutdown.dispose();

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { articleHistory, versionDiffs, type ArticleVersion } from '../crawl/article-history.js';
-import { SqliteStateStore } from '../frontier/state-store.js';
+import { SqliteState } from '../frontier/state-store.js';
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
@@ -14,7 +14,7 @@ export async function historyCommand(ctx: Context, id: string, flags: { diff?: b
   if (!/^\d{1,20}$/.test(id)) throw new UsageError(`${id} is not an article id (the number at the end of its URL, e.g. 1102014239)`);
   const storage = ctx.config.storage;
   if (!existsSync(join(storage, 'state.sqlite'))) throw new UsageError(`no newsnap storage at ${storage} (no state.sqlite): give --storage`);
-  const state = new SqliteStateStore(storage, { readonly: true });
+  const state = new SqliteState(storage, { readonly: true });
   let found;
   try {
     found = articleHistory(state, id);

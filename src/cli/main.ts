@@ -8,6 +8,24 @@ import { StorageError } from '../snapshot/storage-error.js';
 import { createContext, type CommonFlags } from './context.js';
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
+import { OUTCOMES, type OutcomeKind } from '../frontier/article-states.js';
+
+/** The lines `fetch` prints, one per URL, with what each means (from the outcome table). */
+const FETCH_LINES: Array<[OutcomeKind, string]> = [
+  ['written', 'written PATH URL'],
+  ['updated', 'updated PATH URL'],
+  ['restored', 'restored PATH URL'],
+  ['unchanged', 'unchanged PATH URL'],
+  ['printed', 'printed URL'],
+  ['gone', 'gone URL (REASON)'],
+  ['missing', 'missing URL (HTTP 404, N so far)'],
+  ['not-article', 'not an article (REASON) URL'],
+  ['blocked', 'blocked URL: REASON'],
+  ['failed', 'failed URL: REASON'],
+  ['unreachable', 'unreachable URL: cannot reach ADDRESS (CAUSE): REMEDY'],
+  ['interrupted', 'interrupted URL: …'],
+];
+const FETCH_HELP = `\nPrints one line per URL (stdout; stderr with --stdout):\n${FETCH_LINES.map(([kind, line]) => `  ${line.padEnd(55)} ${OUTCOMES[kind].means}`).join('\n')}`;
 
 // Each command's module is loaded when it runs: a crawl does not carry the service's metrics, the
 // worker pool of reextract or the diff library of history (RSS is a benchmark target).
@@ -43,7 +61,7 @@ function exitCodeFor(err: unknown): ExitCodeValue {
 export function buildProgram(): Command {
   const program = new Command('newsnap')
     .description('A polite crawler that snapshots anlatilaninotesi.com.tr (Sputnik Türkiye) articles into exact text files.')
-    .version('0.1.0')
+    .version('0.2.0')
     .showHelpAfterError()
     .exitOverride();
   program.addHelpText('after', EXIT_CODES_HELP);
@@ -66,7 +84,7 @@ export function buildProgram(): Command {
       .option('--stdout', 'print the snapshots on stdout instead of storing them; result lines go to stderr')
       .addOption(new Option('--render <policy>', 'browser render: never, fallback (empty static body) or always').choices(['never', 'fallback', 'always']))
       .option('--rate <n>', 'requests a second (0 = no limit; mirrors only)')
-      .addHelpText('after', '\nPrints one line per URL: written PATH URL | unchanged PATH URL | not an article (REASON) URL | failed URL: REASON'),
+      .addHelpText('after', FETCH_HELP),
   ).action((inputs: string[], opts: CommonFlags & { stdout?: boolean; render?: string; rate?: string }) =>
     runCommand(async () =>
       (await import('./fetch-command.js')).fetchCommand(
@@ -88,6 +106,7 @@ export function buildProgram(): Command {
       .option('--until <date>', 'last day of the backfill (default: today)')
       .option('--max <n>', 'process at most N articles this run')
       .option('--dry-run', 'discover and list the work on stdout; fetch no article')
+      .option('--retry-failed', 'make every failed article pending again first, its failed runs forgiven (those that failed all their runs are otherwise retried daily, then weekly)')
       .option('--rate <n>', 'requests a second over any rolling second (default 1; 0 = no limit, for mirrors only)')
       .option('--concurrency <n>', 'requests in flight')
       .addOption(new Option('--render <policy>', 'browser render: never, fallback or always').choices(['never', 'fallback', 'always']))
@@ -98,10 +117,14 @@ Without --since the run is incremental: RSS plus this month's sitemap (and the p
 near a month start), fetched conditionally, then every pending and retryable article, then the
 captured articles due for another look (revisit.schedule, a sitemap lastmod that moved, an
 article that left its sitemap), at most revisit.maxPerRun of them. An edit becomes a new version
-(the old one kept under history/), a 410 or repeated 404 a removal. A crawl holds a lock on the
-storage folder; SIGINT/SIGTERM aborts what is in flight, saves state and exits 130.`,
+(the old one kept under history/), a 410 or repeated 404 a removal. An article that failed all its
+crawl.maxFailedRuns runs is retried on revisit.givenUpSchedule and counts as needing attention.
+When the site cannot be reached (DNS, connection, TLS, proxy, timeouts on crawl.unreachableAfter
+requests in a row) the run stops at once and exits 3, naming the address it contacted; that never
+counts against an article. A crawl holds a lock on the storage folder (a second run exits 4 at
+once); SIGINT/SIGTERM aborts what is in flight, saves state and exits 130.`,
       ),
-  ).action((opts: CommonFlags & { since?: string; until?: string; max?: string; dryRun?: boolean; rate?: string; concurrency?: string; render?: string }) =>
+  ).action((opts: CommonFlags & { since?: string; until?: string; max?: string; dryRun?: boolean; retryFailed?: boolean; rate?: string; concurrency?: string; render?: string }) =>
     runCommand(async () =>
       (await import('./crawl-command.js')).crawlCommand(
         createContext(opts, [
@@ -128,7 +151,8 @@ storage folder; SIGINT/SIGTERM aborts what is in flight, saves state and exits 1
 Never runs two crawls at once: a tick that finds one running is skipped and logged.
 POST /fetch {"url": "..."} fetches one article through the same queue and rate limit;
 with serve.token set (NEWSNAP_SERVE_TOKEN) it needs "Authorization: Bearer <token>".
-SIGTERM/SIGINT: stop scheduling, let a running crawl finish its in-flight work, exit 0.`,
+SIGTERM/SIGINT: stop scheduling, abort the running crawl and any POST /fetch in flight (their
+articles stay as they were), save state, exit 0 within 10 s.`,
       ),
   ).action((opts: CommonFlags & { port?: string; host?: string; schedule?: string; rate?: string }) =>
     runCommand(async () =>
@@ -180,6 +204,28 @@ file under history/ once replaced). A removal ("gone") has no bytes of its own.`
       ),
   ).action((id: string, opts: CommonFlags & { diff?: boolean; json?: boolean }) =>
     runCommand(async () => (await import('./history-command.js')).historyCommand(createContext(opts), id, opts)),
+  );
+
+  withCommonOptions(
+    program
+      .command('verify')
+      .description('check the storage folder: snapshots and history against the manifest, state, left-behind files, WARC digests; sends no request')
+      .option('--since <date>', 'only articles of this day (YYYY-MM-DD) or later (their WARC records only)')
+      .option('--until <date>', 'only articles of this day or earlier')
+      .option('--json', 'as JSON: {whole, problems: [{kind, path, id, detail, fix}], problemCount, runInProgress, stats}')
+      .addHelpText(
+        'after',
+        `
+Reads and sends nothing: every current snapshot and history file against the sha256 and bytes the
+manifest gives it; state against the manifest; no temporary, journal or open WARC file left
+behind a finished run; every WARC file record by record (WARC-Block-Digest, WARC-Payload-Digest)
+and each article's page where state says it lies. Each problem is listed with its path and the
+fix (newsnap reextract --id … where the archive can rebuild it). It takes no lock: it works
+beside a running crawl or serve (files that run is writing are left out). Exits 0 when all is
+whole, 9 otherwise. Memory stays bounded: the manifest and the WARC files are streamed.`,
+      ),
+  ).action((opts: CommonFlags & { since?: string; until?: string; json?: boolean }) =>
+    runCommand(async () => (await import('./verify-command.js')).verifyCommand(createContext(opts), opts)),
   );
 
   withCommonOptions(

@@ -3,7 +3,7 @@ import { parseDay } from '../crawl/crawl-plan.js';
 import { runReextract, type ReextractRequest, type ReextractSummary } from '../crawl/reextract.js';
 import { revisitPolicy } from '../frontier/revisit-policy.js';
 import type { Context } from './context.js';
-import { openArchive } from './open-archive.js';
+import { openStorage } from './open-storage.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { Shutdown } from './shutdown.js';
 import { UsageError } from './usage-error.js';
@@ -37,14 +37,14 @@ export async function reextractCommand(ctx: Context, flags: ReextractFlags): Pro
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED, message: 'stopping: no new pages; extractions in flight finish and are recorded' });
   try {
     // The lock as for a crawl; no WARC file is opened: reextract reads the archive, it adds nothing to it.
-    const archive = await openArchive(ctx, shutdown, { warc: false });
+    const storage = await openStorage(ctx, shutdown, { warc: false });
     let summary: ReextractSummary;
     try {
       summary = await runReextract(
         {
-          archive,
+          storage,
           profile: ctx.config.site,
-          revisit: revisitPolicy(ctx.config.revisit),
+          revisit: revisitPolicy(ctx.config.revisit, ctx.config.crawl.maxFailedRuns),
           log: ctx.log,
           tty: process.stderr.isTTY === true,
           progressIntervalMs: ctx.config.crawl.progressIntervalMs,
@@ -53,7 +53,7 @@ export async function reextractCommand(ctx: Context, flags: ReextractFlags): Pro
         shutdown.signal,
       );
     } finally {
-      await archive.close();
+      await storage.close();
     }
     ctx.log.info({ summary }, 'reextract finished');
     process.stdout.write(`${describeReextract(summary)}\n`);
@@ -65,5 +65,5 @@ export async function reextractCommand(ctx: Context, flags: ReextractFlags): Pro
 }
 
 export function describeReextract(s: ReextractSummary): string {
-  return `reextract ${s.status} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.pages} archived pages, ${s.written} written (reextracted), ${s.unchanged} unchanged${s.lostRewritten ? ` (${s.lostRewritten} missing files written again)` : ''}, ${s.notArticle} not articles, ${s.failed} failed; ${s.pagesPerSecond} pages/s with ${s.workers} worker${s.workers === 1 ? '' : 's'}`;
+  return `reextract ${s.status} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.pages} archived pages, ${s.written} written (reextracted), ${s.unchanged} unchanged${s.lostRewritten ? ` (${s.lostRewritten} missing or damaged files written again)` : ''}, ${s.notArticle} not articles, ${s.failed} failed; ${s.pagesPerSecond} pages/s with ${s.workers} worker${s.workers === 1 ? '' : 's'}`;
 }

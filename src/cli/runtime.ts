@@ -1,8 +1,9 @@
-import type { Archive } from '../crawl/archive.js';
+import type { Storage } from '../crawl/storage.js';
 import { ArticlePipeline } from '../crawl/article-pipeline.js';
 import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
 import { describeProxy } from '../fetch/proxy.js';
+import { SiteHealth } from '../fetch/site-health.js';
 import { RequestScheduler } from '../frontier/request-scheduler.js';
 import { revisitPolicy } from '../frontier/revisit-policy.js';
 import type { Context } from './context.js';
@@ -13,22 +14,24 @@ import type { Shutdown } from './shutdown.js';
 export interface Runtime {
   http: HttpClient;
   scheduler: RequestScheduler;
+  /** Whether the site answers at all, as every request of this process sees it. */
+  health: SiteHealth;
   pipeline: ArticlePipeline;
   /**
    * Stops everything in flight: queued and running requests are aborted and the browser is
    * closed (its renders with it). Resolves when no browser process is left.
    */
   stop(): Promise<void>;
-  /** Closes the browser and the connections; the archive, if any, is the caller's to close after. */
+  /** Closes the browser and the connections; the storage, if any, is the caller's to close after. */
   close(): Promise<void>;
 }
 
 /**
  * The runtime of one command. The shutdown's first signal stops it (requests and renders in
- * flight abort), a forced exit kills the browser; with an archive, every exchange and render
- * goes to its WARC writer (when it has one).
+ * flight abort), a forced exit kills the browser; with a storage folder, every exchange and
+ * render goes to its WARC writer (when it has one).
  */
-export function createRuntime(ctx: Context, shutdown: Shutdown, archive: Archive | null): Runtime {
+export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage | null): Runtime {
   const http = new HttpClient(ctx.urls, ctx.config.http);
   const c = ctx.config.crawl;
   const scheduler = new RequestScheduler({
@@ -39,6 +42,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, archive: Archive
     backoffMaxMs: c.backoffMaxMs,
     maxRetryAfterMs: c.maxRetryAfterMs,
   });
+  const health = new SiteHealth(http, c.unreachableAfter);
   const proxy = describeProxy(http.proxy);
   if (proxy) ctx.log.info({ proxy }, 'requests go through a proxy');
   scheduler.onRetryScheduled(({ label, attempt, delayMs, error }) => ctx.log.info({ label, attempt, delayMs, err: error.message }, 'retry scheduled'));
@@ -47,14 +51,15 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, archive: Archive
     profile: ctx.config.site,
     pages: new HttpPageFetcher(http),
     scheduler,
+    health,
     log: ctx.log,
     renderPolicy: ctx.config.render.policy,
-    revisit: revisitPolicy(ctx.config.revisit),
+    revisit: revisitPolicy(ctx.config.revisit, c.maxFailedRuns),
     ...(renderer.renderer ? { renderer: renderer.renderer } : {}),
   });
-  if (archive) {
-    http.recorder = archive.warc;
-    renderer.record(archive.warc);
+  if (storage) {
+    http.recorder = storage.warc;
+    renderer.record(storage.warc);
   }
   shutdown.onForce(renderer.kill);
   const stop = () => {
@@ -66,6 +71,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, archive: Archive
   return {
     http,
     scheduler,
+    health,
     pipeline,
     stop,
     async close() {
@@ -75,4 +81,3 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, archive: Archive
     },
   };
 }
-

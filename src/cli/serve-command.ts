@@ -1,8 +1,10 @@
+import { requireOperatorContact } from '../config/index.js';
 import { createApi, listen } from '../service/http-api.js';
 import { CrawlService } from '../service/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
-import { openArchive } from './open-archive.js';
+import { openStorage } from './open-storage.js';
+import { storageProblem } from '../snapshot/storage-access.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
@@ -12,13 +14,28 @@ import { Shutdown } from './shutdown.js';
  * or SIGHUP, then stops within the shutdown deadline and exits 0.
  */
 export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
+  requireOperatorContact(ctx.config);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
   try {
-    const archive = await openArchive(ctx, shutdown);
-    const runtime = createRuntime(ctx, shutdown, archive);
-    const metrics = new ServiceMetrics(runtime.http, runtime.scheduler);
+    const storage = await openStorage(ctx, shutdown);
+    const runtime = createRuntime(ctx, shutdown, storage);
+    // The metrics read the same status the pages and /status show; the service is made just below.
+    const metrics: ServiceMetrics = new ServiceMetrics(runtime.http, runtime.scheduler, {
+      alarms: (): { drift: boolean; blocked: boolean } => {
+        const { drift, blocked } = service.status().alarms;
+        return { drift: drift !== null, blocked: blocked !== null };
+      },
+      needsAttention: () => storage.state.reports.countNeedingAttention(ctx.config.crawl.maxFailedRuns),
+      unreachableRuns: () => service.status().alarms.unreachable?.runsInARow ?? 0,
+      storageProblem: () => storageProblem(ctx.config.storage),
+      lastSuccessMs: () => {
+        const at = storage.state.runs.lastSuccess()?.finishedAt;
+        return at ? Date.parse(at) : null;
+      },
+      scheduleIntervalSeconds: () => service.scheduleIntervalSeconds(),
+    });
     let stateOpen = true;
-    const service = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, archive, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
+    const service: CrawlService = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, health: runtime.health, storage, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
     const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, protectPages: ctx.config.serve.protectPages, isStateOpen: () => stateOpen && !shutdown.signal.aborted });
     const { host, port } = ctx.config.serve;
     try {
@@ -28,7 +45,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     } catch (err) {
       server.close();
       await runtime.close();
-      await archive.close();
+      await storage.close();
       throw err;
     }
     if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
@@ -46,7 +63,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     });
     await runtime.close();
     stateOpen = false;
-    await archive.close();
+    await storage.close();
     ctx.log.info({ signal: shutdown.by }, 'stopped');
     return ExitCode.OK;
   } finally {

@@ -13,8 +13,10 @@ export interface CrawlOptions {
   retries: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
-  /** Runs that may fail an article before it is left alone. */
+  /** Runs an article may fail (its own failures) before only `revisit.givenUpSchedule` retries it. */
   maxFailedRuns: number;
+  /** Requests in a row that get no answer at all (DNS, connection, TLS, timeouts) before the run stops: the site is unreachable. */
+  unreachableAfter: number;
   /** Longest pause a `Retry-After` may impose; longer asks end the request as failed. */
   maxRetryAfterMs: number;
   /** Day archives when sitemaps fail. */
@@ -78,7 +80,7 @@ export const DEFAULTS: Config = {
   storage: 'storage',
   logLevel: 'info',
   http: {
-    userAgent: 'newsnap/0.1 (+https://github.com/newsnap/newsnap; polite archive crawler)',
+    userAgent: 'newsnap/0.2 (+https://github.com/newsnap/newsnap; polite archive crawler)',
     connectTimeoutMs: 10_000,
     readTimeoutMs: 20_000,
     totalTimeoutMs: 60_000,
@@ -94,6 +96,7 @@ export const DEFAULTS: Config = {
     backoffBaseMs: 1000,
     backoffMaxMs: 60_000,
     maxFailedRuns: 5,
+    unreachableAfter: 5,
     maxRetryAfterMs: 10 * 60_000,
     archiveFallback: true,
     progressIntervalMs: 10_000,
@@ -103,6 +106,7 @@ export const DEFAULTS: Config = {
   revisit: {
     schedule: '3h:15m, 1d:1h, 7d:6h, 30d:3d',
     goneSchedule: '7d:1d, 30d:7d, *:30d',
+    givenUpSchedule: '7d:1d, *:7d',
     maxPerRun: 300,
     missingChecks: 3,
     missingSpacing: '1h',

@@ -16,7 +16,12 @@ export interface LoadedConfig {
   config: Config;
   sources: Map<string, ValueSource>;
   file: string | null;
+  /** Variables `NEWSNAP_…` that name no key, each with the nearest key: a start-up warning each. */
+  unknownVariables: Array<{ variable: string; nearest: { variable: string; key: string } }>;
 }
+
+/** `NEWSNAP_…` variables newsnap reads that are not configuration keys. */
+const OTHER_VARIABLES = new Set(['NEWSNAP_NOW', 'NEWSNAP_CONFIG', 'NEWSNAP_MIRROR_GZIP', 'NEWSNAP_SKIP_CHROMIUM', 'NEWSNAP_BROWSER_OWNER']);
 
 export interface ConfigInput {
   /** `--config FILE`: must exist. Otherwise `NEWSNAP_CONFIG`, then `./config/newsnap.json` when present. */
@@ -72,7 +77,37 @@ export function loadConfig(input: ConfigInput = {}): LoadedConfig {
 
   const typed = config as unknown as Config;
   validate(typed);
-  return { config: typed, sources, file: filePath };
+  return { config: typed, sources, file: filePath, unknownVariables: unknownVariables(env, [...sources.keys()]) };
+}
+
+/**
+ * A misspelt key in the file stops start-up; a misspelt variable would be ignored in silence. Each
+ * `NEWSNAP_…` variable that names no key (nor its `_FILE` form) is reported with the nearest key.
+ */
+function unknownVariables(env: NodeJS.ProcessEnv, keys: string[]): LoadedConfig['unknownVariables'] {
+  const known = new Map(keys.map((key) => [envName(key), key]));
+  const out: LoadedConfig['unknownVariables'] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith('NEWSNAP_') || OTHER_VARIABLES.has(variable) || known.has(variable) || known.has(variable.replace(/_FILE$/, ''))) continue;
+    let best = { variable: '', key: '', distance: Number.POSITIVE_INFINITY };
+    for (const [name, key] of known) {
+      const distance = editDistance(variable.replace(/_FILE$/, ''), name);
+      if (distance < best.distance) best = { variable: name, key, distance };
+    }
+    out.push({ variable, nearest: { variable: best.variable, key: best.key } });
+  }
+  return out;
+}
+
+/** Levenshtein distance: the edits that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length] as number;
 }
 
 /**
@@ -173,6 +208,7 @@ function validate(c: Config): void {
   for (const [key, parse] of [
     ['revisit.schedule', () => parseTiers(c.revisit.schedule)],
     ['revisit.goneSchedule', () => parseTiers(c.revisit.goneSchedule)],
+    ['revisit.givenUpSchedule', () => parseTiers(c.revisit.givenUpSchedule)],
     ['revisit.missingSpacing', () => parseDuration(c.revisit.missingSpacing)],
     ['revisit.retryAfterFailure', () => parseDuration(c.revisit.retryAfterFailure)],
   ] as const) {
@@ -182,7 +218,7 @@ function validate(c: Config): void {
       fail(key, `is not valid: ${(err as Error).message}`);
     }
   }
-  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'serve.maxQueuedFetches', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'crawl.unreachableAfter', 'serve.maxQueuedFetches', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
   }
@@ -232,4 +268,20 @@ function setPath(root: Record<string, Json>, key: string, value: Json): void {
   let node: Record<string, Json> = root;
   for (const part of parts.slice(0, -1)) node = node[part] as Record<string, Json>;
   node[parts[parts.length - 1] as string] = value;
+}
+
+/** Contacts that stand for "put yours here": the shipped defaults and the examples in messages. */
+const PLACEHOLDER_CONTACT = /github\.com\/newsnap\/newsnap|\bexample\.(?:org|com|net)\b|\byou@|your-(?:domain|site|org)/i;
+
+/**
+ * Against the real site, newsnap must say who runs it, as Nutch (`http.agent.name`) and Heritrix
+ * (an operator contact) insist: a User-Agent that still carries a placeholder contact stops
+ * `crawl`, `fetch` and `serve` before any request. A mirror (`origin`) needs none.
+ */
+export function requireOperatorContact(c: Config): void {
+  if (c.origin || !PLACEHOLDER_CONTACT.test(c.http.userAgent)) return;
+  throw new ConfigError(
+    `configuration key http.userAgent still carries a placeholder contact ("${c.http.userAgent}"): the site's operators must be able to reach you. ` +
+      `Set it to your own before crawling ${c.site.baseUrl}, e.g. NEWSNAP_HTTP_USER_AGENT='newsnap/0.2 (+https://your-domain.example/crawler; mailto:crawler@your-domain.example)' with your real site and address`,
+  );
 }

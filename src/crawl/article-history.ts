@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import type { ArticleRecord, EventRecord, StateStore } from '../frontier/state-store.js';
+import type { ArticleRecord, ArticleStore, EventRecord } from '../frontier/state-store.js';
 
 /** One entry of an article's history: a version, or its removal. */
 export type ArticleVersion = Omit<EventRecord, 'offset' | 'id'>;
@@ -12,10 +12,10 @@ export interface ArticleHistory {
 }
 
 /** An article's versions and removals, oldest first; null when storage does not know the id. */
-export function articleHistory(state: StateStore, id: string): ArticleHistory | null {
-  const article = state.get(id);
+export function articleHistory(state: { articles: ArticleStore }, id: string): ArticleHistory | null {
+  const article = state.articles.get(id);
   if (!article) return null;
-  return { article, versions: state.events(id).map(({ offset: _offset, id: _id, ...version }) => version) };
+  return { article, versions: state.articles.events(id).map(({ offset: _offset, id: _id, ...version }) => version) };
 }
 
 /** A unified diff from one version to the next (jsdiff), or null when either has no bytes on disk. */

@@ -2,7 +2,7 @@ import type { RenderPolicy } from '../config/config.js';
 import type { Extraction } from '../extract/article.js';
 import { extractArticle } from '../extract/extract-article.js';
 import { FetchError } from '../fetch/fetch-error.js';
-import type { ArchivedAt } from '../fetch/exchange.js';
+import type { WarcLocation } from '../fetch/exchange.js';
 import type { FetchedPage, NotModified, PageFetcher, PageValidators } from '../fetch/page-fetcher.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { RevisitPolicy } from '../frontier/revisit-policy.js';
@@ -12,7 +12,9 @@ import type { SiteProfile } from '../site/profile.js';
 import type { ArticleRef } from '../site/site-urls.js';
 import { formatSnapshot } from '../snapshot/format.js';
 import { StorageError } from '../snapshot/storage-error.js';
-import type { Archive } from './archive.js';
+import { describeUnreachable, type SiteHealth } from '../fetch/site-health.js';
+import { isCaptured } from '../frontier/article-states.js';
+import type { Storage } from './storage.js';
 import { ArticleRecorder } from './article-recorder.js';
 import type { WatchedField } from './drift.js';
 
@@ -33,9 +35,16 @@ export type ArticleOutcome =
   /** A known article answered 404, not yet enough times to call it gone. */
   | { kind: 'missing'; ref: ArticleRef; count: number }
   | { kind: 'not-article'; ref: ArticleRef; reason: string; message: string; revisit: boolean }
+  /** robots.txt keeps newsnap from it. */
+  | { kind: 'disallowed'; ref: ArticleRef }
   /** Not the site's page at all (a challenge or block page, HTTP 403/451): never counted as drift. */
   | { kind: 'blocked'; ref: ArticleRef; reason: string; revisit: boolean }
+  /** The article's own failure: it counts against its runs. */
   | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error; revisit: boolean }
+  /** The site could not be reached: the run's failure, not the article's (nothing counted). */
+  | { kind: 'unreachable'; ref: ArticleRef; message: string; error: FetchError; revisit: boolean }
+  /** An empty body not rendered while the run suspects extraction drift: left for a later run. */
+  | { kind: 'postponed'; ref: ArticleRef; message: string }
   /** The run stopped while the article was in flight; its state is left as it was. */
   | { kind: 'interrupted'; ref: ArticleRef };
 
@@ -46,6 +55,8 @@ export interface PipelineOptions {
   profile: SiteProfile;
   pages: PageFetcher;
   scheduler: RequestScheduler;
+  /** Tells the site's outage from one page's failure. */
+  health: SiteHealth;
   log: Logger;
   renderPolicy: RenderPolicy;
   renderer?: Renderer;
@@ -60,7 +71,7 @@ type Fetched =
       rendered: boolean;
       renderMs?: number;
       validators?: PageValidators;
-      archived?: Promise<ArchivedAt | null>;
+      archived?: Promise<WarcLocation | null>;
       /** The body was empty and a render would have followed, but the run suspects drift. */
       renderSkipped?: boolean;
     };
@@ -82,27 +93,30 @@ const BLOCKED_STATUSES = new Set([403, 451]);
 export class ArticlePipeline {
   constructor(private readonly o: PipelineOptions) {}
 
-  async process(ref: ArticleRef, archive: Archive | null, signal?: AbortSignal, options: ProcessOptions = {}): Promise<ArticleOutcome> {
-    const known = archive?.state.get(ref.id);
-    const revisit = known?.state === 'done' || known?.state === 'gone' ? known : undefined;
-    const recorder = archive ? new ArticleRecorder(archive, this.o.revisit) : null;
+  async process(ref: ArticleRef, storage: Storage | null, signal?: AbortSignal, options: ProcessOptions = {}): Promise<ArticleOutcome> {
+    const known = storage?.state.articles.get(ref.id);
+    const revisit = known && isCaptured(known.state) ? known : undefined;
+    const recorder = storage ? new ArticleRecorder(storage, this.o.revisit) : null;
+    const mark = this.o.health.mark();
     try {
       // A gone article is asked without validators: a 304 would not tell it is back.
       const fetched = await this.fetch(ref, signal, revisit?.state === 'done' ? validatorsOf(revisit) : undefined, options);
       if (fetched.notModified) {
-        if (revisit) recorder?.unchanged(revisit, fetched.validators);
+        if (revisit) recorder?.record(ref, revisit, 'unchanged', { validators: fetched.validators });
         return { kind: 'unchanged', ref, path: revisit?.path ?? '', revisit: true, rendered: false };
       }
       const { extraction, rendered, renderMs } = fetched;
       // Whatever the page gave, the archive holds it: reextract can read it back later.
       const archivedAt = await fetched.archived;
-      if (archive && archivedAt) archive.recordArchived(ref.id, ref.url, archivedAt);
+      if (storage && archivedAt) storage.recordWarc(ref.id, ref.url, archivedAt);
       if (!extraction.ok) {
-        if (extraction.reason === 'foreign-page') return this.blocked(ref, 'a challenge or block page: none of the site\'s markup', revisit, archive, recorder);
-        if (revisit) recorder?.notArticle(revisit, extraction.reason);
-        // Not rendered because the run suspects drift: later runs try again.
-        else if (fetched.renderSkipped) archive?.recordFailed(ref.id, ref.url, 'empty body, not rendered: extraction drift suspected in this run');
-        else archive?.recordSkipped(ref.id, ref.url, extraction.reason);
+        if (extraction.reason === 'foreign-page') return this.blocked(ref, "a challenge or block page: none of the site's markup", known, recorder);
+        if (fetched.renderSkipped && !revisit) {
+          const message = 'empty body, not rendered: extraction drift suspected in this run';
+          recorder?.record(ref, known, 'postponed', { error: message });
+          return { kind: 'postponed', ref, message };
+        }
+        recorder?.record(ref, known, 'not-article', { reason: extraction.reason });
         return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message, revisit: revisit !== undefined };
       }
       const text = formatSnapshot(extraction.article);
@@ -115,23 +129,32 @@ export class ArticlePipeline {
     } catch (err) {
       if (err instanceof StorageError) throw err;
       if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
-      if (err instanceof FetchError && err.kind === 'http-status' && BLOCKED_STATUSES.has(err.status ?? 0)) return this.blocked(ref, `HTTP ${err.status}`, revisit, archive, recorder);
+      if (err instanceof FetchError && err.kind === 'http-status' && BLOCKED_STATUSES.has(err.status ?? 0)) return this.blocked(ref, `HTTP ${err.status}`, known, recorder);
       if (revisit && recorder && err instanceof FetchError && (err.status === 404 || err.status === 410)) {
         const r = await recorder.missing(revisit, err.status);
         return r.gone ? { kind: 'gone', ref, reason: r.reason } : { kind: 'missing', ref, count: r.count };
       }
+      if (err instanceof FetchError && this.o.health.isOutage(err, mark)) {
+        const message = describeUnreachable(err);
+        recorder?.record(ref, known, 'unreachable', { error: message });
+        return { kind: 'unreachable', ref, message, error: err, revisit: revisit !== undefined };
+      }
       const error = err instanceof Error ? err : new Error(String(err));
-      if (revisit) recorder?.failed(revisit, error.message);
-      else archive?.recordFailed(ref.id, ref.url, error.message);
+      recorder?.record(ref, known, 'failed', { error: error.message });
       return { kind: 'failed', ref, message: error.message, error, revisit: revisit !== undefined };
     }
   }
 
-  /** The site did not serve us: a known article is looked at again later, a new one stays pending. */
-  private blocked(ref: ArticleRef, reason: string, revisit: ArticleRecord | undefined, archive: Archive | null, recorder: ArticleRecorder | null): ArticleOutcome {
-    if (revisit) recorder?.failed(revisit, `blocked: ${reason}`);
-    else archive?.recordBlocked(ref.id, ref.url, reason);
-    return { kind: 'blocked', ref, reason, revisit: revisit !== undefined };
+  /** robots.txt keeps newsnap from this article: recorded, never requested. */
+  disallowed(ref: ArticleRef, storage: Storage, known: ArticleRecord): ArticleOutcome {
+    new ArticleRecorder(storage, this.o.revisit).record(ref, known, 'disallowed', {});
+    return { kind: 'disallowed', ref };
+  }
+
+  /** The site did not serve us: the article is looked at again later, as it was. */
+  private blocked(ref: ArticleRef, reason: string, known: ArticleRecord | undefined, recorder: ArticleRecorder | null): ArticleOutcome {
+    recorder?.record(ref, known, 'blocked', { error: `blocked: ${reason}` });
+    return { kind: 'blocked', ref, reason, revisit: known !== undefined && isCaptured(known.state) };
   }
 
   private async fetch(ref: ArticleRef, signal: AbortSignal | undefined, validators: PageValidators | undefined, options: ProcessOptions): Promise<Fetched> {
@@ -197,10 +220,16 @@ export function describeOutcome(outcome: ArticleOutcome): string {
       return `missing ${outcome.ref.url} (HTTP 404, ${outcome.count} so far)`;
     case 'not-article':
       return `not an article (${outcome.reason}) ${outcome.ref.url}`;
+    case 'disallowed':
+      return `disallowed ${outcome.ref.url}: robots.txt keeps newsnap from it`;
     case 'blocked':
       return `blocked ${outcome.ref.url}: ${outcome.reason}`;
     case 'failed':
       return `failed ${outcome.ref.url}: ${outcome.message}`;
+    case 'unreachable':
+      return `unreachable ${outcome.ref.url}: ${outcome.message}`;
+    case 'postponed':
+      return `postponed ${outcome.ref.url}: ${outcome.message}`;
     case 'interrupted':
       return `interrupted ${outcome.ref.url}: the run stopped before it was done`;
   }

@@ -1,19 +1,22 @@
+import { join } from 'node:path';
+import { nowIso, nowMs } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import { Discovery, type SourceResult } from '../discover/discovery.js';
+import type { FetchError } from '../fetch/fetch-error.js';
 import type { HttpClient } from '../fetch/http-client.js';
+import { describeUnreachable, type SiteHealth } from '../fetch/site-health.js';
+import { OUTCOMES } from '../frontier/article-states.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { ArticleRecord, DueCursor, WorkCursor } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
-import type { SiteUrls } from '../site/site-urls.js';
-import type { Archive } from './archive.js';
-import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
-import { join } from 'node:path';
 import { siteToday } from '../site/calendar.js';
+import type { SiteUrls } from '../site/site-urls.js';
 import { StorageError } from '../snapshot/storage-error.js';
-import { nowIso, nowMs } from '../clock/clock.js';
+import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
 import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
 import { BASELINE_RUNS, baselineOf, describeFinding, DRIFT_REMEDY, DriftMonitor, type DriftFinding, type ExtractionStats } from './drift.js';
-import { emptyCounts, processed, ProgressReporter, type ProgressCounts } from './progress.js';
+import { count, emptyCounts, failures, processed, ProgressReporter, type ProgressCounts } from './progress.js';
+import type { Storage } from './storage.js';
 import { chain, paged, runBounded, take } from './work-loop.js';
 
 export interface CrawlRequest {
@@ -24,6 +27,8 @@ export interface CrawlRequest {
   max?: number;
   /** Discover and list the work; fetch no article. */
   dryRun?: boolean;
+  /** Every failed article is pending again first, its runs forgiven. */
+  retryFailed?: boolean;
 }
 
 export type CrawlStatus = 'done' | 'partial' | 'failed' | 'interrupted';
@@ -47,6 +52,10 @@ export interface CrawlSummary {
   drift?: DriftFinding[];
   /** Blocked pages in a row paused the run this many times (the blocked alarm). */
   blockedPauses: number;
+  /** The run stopped because nothing answered: the address contacted and why. */
+  unreachable?: { address: string; message: string };
+  /** Articles that failed all their runs, after this one (retried only on the slow schedule). */
+  needsAttention: number;
   message?: string;
 }
 
@@ -56,8 +65,9 @@ export interface CrawlDeps {
   urls: SiteUrls;
   http: HttpClient;
   scheduler: RequestScheduler;
-  archive: Archive;
+  storage: Storage;
   pipeline: ArticlePipeline;
+  health: SiteHealth;
   /** Where a dry run lists URLs. */
   out: NodeJS.WritableStream;
   tty: boolean;
@@ -74,20 +84,23 @@ export interface CrawlDeps {
 const LAST_DISCOVERY_DAY = 'incremental.lastDiscoveryDay';
 const PAGE = 256;
 
+export const RETRY_FAILED_HINT = 'newsnap crawl --retry-failed retries them now';
+
 /** One crawl: discover, then work through pending and retryable articles, politely. */
 export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: AbortSignal): Promise<CrawlSummary> {
-  const { config, log, archive, scheduler } = deps;
-  const state = archive.state;
+  const { config, log, storage, scheduler } = deps;
+  const state = storage.state;
   const started = performance.now();
   const today = deps.today ?? siteToday(nowMs());
   const backfill = request.since !== undefined;
   const window: CrawlWindow = backfill
     ? { since: request.since as string, until: request.until ?? today, backfill: true }
-    : incrementalWindow(today, state.getMeta(LAST_DISCOVERY_DAY) ?? null);
+    : incrementalWindow(today, state.meta.get(LAST_DISCOVERY_DAY) ?? null);
   // Earlier runs only: the baseline is read before this run exists.
-  const monitor = new DriftMonitor(baselineOf(state.recentRuns(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
+  const monitor = new DriftMonitor(baselineOf(state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
   const blocked = { inARow: 0, pauses: 0 };
-  const runId = state.beginRun(backfill ? 'backfill' : 'incremental');
+  const maxFailedRuns = config.crawl.maxFailedRuns;
+  const runId = state.runs.begin(backfill ? 'backfill' : 'incremental');
   const counts = emptyCounts();
   let total = 0;
   deps.onStart?.({ runId, counts, total: () => total });
@@ -96,15 +109,22 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     const key = status !== null && !error ? String(status) : (error?.kind ?? 'error');
     requests[key] = (requests[key] ?? 0) + 1;
   });
+  // The circuit breaker: once nothing answers several requests in a row, the run stops.
+  const breaker = new AbortController();
+  const trip: { failure: FetchError | null } = { failure: null };
+  const stopWatching = deps.health.onUnreachable((failure) => {
+    trip.failure ??= failure;
+    breaker.abort(new Error(describeUnreachable(failure)));
+  });
+  const run = AbortSignal.any([signal, breaker.signal]);
 
-  const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal });
+  const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal: run });
   const summary = (status: CrawlStatus, listed = 0, message?: string): CrawlSummary => {
     const durationMs = performance.now() - started;
     const done = processed(counts) - counts.skipped;
     const drift = status === 'interrupted' ? [] : monitor.findings();
-    if (drift.length > 0) {
-      log.error({ drift: drift.map(describeFinding), findings: drift, remedy: DRIFT_REMEDY }, 'extraction drift');
-    }
+    if (drift.length > 0) log.error({ drift: drift.map(describeFinding), findings: drift, remedy: DRIFT_REMEDY }, 'extraction drift');
+    const needsAttention = state.reports.countNeedingAttention(maxFailedRuns);
     const s: CrawlSummary = {
       runId,
       kind: backfill ? 'backfill' : 'incremental',
@@ -118,18 +138,29 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
       sources: discovery.results,
       extraction: monitor.stats,
       blockedPauses: blocked.pauses,
+      needsAttention,
       ...(drift.length > 0 ? { drift } : {}),
+      ...(trip.failure ? { unreachable: { address: trip.failure.contacted?.address ?? new URL(trip.failure.url).host, message: describeUnreachable(trip.failure) } } : {}),
       ...(message ? { message } : {}),
     };
-    state.endRun(runId, status, s);
+    if (trip.failure) log.error({ address: s.unreachable?.address, err: trip.failure.message }, s.unreachable?.message ?? 'site unreachable');
+    state.runs.end(runId, status, s);
     stopObserving();
+    stopWatching();
     deps.onSummary?.(s);
     return s;
   };
 
   log.info({ runId, window, rate: scheduler.effectiveRate, concurrency: config.crawl.concurrency }, 'crawl started');
   try {
-    if (!(await discovery.loadRobots())) return summary('failed', 0, 'robots.txt could not be read and no earlier copy exists: the site may not be crawled now');
+    if (request.retryFailed) log.info({ articles: state.frontier.retryFailed() }, 'failed articles are pending again (--retry-failed)');
+    const slow = state.frontier.scheduleGivenUp(maxFailedRuns, nowIso());
+    if (slow > 0) log.info({ articles: slow, schedule: config.revisit.givenUpSchedule }, 'articles that failed all their runs are retried on the slow schedule');
+    const stop = await discovery.loadRobots();
+    if (stop) {
+      if (stop.unreachable) trip.failure = stop.unreachable;
+      return summary(signal.aborted ? 'interrupted' : 'failed', 0, stop.message);
+    }
     const delay = discovery.robots.crawlDelay;
     if (delay !== undefined) {
       scheduler.applyCrawlDelay(delay);
@@ -137,21 +168,21 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     }
 
     const d = config.site.discovery;
-    if (!backfill && !signal.aborted) await discovery.rss(d.rss);
+    if (!backfill && !run.aborted) await discovery.rss(d.rss);
     for (const month of monthsOf(window)) {
-      if (signal.aborted) break;
+      if (run.aborted) break;
       const result = await discovery.monthSitemap(d.monthSitemap, month);
-      if (result.outcome === 'failed' && config.crawl.archiveFallback) {
-        log.warn({ month }, 'month sitemap failed: reading day archives instead');
+      if (result.outcome === 'failed' && config.crawl.archiveFallback && !run.aborted) {
+        log.warn({ month }, 'month sitemap failed: reading day listings instead');
         for (const day of daysOf(month, window)) {
-          if (signal.aborted) break;
-          await discovery.dayArchive(d.dayArchive, day);
+          if (run.aborted) break;
+          await discovery.dayListing(d.dayArchive, day);
         }
       }
     }
   } catch (err) {
     if (!StorageError.isStorageFailure(err)) throw err;
-    const failure = StorageError.from(err, join(archive.root, 'state.sqlite'), 'record discovered articles in');
+    const failure = StorageError.from(err, join(storage.root, 'state.sqlite'), 'record discovered articles in');
     try {
       summary('failed', 0, failure.message);
     } catch {
@@ -159,23 +190,23 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     }
     throw failure;
   }
+  if (trip.failure && !signal.aborted) return summary('failed', 0, describeUnreachable(trip.failure));
   counts.discovered = discovery.results.reduce((n, r) => n + r.added, 0);
   const discoveryFailed = discovery.results.some((r) => r.outcome === 'failed');
-  if (!backfill && !discoveryFailed && !signal.aborted) state.setMeta(LAST_DISCOVERY_DAY, today);
+  if (!backfill && !discoveryFailed && !signal.aborted) state.meta.set(LAST_DISCOVERY_DAY, today);
   const workRange = backfill ? rangeOf(window) : {};
-  const maxFailedRuns = config.crawl.maxFailedRuns;
-  const fresh = Math.min(state.countWork({ maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
-  // Revisits come after new articles, the longest due first, at most revisit.maxPerRun a run.
+  const fresh = Math.min(state.frontier.countWork({ maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
+  // Revisits (and slow retries) come after new articles, the longest due first, at most revisit.maxPerRun a run.
   const dueAt = nowIso();
-  const due = state.countDue({ now: dueAt, ...workRange });
+  const due = state.frontier.countDue({ now: dueAt, ...workRange });
   const revisitBudget = Math.max(0, Math.min(due, config.revisit.maxPerRun, (request.max ?? Number.POSITIVE_INFINITY) - fresh));
   counts.deferred = due - revisitBudget;
   total = fresh + revisitBudget;
   counts.queued = total;
   log.info({ discovered: counts.discovered, work: fresh, revisits: revisitBudget, revisitsLeftForLater: counts.deferred }, 'discovery finished');
   // New work newest first, then revisits the longest due first; both in pages behind a cursor.
-  const newWork = () => paged<ArticleRecord, WorkCursor>((after) => state.work({ limit: PAGE, maxFailedRuns, ...workRange, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
-  const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.due({ now: dueAt, limit: PAGE, ...workRange, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
+  const newWork = () => paged<ArticleRecord, WorkCursor>((after) => state.frontier.work({ limit: PAGE, maxFailedRuns, ...workRange, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
+  const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.frontier.due({ now: dueAt, limit: PAGE, ...workRange, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
   const work = (): Iterable<ArticleRecord> => chain(take(newWork(), fresh), take(dueWork(), revisitBudget));
 
   if (request.dryRun) {
@@ -198,7 +229,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   };
   /** Feeds the drift measure, and pauses the run when the site keeps answering with block pages. */
   const watch = (o: ArticleOutcome) => {
-    if (o.kind === 'not-article') monitor.page(null);
+    if (o.kind === 'not-article' || o.kind === 'postponed') monitor.page(null);
     else if ('fields' in o && o.fields) monitor.page(o.fields);
     if (o.kind !== 'blocked') {
       if (o.kind !== 'interrupted') blocked.inARow = 0;
@@ -210,23 +241,25 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
     scheduler.pauseFor(config.crawl.blockedPauseMs);
     log.warn({ inARow: config.crawl.blockedInARow, pauseMs: config.crawl.blockedPauseMs, reason: o.reason }, 'blocked pages in a row: pausing the run, as for a 429');
   };
+  const settle = (o: ArticleOutcome) => {
+    count(counts, o.kind);
+    logOutcome(o, log);
+    watch(o);
+    deps.onOutcome?.(o);
+  };
   const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: config.crawl.progressIntervalMs, total: () => total });
   progress.start();
   let launched = 0;
   try {
-    await runBounded(work(), { limit: Math.max(2, config.crawl.concurrency * 2), signal, onFailure: () => scheduler.stop() }, (rec) => {
+    await runBounded(work(), { limit: Math.max(2, config.crawl.concurrency * 2), signal: run, onFailure: () => scheduler.stop() }, (rec) => {
+      const ref = { id: rec.id, day: rec.day, url: rec.url };
       if (!discovery.allowed(rec.url)) {
-        archive.recordSkipped(rec.id, rec.url, 'disallowed by robots.txt');
-        counts.skipped++;
+        settle(deps.pipeline.disallowed(ref, storage, rec));
         return null;
       }
       launched++;
       if (rec.state === 'done' || rec.state === 'gone') counts.revisits++;
-      return deps.pipeline.process({ id: rec.id, day: rec.day, url: rec.url }, archive, signal, { renderFallback }).then((o) => {
-        tally(o, counts, log);
-        watch(o);
-        deps.onOutcome?.(o);
-      });
+      return deps.pipeline.process(ref, storage, run, { renderFallback }).then(settle);
     });
   } catch (err) {
     progress.stop();
@@ -239,51 +272,34 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   }
   progress.stop();
 
-  // A page the site did not serve (blocked) is no success either.
-  const problems = counts.failed + counts.blocked;
+  const problems = failures(counts);
   const succeeded = processed(counts) - problems - counts.skipped;
   let status: CrawlStatus = 'done';
   if (signal.aborted) status = 'interrupted';
+  else if (trip.failure) status = 'failed';
   else if (problems > 0 && succeeded === 0) status = 'failed';
   else if (problems > 0 || discoveryFailed) status = 'partial';
   if (status !== 'interrupted' && launched === 0 && discovery.results.length > 0 && discovery.results.every((r) => r.outcome === 'failed')) status = 'failed';
-  return summary(status);
+  return summary(status, 0, trip.failure ? describeUnreachable(trip.failure) : undefined);
 }
 
-function tally(o: ArticleOutcome, counts: ProgressCounts, log: Logger): void {
-  switch (o.kind) {
-    case 'written':
-    case 'updated':
-    case 'restored':
-    case 'unchanged':
-    case 'gone':
-    case 'missing':
-    case 'blocked':
-    case 'failed':
-      counts[o.kind]++;
-      break;
-    case 'not-article':
-      counts.notArticle++;
-      break;
-    case 'printed':
-    case 'interrupted':
-      break;
-  }
+/** One log record an article's outcome: a warning for failures, info for the site's changes, debug otherwise. */
+function logOutcome(o: ArticleOutcome, log: Logger): void {
   const fields = {
     id: o.ref.id,
     url: o.ref.url,
     outcome: o.kind,
-    ...(o.kind === 'failed' ? { err: o.message } : {}),
-    ...(o.kind === 'not-article' ? { reason: o.reason } : {}),
-    ...(o.kind === 'gone' || o.kind === 'blocked' ? { reason: o.reason } : {}),
+    ...(o.kind === 'failed' || o.kind === 'unreachable' || o.kind === 'postponed' ? { err: o.message } : {}),
+    ...(o.kind === 'not-article' || o.kind === 'gone' || o.kind === 'blocked' ? { reason: o.reason } : {}),
     ...(o.kind === 'missing' ? { count: o.count } : {}),
     ...('rendered' in o && o.rendered && 'renderMs' in o ? { rendered: true, renderMs: o.renderMs } : {}),
   };
   if (o.kind === 'failed') log.warn(fields, 'article failed');
-  else if (o.kind === 'blocked') log.warn(fields, 'blocked: not the site\'s page');
+  else if (o.kind === 'unreachable') log.warn(fields, 'article not reached: the site is unreachable');
+  else if (o.kind === 'blocked') log.warn(fields, "blocked: not the site's page");
   else if (o.kind === 'not-article') log.info(fields, 'not an article');
   else if (o.kind === 'updated' || o.kind === 'gone' || o.kind === 'restored' || o.kind === 'missing') log.info(fields, `article ${o.kind}`);
-  else log.debug(fields, 'article');
+  else log.debug(fields, OUTCOMES[o.kind].word);
 }
 
 function rangeOf(window: CrawlWindow): { since: string; until: string } {

@@ -1,3 +1,4 @@
+import { OUTCOMES, type OutcomeKind } from '../frontier/article-states.js';
 import type { Logger } from '../log/logger.js';
 
 export interface ProgressCounts {
@@ -19,7 +20,13 @@ export interface ProgressCounts {
   notArticle: number;
   /** Not the site's page (a challenge or block page, HTTP 403/451). */
   blocked: number;
+  /** The article's own failures. */
   failed: number;
+  /** Not reached: the site could not be reached (nothing counted against the article). */
+  unreachable: number;
+  /** Empty bodies not rendered while drift was suspected: left for a later run. */
+  postponed: number;
+  /** Disallowed by robots.txt. */
   skipped: number;
   /** Checks of articles already captured (revisits), made this run. */
   revisits: number;
@@ -28,12 +35,45 @@ export interface ProgressCounts {
 }
 
 export function emptyCounts(): ProgressCounts {
-  return { discovered: 0, queued: 0, written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, blocked: 0, failed: 0, skipped: 0, revisits: 0, deferred: 0 };
+  return { discovered: 0, queued: 0, written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, blocked: 0, failed: 0, unreachable: 0, postponed: 0, skipped: 0, revisits: 0, deferred: 0 };
 }
 
-/** Articles the run has finished with, whatever the outcome. */
+/** The count each outcome adds to (none for outcomes that are no result of a run: printed, interrupted). */
+export const COUNTED_AS: { readonly [K in OutcomeKind]: keyof ProgressCounts | null } = {
+  written: 'written',
+  updated: 'updated',
+  restored: 'restored',
+  // reextract counts a rebuilt version as written.
+  reextracted: 'written',
+  unchanged: 'unchanged',
+  printed: null,
+  gone: 'gone',
+  missing: 'missing',
+  'not-article': 'notArticle',
+  disallowed: 'skipped',
+  blocked: 'blocked',
+  failed: 'failed',
+  unreachable: 'unreachable',
+  postponed: 'postponed',
+  interrupted: null,
+};
+
+/** Adds one outcome to the counts. */
+export function count(c: ProgressCounts, kind: OutcomeKind): void {
+  const key = COUNTED_AS[kind];
+  if (key) c[key]++;
+}
+
+/** Articles the run has finished with, whatever the outcome (older summaries lack the newer counts). */
 export function processed(c: ProgressCounts): number {
-  return c.written + c.updated + c.restored + c.unchanged + c.gone + c.missing + c.notArticle + c.blocked + c.failed + c.skipped;
+  return c.written + c.updated + c.restored + c.unchanged + c.gone + c.missing + c.notArticle + c.blocked + c.failed + (c.unreachable ?? 0) + (c.postponed ?? 0) + c.skipped;
+}
+
+/** Outcomes among them that are failures (OUTCOMES' `failure`). */
+export function failures(c: ProgressCounts): number {
+  let n = 0;
+  for (const [kind, key] of Object.entries(COUNTED_AS) as Array<[OutcomeKind, keyof ProgressCounts | null]>) if (key && OUTCOMES[kind].failure) n += c[key] ?? 0;
+  return n;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import type { Article } from '../extract/article.js';
 import { extractArticle } from '../extract/extract-article.js';
-import type { ArchivedAt } from '../fetch/exchange.js';
+import type { WarcLocation } from '../fetch/exchange.js';
 import { decodeHtml } from '../fetch/page-fetcher.js';
 import type { SiteProfile } from '../site/profile.js';
 import { formatSnapshot } from '../snapshot/format.js';
@@ -17,10 +17,10 @@ export interface ReextractWorkerData {
 }
 
 export interface ReextractTask {
-  at: ArchivedAt;
+  at: WarcLocation;
   /** The sha256 of the article's current snapshot: the same bytes again need no reply but "unchanged". */
   sha256: string | null;
-  /** Where that snapshot is: if its file is gone, the same bytes come back to be written again. */
+  /** Where that snapshot is: if its file is gone or damaged, the same bytes come back to be written again. */
   path: string | null;
 }
 
@@ -44,8 +44,21 @@ export default async function reextract(task: ReextractTask): Promise<ReextractR
   const text = formatSnapshot(extraction.article);
   // Most pages give the bytes already stored: saying so spares the main thread (the pool's
   // bottleneck on two cores) a hash and the copy of the article.
-  if (task.sha256 && createHash('sha256').update(text).digest('hex') === task.sha256) {
-    return task.path && !existsSync(join(root, task.path)) ? { ok: true, url: page.url, lost: true, text } : { ok: true, url: page.url, unchanged: true };
+  if (task.sha256 && sha256(text) === task.sha256) {
+    return task.path && !fileHolds(join(root, task.path), task.sha256) ? { ok: true, url: page.url, lost: true, text } : { ok: true, url: page.url, unchanged: true };
   }
   return { ok: true, url: page.url, article: extraction.article, text };
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The file is there with exactly these bytes (a snapshot of a few KB: cheap to check). */
+function fileHolds(path: string, expected: string): boolean {
+  try {
+    return sha256(readFileSync(path)) === expected;
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@ import type { RevisitPolicy } from '../frontier/revisit-policy.js';
 import type { ArticleRecord, WorkCursor } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
 import type { SiteProfile } from '../site/profile.js';
-import type { Archive } from './archive.js';
+import type { Storage } from './storage.js';
 import { ArticleRecorder } from './article-recorder.js';
 import { emptyCounts, ProgressReporter, type ProgressCounts } from './progress.js';
 import type { ReextractResult, ReextractTask, ReextractWorkerData } from './reextract-worker.js';
@@ -34,7 +34,7 @@ export interface ReextractSummary {
 }
 
 export interface ReextractDeps {
-  archive: Archive;
+  storage: Storage;
   profile: SiteProfile;
   revisit: RevisitPolicy;
   log: Logger;
@@ -52,33 +52,33 @@ const PAGE = 256;
  * so a second pass writes nothing.
  */
 export async function runReextract(deps: ReextractDeps, request: ReextractRequest, signal: AbortSignal): Promise<ReextractSummary> {
-  const { archive, log } = deps;
+  const { storage, log } = deps;
   const started = performance.now();
   const range = { ...(request.since ? { since: request.since } : {}), ...(request.until ? { until: request.until } : {}), ...(request.ids ? { ids: request.ids } : {}) };
   const counts = emptyCounts();
-  const total = countArchived(archive, range);
+  const total = countArchived(storage, range);
   counts.queued = total;
-  const workerData: ReextractWorkerData = { root: archive.root, profile: deps.profile };
+  const workerData: ReextractWorkerData = { root: storage.root, profile: deps.profile };
   const pool = new Piscina<ReextractTask, ReextractResult>({
     filename: new URL('./reextract-worker.js', import.meta.url).href,
     workerData,
     minThreads: request.workers,
     maxThreads: request.workers,
   });
-  const recorder = new ArticleRecorder(archive, deps.revisit);
+  const recorder = new ArticleRecorder(storage, deps.revisit);
   const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: deps.progressIntervalMs, total: () => total });
   log.info({ pages: total, workers: request.workers, ...range }, 'reextract started');
   progress.start();
   let lostRewritten = 0;
   try {
-    await runBounded(pages(archive, range), { limit: request.workers * 4, signal }, (rec) =>
-      pool.run({ at: rec.archived!, sha256: rec.sha256, path: rec.path }).then(
+    await runBounded(pages(storage, range), { limit: request.workers * 4, signal }, (rec) =>
+      pool.run({ at: rec.warc!, sha256: rec.sha256, path: rec.path }).then(
         async (result) => {
-          if (await settle(recorder, archive, rec, result, counts, log)) lostRewritten++;
+          if (await settle(recorder, storage, rec, result, counts, log)) lostRewritten++;
         },
         (err: Error) => {
           counts.failed++;
-          log.warn({ id: rec.id, at: rec.archived, err: err.message }, 'archived page could not be read');
+          log.warn({ id: rec.id, at: rec.warc, err: err.message }, 'archived page could not be read');
         },
       ),
     );
@@ -103,7 +103,7 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
 }
 
 /** Settles one page; true when it wrote a lost snapshot file again. */
-async function settle(recorder: ArticleRecorder, archive: Archive, rec: ArticleRecord, result: ReextractResult, counts: ProgressCounts, log: Logger): Promise<boolean> {
+async function settle(recorder: ArticleRecorder, storage: Storage, rec: ArticleRecord, result: ReextractResult, counts: ProgressCounts, log: Logger): Promise<boolean> {
   if (!result.ok) {
     counts.notArticle++;
     log.debug({ id: rec.id, reason: result.reason }, 'not an article');
@@ -115,8 +115,8 @@ async function settle(recorder: ArticleRecorder, archive: Archive, rec: ArticleR
   }
   if ('lost' in result) {
     counts.unchanged++;
-    const rewrote = await archive.restoreLostSnapshot({ id: rec.id, path: rec.path!, sha256: rec.sha256! }, result.text);
-    if (rewrote) log.info({ id: rec.id, path: rec.path }, 'missing snapshot file written again');
+    const rewrote = await storage.restoreLostSnapshot({ id: rec.id, path: rec.path!, sha256: rec.sha256! }, result.text);
+    if (rewrote) log.info({ id: rec.id, path: rec.path }, 'missing or damaged snapshot file written again');
     return rewrote;
   }
   const saved = await recorder.captured({ id: rec.id, day: rec.day, url: rec.url }, result.article, result.text, { reextracted: true });
@@ -128,11 +128,11 @@ async function settle(recorder: ArticleRecorder, archive: Archive, rec: ArticleR
   return false;
 }
 
-function countArchived(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): number {
-  if (range.ids) return range.ids.filter((id) => archive.state.get(id)?.archived).length;
-  return archive.state.countArchived(range);
+function countArchived(storage: Storage, range: { since?: string; until?: string; ids?: readonly string[] }): number {
+  if (range.ids) return range.ids.filter((id) => storage.state.articles.get(id)?.warc).length;
+  return storage.state.articles.countWarc(range);
 }
 
-function pages(archive: Archive, range: { since?: string; until?: string; ids?: readonly string[] }): Iterable<ArticleRecord> {
-  return paged<ArticleRecord, WorkCursor>((after) => archive.state.archivedPage({ limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
+function pages(storage: Storage, range: { since?: string; until?: string; ids?: readonly string[] }): Iterable<ArticleRecord> {
+  return paged<ArticleRecord, WorkCursor>((after) => storage.state.articles.warcPage({ limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
 }

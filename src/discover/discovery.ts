@@ -2,13 +2,21 @@ import * as cheerio from 'cheerio';
 import { FetchError } from '../fetch/fetch-error.js';
 import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-client.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
-import type { DiscoveredRef, StateStore } from '../frontier/state-store.js';
+import type { DiscoveredRef, State } from '../frontier/state-store.js';
+import { describeUnreachable } from '../fetch/site-health.js';
 import type { Logger } from '../log/logger.js';
 import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { XmlLocStream } from './xml-locs.js';
+
+/** Why robots.txt stops a run before anything else is asked. */
+export interface RobotsStop {
+  message: string;
+  /** Set when nothing answered at all: the site is unreachable (not a policy of the site). */
+  unreachable?: FetchError;
+}
 
 /** What one discovery source gave in this run. */
 export interface SourceResult {
@@ -24,7 +32,7 @@ export interface SourceResult {
 export interface DiscoveryOptions {
   http: HttpClient;
   scheduler: RequestScheduler;
-  state: StateStore;
+  state: Pick<State, 'frontier' | 'sources'>;
   urls: SiteUrls;
   log: Logger;
   /** The product token robots.txt groups are matched against. */
@@ -35,10 +43,10 @@ export interface DiscoveryOptions {
 }
 
 const BATCH = 500;
-const MAX_ARCHIVE_PAGES = 100;
+const MAX_LISTING_PAGES = 100;
 
 /**
- * Finds article URLs: robots.txt, RSS, month sitemaps and day archives. Feeds and sitemaps are
+ * Finds article URLs: robots.txt, RSS, month sitemaps and day listings. Feeds and sitemaps are
  * fetched conditionally (an unchanged one costs one 304) and streamed into the state store in
  * batches, so memory does not grow with the archive.
  */
@@ -49,13 +57,14 @@ export class Discovery {
   constructor(private readonly o: DiscoveryOptions) {}
 
   /**
-   * Reads robots.txt (RFC 9309): 2xx rules apply; 4xx means no rules; 5xx or no answer means
-   * everything is disallowed, unless a copy from an earlier run is cached. Returns false when
-   * the site may not be crawled at all.
+   * Reads robots.txt (RFC 9309): 2xx rules apply; 4xx means no rules; 5xx (or 429) means
+   * everything is disallowed, unless a copy from an earlier run is cached. No answer at all is
+   * no policy of the site: the site is unreachable, and the run stops whatever is cached.
+   * Returns null when the run may go on, else why it stops.
    */
-  async loadRobots(): Promise<boolean> {
+  async loadRobots(): Promise<RobotsStop | null> {
     const url = new URL('/robots.txt', this.o.urls.base);
-    const cached = this.o.state.validators(url.href);
+    const cached = this.o.state.sources.get(url.href);
     try {
       const res = await this.o.scheduler.run(
         'robots.txt',
@@ -72,26 +81,30 @@ export class Discovery {
       } else if (res.status >= 200 && res.status < 300) {
         const body = res.body.toString('utf8');
         this.robots = parseRobots(body, this.o.productToken);
-        this.o.state.saveValidators(url.href, { ...validatorsOf(res), body });
+        this.o.state.sources.save(url.href, { ...validatorsOf(res), body });
         this.record({ source: url.href, outcome: 'changed', urls: 0, added: 0 });
       } else {
         this.robots = ALLOW_ALL;
-        this.o.state.saveValidators(url.href, { etag: null, lastModified: null, body: '' });
+        this.o.state.sources.save(url.href, { etag: null, lastModified: null, body: '' });
         this.record({ source: url.href, outcome: 'changed', urls: 0, added: 0 });
         this.o.log.info({ status: res.status }, 'robots.txt unavailable (4xx): no rules apply');
       }
-      return true;
+      return null;
     } catch (err) {
       const message = (err as Error).message;
       this.record({ source: url.href, outcome: 'failed', urls: 0, added: 0, error: message });
+      if (err instanceof FetchError && err.network) {
+        this.robots = DISALLOW_ALL;
+        return { message: describeUnreachable(err), unreachable: err };
+      }
       if (cached?.body != null) {
         this.robots = parseRobots(cached.body, this.o.productToken);
-        this.o.log.warn({ err: message }, 'robots.txt unreachable: using the copy from the last run');
-        return true;
+        this.o.log.warn({ err: message }, 'robots.txt did not answer with its rules: using the copy from the last run');
+        return null;
       }
       this.robots = DISALLOW_ALL;
-      this.o.log.error({ err: message }, 'robots.txt unreachable and never seen: the site may not be crawled (RFC 9309)');
-      return false;
+      this.o.log.error({ err: message }, 'robots.txt answered with an error and was never seen: the site may not be crawled (RFC 9309)');
+      return { message: `robots.txt could not be read (${message}) and no earlier copy exists: RFC 9309 says the site may not be crawled now; the next run tries again` };
     }
   }
 
@@ -117,21 +130,21 @@ export class Discovery {
     return this.xmlSource(new URL(path, this.o.urls.base), ['urlset'], month);
   }
 
-  /** A day archive, following its `list__more` pages where robots.txt allows them. */
-  async dayArchive(template: string, day: string): Promise<SourceResult> {
+  /** A day listing (the site's "day archive" page), following its `list__more` pages where robots.txt allows them. */
+  async dayListing(template: string, day: string): Promise<SourceResult> {
     let next: URL | null = new URL(template.replace('{day}', day), this.o.urls.base);
     const first = next.href;
     let urls = 0;
     let added = 0;
     try {
-      for (let page = 0; next && page < MAX_ARCHIVE_PAGES; page++) {
+      for (let page = 0; next && page < MAX_LISTING_PAGES; page++) {
         if (!this.allowed(next)) {
           if (page === 0) return this.record({ source: first, outcome: 'disallowed', urls, added });
-          this.o.log.debug({ url: next.href }, 'day archive paging disallowed by robots.txt');
+          this.o.log.debug({ url: next.href }, 'day listing paging disallowed by robots.txt');
           break;
         }
         const target: URL = next;
-        const res = await this.o.scheduler.run(`archive ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal);
+        const res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal);
         if (res.status === 404 && page === 0) break;
         requireOk(res);
         const $ = cheerio.load(res.body.toString('utf8'));
@@ -141,7 +154,7 @@ export class Discovery {
           if (ref) refs.push(ref);
         });
         urls += refs.length;
-        added += this.o.state.addDiscovered(refs);
+        added += this.o.state.frontier.addDiscovered(refs);
         const more = $('div.list__more').attr('data-url') ?? $('[data-next-url]').attr('data-next-url');
         next = more ? this.o.urls.parseSiteUrl(more, target.href) : null;
       }
@@ -155,8 +168,8 @@ export class Discovery {
 
   private async xmlSource(url: URL, roots: readonly string[], month?: string): Promise<SourceResult> {
     if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
-    const cached = this.o.state.validators(url.href);
-    const listing = month ? { month, generation: this.o.state.nextGeneration() } : undefined;
+    const cached = this.o.state.sources.get(url.href);
+    const listing = month ? { month, generation: this.o.state.frontier.nextGeneration() } : undefined;
     let urls = 0;
     let added = 0;
     try {
@@ -166,7 +179,7 @@ export class Discovery {
           // A fresh parser per attempt: a retry starts the document again.
           let batch: DiscoveredRef[] = [];
           const flush = () => {
-            added += this.o.state.addDiscovered(batch, listing);
+            added += this.o.state.frontier.addDiscovered(batch, listing);
             batch = [];
           };
           const parser = new XmlLocStream((loc, _kind, lastmod) => {
@@ -194,8 +207,8 @@ export class Discovery {
       if (res.status === 304) return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
       // Only a document read whole says what left it.
-      const unlisted = listing ? this.o.state.markUnlisted(listing.month, listing.generation) : undefined;
-      this.o.state.saveValidators(url.href, { ...validatorsOf(res), body: null });
+      const unlisted = listing ? this.o.state.frontier.markUnlisted(listing.month, listing.generation) : undefined;
+      this.o.state.sources.save(url.href, { ...validatorsOf(res), body: null });
       return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }) });
     } catch (err) {
       // Our own storage failing (a full disk) is no failure of the source: it stops the run.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page, Response, Route } from 'playwright';
 import { nowIso } from '../clock/clock.js';
-import type { ArchivedAt, ExchangeRecorder, HttpExchange, RenderedPage } from './exchange.js';
+import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from './exchange.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
@@ -307,7 +307,7 @@ async function documentOf(siteUrl: string, response: Response): Promise<HttpExch
 }
 
 /** Archives the document, then the DOM the browser built from it (what extraction reads), referring to it. */
-async function archiveRender(recorder: ExchangeRecorder, document: HttpExchange | null, page: RenderedPage): Promise<ArchivedAt | null> {
+async function archiveRender(recorder: ExchangeRecorder, document: HttpExchange | null, page: RenderedPage): Promise<WarcLocation | null> {
   const response = document ? await recorder.recordExchange(document) : null;
   return recorder.recordRendered(page, response);
 }

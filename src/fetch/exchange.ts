@@ -26,7 +26,7 @@ export interface RenderedPage {
 }
 
 /** Where a record lies in the archive: its file (relative to storage) and byte range. */
-export interface ArchivedAt {
+export interface WarcLocation {
   file: string;
   offset: number;
   length: number;
@@ -34,6 +34,6 @@ export interface ArchivedAt {
 
 /** Keeps exchanges; never rejects (a failure is kept and reported when the recorder closes). */
 export interface ExchangeRecorder {
-  recordExchange(exchange: HttpExchange): Promise<ArchivedAt | null>;
-  recordRendered(page: RenderedPage, refersTo?: ArchivedAt | null): Promise<ArchivedAt | null>;
+  recordExchange(exchange: HttpExchange): Promise<WarcLocation | null>;
+  recordRendered(page: RenderedPage, refersTo?: WarcLocation | null): Promise<WarcLocation | null>;
 }

@@ -7,6 +7,8 @@ export type FetchErrorKind =
   | 'connect'
   | 'timeout'
   | 'reset'
+  /** The TLS handshake failed (certificate, protocol). */
+  | 'tls'
   | 'truncated'
   | 'decode'
   | 'http-status'
@@ -19,6 +21,16 @@ export type FetchErrorKind =
   | 'aborted';
 
 const RETRYABLE: ReadonlySet<FetchErrorKind> = new Set(['dns', 'connect', 'timeout', 'reset', 'truncated']);
+/** No answer at all because of the way to the host, not the page: they say nothing of one article. */
+const HOST_LEVEL: ReadonlySet<FetchErrorKind> = new Set(['dns', 'connect', 'tls']);
+
+/** The address a request actually went to, which a person must check when nothing answers. */
+export interface Contacted {
+  /** `host:port` (a host name alone when it could not be resolved). */
+  address: string;
+  /** The site itself, a mirror given by `--origin`, or the proxy in between. */
+  role: 'site' | 'origin' | 'proxy';
+}
 
 export class FetchError extends Error {
   override readonly name = 'FetchError';
@@ -27,18 +39,38 @@ export class FetchError extends Error {
   readonly status: number | undefined;
   /** From `Retry-After` on a 429 or 503, in milliseconds. */
   readonly retryAfterMs: number | undefined;
+  /** Where the request went, when no answer came back. */
+  readonly contacted: Contacted | undefined;
+  /** The system's or undici's error code (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, …). */
+  readonly code: string | undefined;
 
   constructor(
     kind: FetchErrorKind,
     url: string,
     message: string,
-    extra: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    extra: { status?: number; retryAfterMs?: number; cause?: unknown; contacted?: Contacted; code?: string } = {},
   ) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.kind = kind;
     this.url = url;
     this.status = extra.status;
     this.retryAfterMs = extra.retryAfterMs;
+    this.contacted = extra.contacted;
+    this.code = extra.code;
+  }
+
+  /** No answer came from the site: the network, the host or the proxy failed, not a page. */
+  get network(): boolean {
+    return this.hostLevel || (this.status === undefined && (this.kind === 'timeout' || this.kind === 'reset'));
+  }
+
+  /**
+   * The way to the host failed (DNS, connection, TLS, the proxy): never about one article. A
+   * timeout or a reset may be about one page; whether it is depends on whether the rest of the
+   * site answered meanwhile.
+   */
+  get hostLevel(): boolean {
+    return this.kind === 'proxy' || (this.status === undefined && HOST_LEVEL.has(this.kind));
   }
 
   /** A later attempt may succeed: network trouble, 408, 425, 429 and 5xx. */

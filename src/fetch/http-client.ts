@@ -4,8 +4,8 @@ import zlib from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { SiteUrls } from '../site/site-urls.js';
 import { nowIso } from '../clock/clock.js';
-import type { ArchivedAt, ExchangeRecorder, HttpExchange } from './exchange.js';
-import { FetchError, parseRetryAfter } from './fetch-error.js';
+import type { WarcLocation, ExchangeRecorder, HttpExchange } from './exchange.js';
+import { FetchError, parseRetryAfter, type Contacted } from './fetch-error.js';
 import { proxyError, toFetchError } from './http-failures.js';
 import { createDispatcher, proxyAddressOf, proxySettings, type ProxySettings } from './proxy.js';
 
@@ -33,7 +33,7 @@ export interface HttpResponse {
   /** The decompressed body; empty when `onChunk` consumed it. */
   body: Buffer;
   /** Where the exchange was archived, when a recorder keeps them. */
-  archived?: Promise<ArchivedAt | null>;
+  archived?: Promise<WarcLocation | null>;
 }
 
 export interface RequestInit {
@@ -129,6 +129,13 @@ export class HttpClient {
     await this.dispatcher.close();
   }
 
+  /** The address a request for `target` goes to (without a proxy in between). */
+  private contacted(target: URL): Contacted {
+    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    return { address: `${host}:${port}`, role: this.urls.origin.href === this.urls.base.href ? 'site' : 'origin' };
+  }
+
   private async once(siteUrl: URL, init: RequestInit): Promise<HttpResponse> {
     const started = performance.now();
     const target = this.urls.toOrigin(siteUrl);
@@ -164,7 +171,7 @@ export class HttpClient {
     } catch (err) {
       const error = init.signal?.aborted
         ? new FetchError('aborted', siteUrl.href, `${siteUrl.href}: request aborted, the run is stopping`, { cause: err })
-        : (proxyError(err, proxyAddressOf(this.proxy, target), siteUrl.href) ?? toFetchError(err, siteUrl.href, signal, status));
+        : (proxyError(err, proxyAddressOf(this.proxy, target), siteUrl.href) ?? toFetchError(err, siteUrl.href, signal, status, this.contacted(target)));
       this.notify({ url: siteUrl.href, status, ms: performance.now() - started, error });
       throw error;
     }

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { PageText } from '../extract/article.js';
-import type { ArchivedAt } from './exchange.js';
+import type { WarcLocation } from './exchange.js';
 import { FetchError } from './fetch-error.js';
 import { requireOk, type HttpClient } from './http-client.js';
 
@@ -16,7 +16,7 @@ export interface FetchedPage {
   /** The page's validators, for a conditional request next time. */
   validators?: PageValidators;
   /** Where the page extraction reads was archived (the response, or the rendered DOM). */
-  archived?: Promise<ArchivedAt | null>;
+  archived?: Promise<WarcLocation | null>;
   notModified?: false;
 }
 

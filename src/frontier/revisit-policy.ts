@@ -13,6 +13,10 @@ export interface RevisitTier {
 export interface RevisitPolicy {
   schedule: RevisitTier[];
   gone: RevisitTier[];
+  /** Articles that failed every one of their runs: retried slowly, counted from when they gave out. */
+  givenUp: RevisitTier[];
+  /** Runs an article may fail before only the slow schedule retries it. */
+  maxFailedRuns: number;
   /** Consecutive 404 answers that make an article gone. */
   missingChecks: number;
   /** A 404 counts only this long after the previous counted one. */
@@ -27,6 +31,7 @@ export interface RevisitPolicy {
 export interface RevisitOptions {
   schedule: string;
   goneSchedule: string;
+  givenUpSchedule: string;
   maxPerRun: number;
   missingChecks: number;
   missingSpacing: string;
@@ -62,10 +67,12 @@ export function parseTiers(text: string): RevisitTier[] {
   return tiers;
 }
 
-export function revisitPolicy(o: RevisitOptions): RevisitPolicy {
+export function revisitPolicy(o: RevisitOptions, maxFailedRuns: number): RevisitPolicy {
   return {
     schedule: parseTiers(o.schedule),
     gone: parseTiers(o.goneSchedule),
+    givenUp: parseTiers(o.givenUpSchedule),
+    maxFailedRuns,
     missingChecks: o.missingChecks,
     missingSpacingMs: parseDuration(o.missingSpacing),
     retryMs: parseDuration(o.retryAfterFailure),

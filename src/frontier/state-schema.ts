@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * The state store's tables, and the migration of a store written by an earlier newsnap. The
  * version lives in SQLite's `user_version`; a migration runs once, in one transaction.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const ARTICLES = `
 CREATE TABLE articles (
@@ -36,6 +36,7 @@ CREATE TABLE articles (
   archived_file TEXT,
   archived_offset INTEGER,
   archived_length INTEGER,
+  given_up_at TEXT,
   discovered_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
@@ -90,24 +91,58 @@ INSERT INTO articles (id, url, day, state, attempts, last_error, reason, sha256,
 DROP TABLE articles_v0;
 `;
 
+/**
+ * Schema 1 had no slow retry of articles that used up their runs, and counted a run against an
+ * article when the site could not be reached at all. Those failures are forgiven: an article whose
+ * last error was a network failure (DNS, connection, timeout, proxy) is pending again.
+ */
+const NETWORK_ERRORS = [
+  '%: host not found (%',
+  '%: connection failed (%',
+  '% timed out (%',
+  '%: proxy % could not be resolved (%',
+  '%: proxy % refused the connection (%',
+  '%: proxy % did not answer (%',
+  '%: connection to proxy % failed (%',
+  '%: browser render timed out %',
+  '%: browser navigation failed (net::ERR_%',
+];
+const FROM_V1 = `ALTER TABLE articles ADD COLUMN given_up_at TEXT;`;
+const FORGIVE_NETWORK_FAILURES = `
+UPDATE articles SET state = 'pending', attempts = 0
+  WHERE state = 'failed' AND (${NETWORK_ERRORS.map((p) => `last_error LIKE '${p}'`).join(' OR ')});
+`;
+
 /** Meta key of the manifest bytes already applied to state. */
 export const MANIFEST_OFFSET = 'manifest.offset';
 
-/** Creates the tables, or migrates an older store; returns true when it migrated one. */
-export function ensureSchema(db: Database.Database): boolean {
+/** What opening a store written by an earlier newsnap did to it. */
+export interface Migration {
+  /** The schema it had. */
+  from: number;
+  /** Articles that had failed only because the site could not be reached: pending again. */
+  forgiven: number;
+}
+
+/** Creates the tables, or migrates an older store (and says what it did). */
+export function ensureSchema(db: Database.Database): Migration | null {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === SCHEMA_VERSION) return false;
+  if (version === SCHEMA_VERSION) return null;
   if (version > SCHEMA_VERSION) {
     throw new Error(`state.sqlite was written by a newer newsnap (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade newsnap`);
   }
   const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'`).get() !== undefined;
+  let forgiven = 0;
   db.transaction(() => {
-    db.exec(exists ? FROM_V0 : ARTICLES);
+    if (!exists) db.exec(ARTICLES);
+    else if (version === 0) db.exec(FROM_V0);
+    else db.exec(FROM_V1);
+    if (exists) forgiven = db.prepare(FORGIVE_NETWORK_FAILURES).run().changes;
     db.exec(REST);
     // The events table starts empty: the whole manifest is applied again at open, which fills it
     // (applying a line is idempotent).
-    if (exists) db.prepare(`DELETE FROM meta WHERE key = ?`).run(MANIFEST_OFFSET);
+    if (exists && version === 0) db.prepare(`DELETE FROM meta WHERE key = ?`).run(MANIFEST_OFFSET);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
-  return exists;
+  return exists ? { from: version, forgiven } : null;
 }

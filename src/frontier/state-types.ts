@@ -1,8 +1,9 @@
-import type { ArchivedAt } from '../fetch/exchange.js';
+import type { WarcLocation } from '../fetch/exchange.js';
 import type { ManifestEvent } from '../snapshot/manifest.js';
 import type { ArticleRef } from '../site/site-urls.js';
+import type { ArticleState } from './article-states.js';
 
-export type ArticleState = 'pending' | 'done' | 'failed' | 'skipped' | 'gone';
+export type { ArticleState };
 
 export interface ArticleRecord {
   id: string;
@@ -35,10 +36,12 @@ export interface ArticleRecord {
   missingCount: number;
   missingAt: string | null;
   goneAt: string | null;
+  /** When it failed its last run with no runs left: the slow retry schedule counts from here. */
+  givenUpAt: string | null;
   /** The month sitemap's `<lastmod>` last seen (UTC ISO). */
   lastmod: string | null;
-  /** Where the archive holds the page extraction last read (the response, or the rendered DOM). */
-  archived: ArchivedAt | null;
+  /** Where the WARC files hold the page extraction last read (the response, or the rendered DOM). */
+  warc: WarcLocation | null;
 }
 
 /** A discovered article; sitemaps also say when it last changed. */
@@ -47,16 +50,24 @@ export interface DiscoveredRef extends ArticleRef {
   lastmod?: string;
 }
 
-/** Where a check left an article: its schedule and what the page said. */
-export interface CheckRecord {
-  checkedAt: string;
-  nextCheckAt: string | null;
+/**
+ * What a look at an article changes in its record (the state machine's result and what the
+ * page said); a field left out stays as it is. An article state does not know yet is added.
+ */
+export interface ArticleUpdate {
+  state?: ArticleState;
+  attempts?: number;
+  lastError?: string | null;
+  reason?: string | null;
+  checkedAt?: string;
+  nextCheckAt?: string | null;
   changedAt?: string;
+  publishedAt?: string | null;
   etag?: string | null;
   lastModified?: string | null;
   missingCount?: number;
   missingAt?: string | null;
-  lastError?: string | null;
+  givenUpAt?: string | null;
 }
 
 /** One manifest line as the state store keeps it. */

@@ -1,13 +1,14 @@
 import { Cron } from 'croner';
 import { nowIso } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
-import type { Archive } from '../crawl/archive.js';
+import type { Storage } from '../crawl/storage.js';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
-import { runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
+import { RETRY_FAILED_HINT, runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
 import { describeFinding, DRIFT_REMEDY, type DriftFinding } from '../crawl/drift.js';
-import { emptyCounts, processed, type ProgressCounts } from '../crawl/progress.js';
-import type { ArticleState, RunRecord, StateStore } from '../frontier/state-store.js';
+import { COUNTED_AS, emptyCounts, processed, type ProgressCounts } from '../crawl/progress.js';
+import type { ArticleState, RunRecord, State } from '../frontier/state-store.js';
 import type { HttpClient } from '../fetch/http-client.js';
+import type { SiteHealth } from '../fetch/site-health.js';
 import { describeProxy } from '../fetch/proxy.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { Logger } from '../log/logger.js';
@@ -22,7 +23,8 @@ export interface ServiceDeps {
   http: HttpClient;
   scheduler: RequestScheduler;
   pipeline: ArticlePipeline;
-  archive: Archive;
+  health: SiteHealth;
+  storage: Storage;
   metrics: ServiceMetrics;
   /** Manual fetches allowed to wait in the queue at once; more get "busy". */
   maxQueuedFetches?: number;
@@ -31,6 +33,10 @@ export interface ServiceDeps {
 export interface Alarms {
   drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null;
   blocked: { runId: number; at: string | null; pauses: number } | null;
+  /** The last runs stopped because nothing answered: how many in a row, the address and why. */
+  unreachable: { runId: number; at: string | null; runsInARow: number; address: string; message: string } | null;
+  /** Articles that failed all their runs: retried only on the slow schedule. */
+  needsAttention: { articles: number; maxFailedRuns: number; schedule: string; remedy: string } | null;
 }
 
 /** `GET /status`, and what the status page shows of the same. */
@@ -45,10 +51,13 @@ export interface StatusDocument {
   lastSuccess: { runId: number; finishedAt: string } | null;
   queue: { waiting: number; running: number; manualFetchesQueued: number };
   proxy: ReturnType<typeof describeProxy>;
-  articles: Record<ArticleState, number>;
+  articles: Record<ArticleState, number> & { needsAttention: number };
   outcomes: Record<string, number>;
   recentRuns: RunRecord[];
 }
+
+/** What `/status` and the status page count since the service started: every outcome a crawl counts. */
+const OUTCOME_COUNTS = [...new Set(Object.values(COUNTED_AS).filter((k): k is keyof ProgressCounts => k !== null))];
 
 export class BusyError extends Error {
   override readonly name = 'BusyError';
@@ -77,7 +86,7 @@ export class CrawlService {
   private readonly startedAt = nowIso();
   private readonly fetches = new Set<Promise<unknown>>();
   /** Article outcomes since the service started: crawls and manual fetches alike. */
-  private readonly outcomes: Record<string, number> = { written: 0, updated: 0, restored: 0, unchanged: 0, gone: 0, missing: 0, notArticle: 0, blocked: 0, failed: 0 };
+  private readonly outcomes: Record<string, number> = Object.fromEntries(OUTCOME_COUNTS.map((k) => [k, 0]));
 
   constructor(private readonly d: ServiceDeps) {}
 
@@ -110,8 +119,9 @@ export class CrawlService {
         urls: this.d.urls,
         http: this.d.http,
         scheduler: this.d.scheduler,
-        archive: this.d.archive,
+        storage: this.d.storage,
         pipeline: this.d.pipeline,
+        health: this.d.health,
         out: process.stdout,
         tty: false,
         onOutcome: (o) => this.counted(o),
@@ -138,31 +148,43 @@ export class CrawlService {
   }
 
   /** The state store, read by the status pages. */
-  get state(): StateStore {
-    return this.d.archive.state;
+  get state(): State {
+    return this.d.storage.state;
   }
 
-  /** The alarms of the last finished crawl among `runs` (newest first): extraction drift, and block pages that paused it. */
-  private alarms(runs: RunRecord[]): Alarms {
-    const last = runs.find((r) => r.finishedAt !== null && r.status !== 'interrupted');
+  /**
+   * The alarms: of the last finished crawl among `runs` (newest first), extraction drift, block
+   * pages that paused it, and an unreachable site (with the runs in a row it lasted); and the
+   * articles that failed all their runs.
+   */
+  private alarms(runs: RunRecord[], needsAttention: number): Alarms {
+    const { maxFailedRuns } = this.d.config.crawl;
+    const attention = needsAttention > 0 ? { articles: needsAttention, maxFailedRuns, schedule: this.d.config.revisit.givenUpSchedule, remedy: RETRY_FAILED_HINT } : null;
+    const finished = runs.filter((r) => r.finishedAt !== null && r.status !== 'interrupted');
+    const last = finished[0];
     const summary = last?.summary as Partial<CrawlSummary> | null | undefined;
-    if (!last || !summary) return { drift: null, blocked: null };
+    if (!last || !summary) return { drift: null, blocked: null, unreachable: null, needsAttention: attention };
+    const inARow = finished.findIndex((r) => !(r.summary as Partial<CrawlSummary> | null)?.unreachable);
     return {
       drift: summary.drift?.length ? { runId: last.id, at: last.finishedAt, findings: summary.drift, said: summary.drift.map(describeFinding), remedy: DRIFT_REMEDY } : null,
       blocked: summary.blockedPauses ? { runId: last.id, at: last.finishedAt, pauses: summary.blockedPauses } : null,
+      unreachable: summary.unreachable ? { runId: last.id, at: last.finishedAt, runsInARow: inARow < 0 ? finished.length : inARow, ...summary.unreachable } : null,
+      needsAttention: attention,
     };
   }
 
   /** The status document of `GET /status`. */
   status(): StatusDocument {
     const live = this.current?.live;
-    const runs = this.d.archive.state.recentRuns(10);
-    const lastSuccess = runs.find((r) => r.finishedAt && (r.status === 'done' || r.status === 'partial'));
+    const state = this.d.storage.state;
+    const runs = state.runs.recent(10);
+    const needsAttention = state.reports.countNeedingAttention(this.d.config.crawl.maxFailedRuns);
+    const lastSuccess = state.runs.lastSuccess();
     return {
       site: this.d.config.site.baseUrl,
       storage: this.d.config.storage,
       startedAt: this.startedAt,
-      alarms: this.alarms(runs),
+      alarms: this.alarms(runs, needsAttention),
       running: this.current
         ? {
             runId: live?.runId ?? null,
@@ -176,16 +198,22 @@ export class CrawlService {
       lastSuccess: lastSuccess?.finishedAt ? { runId: lastSuccess.id, finishedAt: lastSuccess.finishedAt } : null,
       queue: { waiting: this.d.scheduler.waiting, running: this.d.scheduler.running, manualFetchesQueued: this.queuedFetches },
       proxy: describeProxy(this.d.http.proxy),
-      articles: this.d.archive.state.countByState(),
+      articles: { ...state.reports.countByState(), needsAttention },
       outcomes: { ...this.outcomes },
       recentRuns: runs,
     };
   }
 
+  /** Seconds between two scheduled crawls. */
+  scheduleIntervalSeconds(): number {
+    const [a, b] = new Cron(this.d.config.serve.schedule, { paused: true }).nextRuns(2);
+    return a && b ? (b.getTime() - a.getTime()) / 1000 : 0;
+  }
+
   private counted(o: ArticleOutcome): void {
     this.d.metrics.article(o);
-    const key = o.kind === 'not-article' ? 'notArticle' : o.kind;
-    if (key in this.outcomes) this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
+    const key = COUNTED_AS[o.kind];
+    if (key) this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
   }
 
   /** A manual one-off fetch through the shared queue. Throws BusyError past the queue bound. */
@@ -193,7 +221,7 @@ export class CrawlService {
     if (this.stopping.signal.aborted) throw new StoppingError('newsnap is shutting down; try again later');
     if (this.queuedFetches >= (this.d.maxQueuedFetches ?? 32)) throw new BusyError(`${this.queuedFetches} manual fetches are already queued; try again later`);
     this.queuedFetches++;
-    const job = this.d.pipeline.process(ref, this.d.archive, this.stopping.signal);
+    const job = this.d.pipeline.process(ref, this.d.storage, this.stopping.signal);
     this.fetches.add(job);
     try {
       const outcome = await job;

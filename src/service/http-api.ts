@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeOutcome } from '../crawl/article-pipeline.js';
+import { OUTCOMES } from '../frontier/article-states.js';
 import type { Logger } from '../log/logger.js';
 import { storageProblem } from '../snapshot/storage-access.js';
 import type { SiteUrls } from '../site/site-urls.js';
@@ -84,16 +85,15 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     if (!ref) return send(res, 400, { error: `not an article URL of ${o.urls.base.origin}: ${url}` });
     try {
       const outcome = await o.service.fetch(ref);
-      if (outcome.kind === 'interrupted') return send(res, 503, { error: 'newsnap is shutting down; try again later', id: ref.id, url: ref.url }, { 'retry-after': '30' });
-      const status = outcome.kind === 'failed' ? 502 : outcome.kind === 'not-article' ? 422 : 200;
-      return send(res, status, {
+      const row = OUTCOMES[outcome.kind];
+      if (outcome.kind === 'interrupted') return send(res, row.fetchStatus, { error: 'newsnap is shutting down; try again later', id: ref.id, url: ref.url }, { 'retry-after': '30' });
+      return send(res, row.fetchStatus, {
         result: outcome.kind === 'not-article' ? 'not an article' : outcome.kind,
         id: ref.id,
         url: ref.url,
         ...('path' in outcome ? { path: outcome.path } : {}),
-        ...(outcome.kind === 'gone' ? { reason: outcome.reason } : {}),
-        ...(outcome.kind === 'not-article' ? { reason: outcome.reason } : {}),
-        ...(outcome.kind === 'failed' ? { error: outcome.message } : {}),
+        ...('reason' in outcome ? { reason: outcome.reason } : {}),
+        ...(outcome.kind === 'failed' || outcome.kind === 'unreachable' ? { error: outcome.message } : {}),
         line: describeOutcome(outcome),
       });
     } catch (err) {

@@ -3,22 +3,37 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
 import type { CrawlSummary } from '../crawl/crawl-run.js';
 import type { HttpClient } from '../fetch/http-client.js';
+import { OUTCOMES } from '../frontier/article-states.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
+
+/** What the metrics read from the service when they are scraped. */
+export interface MetricsProbe {
+  /** The alarms the status page shows: the same truth for both. */
+  alarms(): { drift: boolean; blocked: boolean };
+  /** Articles that failed all their runs. */
+  needsAttention(): number;
+  /** Crawls in a row, the last one included, that stopped because nothing answered. */
+  unreachableRuns(): number;
+  /** Why the storage folder cannot be written, or null. */
+  storageProblem(): Promise<string | null>;
+  /** End of the last crawl that finished done or partial (ms), from state; null if none ever did. */
+  lastSuccessMs(): number | null;
+  /** Seconds between two scheduled crawls. */
+  scheduleIntervalSeconds(): number;
+}
 
 /** The service's Prometheus metrics, fed by the HTTP client, the pipeline and each run's summary. */
 export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response)', labelNames: ['status'], registers: [this.registry] });
-  private readonly snapshots = new Counter({ name: 'newsnap_articles_total', help: 'Articles processed, by outcome: written, unchanged, not_article, failed', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly snapshots = new Counter({ name: 'newsnap_articles_total', help: `Articles processed, by outcome: ${Object.values(OUTCOMES).map((o) => o.metric).join(', ')}`, labelNames: ['outcome'], registers: [this.registry] });
   private readonly sources = new Counter({ name: 'newsnap_discovery_sources_total', help: 'Discovery documents read, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   private readonly runs = new Counter({ name: 'newsnap_crawls_total', help: 'Crawl runs, by final status', labelNames: ['status'], registers: [this.registry] });
   private readonly skippedTicks = new Counter({ name: 'newsnap_schedule_skipped_total', help: 'Scheduled ticks skipped because a crawl was still running', registers: [this.registry] });
-  private readonly lastSuccess = new Gauge({ name: 'newsnap_last_successful_crawl_timestamp_seconds', help: 'End of the last crawl that finished done or partial', registers: [this.registry] });
-  private readonly drift = new Gauge({ name: 'newsnap_extraction_drift', help: 'The last crawl set off the drift alarm (1): extraction no longer matches the site\'s markup', registers: [this.registry] });
-  private readonly blockedAlarm = new Gauge({ name: 'newsnap_blocked', help: 'The last crawl met block pages in a row and paused (1)', registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'newsnap_crawl_duration_seconds', help: 'Duration of crawl runs', buckets: [1, 5, 15, 60, 300, 900, 3600], registers: [this.registry] });
 
-  constructor(http: HttpClient, scheduler: RequestScheduler) {
+  constructor(http: HttpClient, scheduler: RequestScheduler, probe: MetricsProbe) {
+    const startedMs = nowMs();
     http.observe(({ status, error }) => this.requests.inc({ status: status !== null && !error ? String(status) : (error?.kind ?? 'error') }));
     new Gauge({ name: 'newsnap_queue_length', help: 'Requests waiting in the queue', registers: [this.registry], collect() { this.set(scheduler.waiting); } });
     // Waiting time only grows: a counter (promtool rejects `_total` on a gauge), fed the increase since the last scrape.
@@ -33,21 +48,44 @@ export class ServiceMetrics {
         reported = Math.max(reported, waited);
       },
     });
+    // From state, so a restart does not forget it; a store where no crawl ever succeeded counts from the start of this service.
+    new Gauge({
+      name: 'newsnap_last_successful_crawl_timestamp_seconds',
+      help: 'End of the last crawl that finished done or partial (the service start when none ever did)',
+      registers: [this.registry],
+      collect() {
+        this.set((probe.lastSuccessMs() ?? startedMs) / 1000);
+      },
+    });
+    new Gauge({ name: 'newsnap_extraction_drift', help: "The last crawl set off the drift alarm (1): extraction no longer matches the site's markup", registers: [this.registry], collect() { this.set(probe.alarms().drift ? 1 : 0); } });
+    new Gauge({ name: 'newsnap_blocked', help: 'The last crawl met block pages in a row and paused (1)', registers: [this.registry], collect() { this.set(probe.alarms().blocked ? 1 : 0); } });
+    new Gauge({ name: 'newsnap_schedule_interval_seconds', help: 'Seconds between two scheduled crawls (serve.schedule)', registers: [this.registry], collect() { this.set(probe.scheduleIntervalSeconds()); } });
+    new Gauge({
+      name: 'newsnap_articles_needing_attention',
+      help: 'Articles that failed all their runs (crawl.maxFailedRuns): retried only on revisit.givenUpSchedule; newsnap crawl --retry-failed retries them now',
+      registers: [this.registry],
+      collect() {
+        this.set(probe.needsAttention());
+      },
+    });
+    new Gauge({ name: 'newsnap_unreachable_runs', help: 'Crawls in a row, the last one included, that stopped because the site could not be reached', registers: [this.registry], collect() { this.set(probe.unreachableRuns()); } });
+    new Gauge({
+      name: 'newsnap_storage_writable',
+      help: 'The storage folder can be written (1), or not (0: /readyz says why)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await probe.storageProblem()) === null ? 1 : 0);
+      },
+    });
   }
 
   article(outcome: ArticleOutcome): void {
-    const label = outcome.kind.replace('-', '_');
-    this.snapshots.inc({ outcome: label });
+    this.snapshots.inc({ outcome: OUTCOMES[outcome.kind].metric });
   }
 
   crawl(summary: CrawlSummary): void {
     this.runs.inc({ status: summary.status });
-    if (summary.status !== 'interrupted') {
-      this.drift.set(summary.drift ? 1 : 0);
-      this.blockedAlarm.set(summary.blockedPauses > 0 ? 1 : 0);
-    }
     this.duration.observe(summary.durationMs / 1000);
-    if (summary.status === 'done' || summary.status === 'partial') this.lastSuccess.set(nowMs() / 1000);
     for (const s of summary.sources) {
       const kind = s.source.endsWith('/robots.txt') ? 'robots' : s.source.includes('sitemap') ? 'sitemap' : s.source.includes('/rss') ? 'rss' : 'archive';
       this.sources.inc({ kind, outcome: s.outcome });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nowMs } from '../clock/clock.js';
 import { articleHistory, versionDiffs } from '../crawl/article-history.js';
-import type { StateStore } from '../frontier/state-store.js';
+import type { State } from '../frontier/state-store.js';
 import { SITE_UTC_OFFSET_MS } from '../site/calendar.js';
 import { storageProblem } from '../snapshot/storage-access.js';
 import type { CrawlService } from './crawl-service.js';
@@ -28,7 +28,7 @@ export const PAGE_HEADERS = {
 };
 
 /** The pages a person opens: `/`, `/articles?q=…`, `/articles/<id>`; null for any other path. */
-export async function renderPage(o: { service: CrawlService; state: StateStore; storage: string }, path: string, query: URLSearchParams): Promise<PageResult | null> {
+export async function renderPage(o: { service: CrawlService; state: State; storage: string }, path: string, query: URLSearchParams): Promise<PageResult | null> {
   const now = nowMs();
   if (path === '/') {
     const since = new Date(now - (CHART_DAYS + 1) * 86_400_000).toISOString();
@@ -36,16 +36,16 @@ export async function renderPage(o: { service: CrawlService; state: StateStore; 
       status: o.service.status(),
       storageProblem: await storageProblem(o.storage),
       nowMs: now,
-      perDay: o.state.eventsPerDay(since, SITE_UTC_OFFSET_MS),
-      runs: o.state.recentRuns(20),
-      failures: o.state.recentErrors(new Date(now - 7 * 86_400_000).toISOString()),
-      changes: o.state.recentEvents(['updated', 'restored', 'gone'], 15),
+      perDay: o.state.reports.eventsPerDay(since, SITE_UTC_OFFSET_MS),
+      runs: o.state.runs.recent(20),
+      failures: o.state.reports.recentErrors(new Date(now - 7 * 86_400_000).toISOString()),
+      changes: o.state.reports.recentEvents(['updated', 'restored', 'gone'], 15),
     });
     return { status: 200, body };
   }
   if (path === '/articles') {
     const q = (query.get('q') ?? '').trim().slice(0, 200);
-    const results = q ? o.state.search(q, 50) : [];
+    const results = q ? o.state.reports.search(q, 50) : [];
     if (results.length === 1 && /^\d{1,20}$/.test(q)) return { status: 302, body: '', headers: { location: `/articles/${results[0]!.id}` } };
     return { status: 200, body: searchPage({ query: q, results, nowMs: now }) };
   }

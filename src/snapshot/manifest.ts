@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from './storage-error.js';
@@ -149,4 +150,42 @@ function parseLines(text: string, start: number): Array<{ record: ManifestRecord
     }
   }
   return out;
+}
+
+/** One line of the manifest as a reader streams it: its byte offset and line number (`seq`, from 1). */
+export type ManifestLine = { offset: number; seq: number } & ({ record: ManifestRecord } | { corrupt: string });
+
+/**
+ * Every line of `<root>/manifest.jsonl` up to byte `end` (default: its length now), streamed in
+ * order without holding the file: a 100 000-line manifest costs the memory of one line. A line
+ * that is not JSON is given as `corrupt` (it still has its number). A last line without its
+ * newline (being written, or cut by a crash) is not given.
+ */
+export async function* readManifestLines(root: string, end?: number): AsyncGenerator<ManifestLine> {
+  const path = join(root, 'manifest.jsonl');
+  const size = end ?? (await stat(path).then((st) => st.size, () => 0));
+  if (size === 0) return;
+  let offset = 0;
+  let seq = 0;
+  let pending: Buffer[] = [];
+  for await (const chunk of createReadStream(path, { start: 0, end: size - 1, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      const piece = chunk.subarray(from, nl);
+      const line = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
+      pending = [];
+      from = nl + 1;
+      const at = offset;
+      offset += line.length + 1;
+      if (line.length === 0) continue;
+      seq++;
+      const text = line.toString('utf8');
+      try {
+        yield { offset: at, seq, record: readRecord(text) };
+      } catch {
+        yield { offset: at, seq, corrupt: text.slice(0, 200) };
+      }
+    }
+    if (from < chunk.length) pending.push(Buffer.from(chunk.subarray(from)));
+  }
 }

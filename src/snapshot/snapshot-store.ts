@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Article } from '../extract/article.js';
@@ -97,6 +98,28 @@ export async function writeFileAtomically(finalPath: string, data: Buffer, tmpPr
     throw StorageError.from(err, finalPath, 'write');
   }
   await fsyncDir(dir);
+}
+
+/** The same as writeFileAtomically, synchronously, for small files written before anything else runs (the lock's holder). */
+export function writeFileAtomicallySync(finalPath: string, data: Buffer, tmpPrefix: string): void {
+  const tmp = join(dirname(finalPath), `${tmpPrefix}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, finalPath);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never created, or already renamed.
+    }
+    throw StorageError.from(err, finalPath, 'write');
+  }
 }
 
 /** Makes a rename durable: the folder entry itself is flushed. */

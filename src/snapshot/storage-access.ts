@@ -55,6 +55,6 @@ function notWritable(path: string, code: string): string {
   if (code === 'EROFS') return `storage ${path} is on a read-only filesystem: mount it read-write`;
   return (
     `storage ${path} is not writable by uid ${uid} (gid ${gid}), the user newsnap runs as. ` +
-    `Fix: chown -R ${uid}:${gid} ${path} on the host, or run newsnap as the folder's owner (docker run --user UID:GID, compose "user:")`
+    `Fix: chown -R ${uid}:${gid} ${path} (in a container: the host folder mounted there), or run newsnap as the folder's owner (docker run --user UID:GID, compose "user:")`
   );
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactUtc } from '../clock/clock.js';
 import type { Article } from '../extract/article.js';
@@ -86,9 +86,10 @@ export class VersionStore {
   }
 
   /**
-   * Writes the current version's file again when it is missing (removed by hand, a lost folder),
-   * from `text` rebuilt elsewhere, only if those are the recorded bytes: the version is the same,
-   * so no manifest line. Returns whether it wrote.
+   * Writes the current version's file again when it is missing (removed by hand, a lost folder)
+   * or its bytes are not the recorded ones (damaged on disk), from `text` rebuilt elsewhere, only
+   * if those are the recorded bytes: the version is the same, so no manifest line. Returns
+   * whether it wrote.
    */
   restoreLost(current: { id: string; path: string; sha256: string }, text: string): Promise<boolean> {
     return this.serialized(current.id, async () => {
@@ -96,7 +97,8 @@ export class VersionStore {
       if (sha256(data) !== current.sha256) return false;
       if (SnapshotStore.parsePath(current.path)?.id !== current.id) return false;
       const finalPath = join(this.root, current.path);
-      if (await stat(finalPath).then(() => true, () => false)) return false;
+      const onDisk = await readFile(finalPath).catch(() => null);
+      if (onDisk && sha256(onDisk) === current.sha256) return false;
       await writeFileAtomically(finalPath, data, `.${current.id}`);
       return true;
     });

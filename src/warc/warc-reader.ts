@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { WARCParser } from 'warcio';
-import type { ArchivedAt } from '../fetch/exchange.js';
+import type { WarcLocation } from '../fetch/exchange.js';
 import { OPEN_SUFFIX } from './warc-writer.js';
 
 /** A page as the archive holds it: a response's payload, or a rendered DOM. */
@@ -23,7 +23,7 @@ export interface ArchivedPage {
  * file is read synchronously: this runs in reextract's worker threads, where blocking holds up
  * no one, and a hand-off to libuv's pool would take CPU from the other workers.
  */
-export async function readArchived(root: string, at: ArchivedAt): Promise<ArchivedPage> {
+export async function readArchived(root: string, at: WarcLocation): Promise<ArchivedPage> {
   const member = Buffer.alloc(at.length);
   const path = join(root, at.file);
   let fd: number;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { WARCRecord, WARCSerializer } from 'warcio';
 import { nowIso } from '../clock/clock.js';
-import type { ArchivedAt, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
+import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
 import { fsyncDir } from '../snapshot/snapshot-store.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { repairOpenFiles } from './warc-repair.js';
@@ -87,7 +87,7 @@ export class WarcWriter implements ExchangeRecorder {
     return new WarcWriter(root, options, last, repaired);
   }
 
-  recordExchange(exchange: HttpExchange): Promise<ArchivedAt | null> {
+  recordExchange(exchange: HttpExchange): Promise<WarcLocation | null> {
     return this.guard(async () => {
       const response = WARCRecord.create(
         {
@@ -114,11 +114,11 @@ export class WarcWriter implements ExchangeRecorder {
         [],
       );
       const [first] = await this.append([await this.member(response, exchange.body), await this.member(request, EMPTY)]);
-      return first as ArchivedAt;
+      return first as WarcLocation;
     });
   }
 
-  recordRendered(page: RenderedPage, refersTo?: ArchivedAt | null): Promise<ArchivedAt | null> {
+  recordRendered(page: RenderedPage, refersTo?: WarcLocation | null): Promise<WarcLocation | null> {
     return this.guard(async () => {
       const record = WARCRecord.create(
         {
@@ -135,7 +135,7 @@ export class WarcWriter implements ExchangeRecorder {
         [Buffer.from(page.html, 'utf8')],
       );
       const [at] = await this.append([await this.member(record, Buffer.from(page.html, 'utf8'))]);
-      return at as ArchivedAt;
+      return at as WarcLocation;
     });
   }
 
@@ -164,12 +164,12 @@ export class WarcWriter implements ExchangeRecorder {
     return gzipAsync(raw, { level: this.options.gzipLevel });
   }
 
-  private append(members: Buffer[]): Promise<ArchivedAt[]> {
+  private append(members: Buffer[]): Promise<WarcLocation[]> {
     const next = this.chain.then(async () => {
       const total = members.reduce((n, m) => n + m.length, 0);
       if (this.current && this.current.size > 0 && this.current.size + total > this.options.maxFileBytes) await this.closeCurrent();
       const file = this.current ?? (await this.begin());
-      const out: ArchivedAt[] = [];
+      const out: WarcLocation[] = [];
       let offset = file.size;
       for (const m of members) {
         out.push({ file: `${WARC_DIR}/${file.name}`, offset, length: m.length });
@@ -217,7 +217,7 @@ export class WarcWriter implements ExchangeRecorder {
    * A record that cannot be written is kept as the failure `close()` reports; the crawl goes on.
    * Once closing, nothing more is taken: a file opened then would never be closed.
    */
-  private guard(work: () => Promise<ArchivedAt>): Promise<ArchivedAt | null> {
+  private guard(work: () => Promise<WarcLocation>): Promise<WarcLocation | null> {
     if (this.closing) return Promise.resolve(null);
     const job = work().catch((err: unknown) => {
       this.failure ??= StorageError.from(err, join(this.root, WARC_DIR), 'write the web archive in');
@@ -232,7 +232,7 @@ export class WarcWriter implements ExchangeRecorder {
 /** The `warcinfo` fields newsnap writes. */
 export function warcInfo(o: { userAgent: string; site: string; origin: string }): Record<string, string> {
   return {
-    software: 'newsnap/0.1 (warcio.js)',
+    software: 'newsnap/0.2 (warcio.js)',
     format: 'WARC File Format 1.1',
     conformsTo: 'https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/',
     hostname: hostname(),

@@ -62,3 +62,6 @@ export function logRecords(stderr: string): Array<Record<string, unknown>> {
       }
     });
 }
+
+/** A User-Agent with a contact of its own, for runs against the site itself (no --origin). */
+export const OPERATOR_UA = 'newsnap/0.2 (+https://archive.newsnap.test/crawler; mailto:crawler@newsnap.test)';

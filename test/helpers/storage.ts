@@ -1,3 +1,4 @@
+import { LockedError, RunLock } from '../../src/frontier/run-lock.js';
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -31,4 +32,17 @@ export async function readManifest(storage: string): Promise<Array<Record<string
 export async function fileIdentity(path: string): Promise<string> {
   const s = await stat(path);
   return `${s.ino}:${s.mtimeMs}`;
+}
+
+/** True when a new run could take the storage folder's lock now (it is taken and released at once). */
+export function lockIsFree(storage: string): boolean {
+  const lock = new RunLock(storage);
+  try {
+    lock.acquire('newsnap test: is the lock free?');
+    lock.release();
+    return true;
+  } catch (err) {
+    if (err instanceof LockedError) return false;
+    throw err;
+  }
 }

@@ -1,5 +1,7 @@
 import type { CrawlSummary } from '../../crawl/crawl-run.js';
+import { COUNTED_AS } from '../../crawl/progress.js';
 import { crawlExitCode } from '../../exit-codes.js';
+import { OUTCOMES, type OutcomeKind } from '../../frontier/article-states.js';
 import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../frontier/state-store.js';
 import { dashed, shiftDay, siteToday } from '../../site/calendar.js';
 import type { StatusDocument } from '../crawl-service.js';
@@ -39,7 +41,7 @@ export function overviewPage(d: OverviewData): string {
   const { status: s, nowMs } = d;
   const lastRun = d.runs.find((r) => r.finishedAt);
   const failedRun = lastRun?.status === 'failed' ? lastRun : null;
-  const healthy = !s.alarms.drift && !s.alarms.blocked && !d.storageProblem && !failedRun;
+  const healthy = !s.alarms.drift && !s.alarms.blocked && !s.alarms.unreachable && !s.alarms.needsAttention && !d.storageProblem && !failedRun;
   const body = html`
 <section>
   <h1>${healthy ? html`<span class="ok" data-health="ok">● Healthy</span>` : html`<span class="bad" data-health="alarm">● Needs attention</span>`}</h1>
@@ -50,7 +52,7 @@ ${alarms(s, d.storageProblem, failedRun)}
   ${crawlState(s, nowMs)}
   <section>
     <h2>Articles</h2>
-    <dl class="stats">${(['done', 'gone', 'pending', 'failed', 'skipped'] as const).map((k) => stat(`articles.${k}`, k === 'done' ? 'captured' : k, s.articles[k]))}</dl>
+    <dl class="stats">${(['done', 'gone', 'pending', 'failed', 'skipped'] as const).map((k) => stat(`articles.${k}`, k === 'done' ? 'captured' : k, s.articles[k]))}${stat('articles.needsAttention', 'needs attention', s.articles.needsAttention)}</dl>
     <h2 style="margin-top:1rem">Since the service started <span class="muted" style="font-weight:400">${when(s.startedAt, nowMs)}</span></h2>
     <dl class="stats">${Object.entries(s.outcomes).map(([k, v]) => stat(`outcomes.${k}`, label(k), v))}</dl>
   </section>
@@ -77,20 +79,35 @@ function stat(key: string, name: string, value: number): Html {
   return html`<div><dt>${name}</dt><dd data-stat="${key}">${num(value)}</dd></div>`;
 }
 
-function label(outcome: string): string {
-  return { written: 'new', notArticle: 'not articles', unchanged: 'unchanged on revisit', missing: '404, not yet gone' }[outcome] ?? outcome;
+/** The outcome table's word for a count (`notArticle` → `not articles`). */
+function label(count: string): string {
+  if (count === 'written') return 'new';
+  if (count === 'unchanged') return 'unchanged on revisit';
+  const kind = (Object.entries(COUNTED_AS) as Array<[OutcomeKind, string | null]>).find(([, key]) => key === count)?.[0];
+  return kind ? OUTCOMES[kind].word : count;
 }
 
 function alarms(s: StatusDocument, storage: string | null, failedRun: RunRecord | null): Html {
   const out: Html[] = [];
   if (storage) out.push(html`<section class="alarm" data-alarm="storage"><h2 class="bad">Storage</h2><p>${storage}</p></section>`);
-  if (failedRun) {
+  // An unreachable site has an alarm of its own, with the runs in a row it lasted.
+  if (failedRun && !s.alarms.unreachable) {
     const message = (failedRun.summary as CrawlSummary | null)?.message ?? 'see its log records';
     out.push(html`<section class="alarm" data-alarm="failed-run"><h2 class="bad">The last crawl failed (run ${failedRun.id})</h2><p>${message}</p></section>`);
   }
   if (s.alarms.drift) {
     out.push(html`<section class="alarm" data-alarm="drift"><h2 class="bad">Extraction drift (run ${s.alarms.drift.runId})</h2>
 <ul>${s.alarms.drift.said.map((line) => html`<li>${line}</li>`)}</ul><p>Remedy: ${s.alarms.drift.remedy}.</p></section>`);
+  }
+  if (s.alarms.unreachable) {
+    const u = s.alarms.unreachable;
+    out.push(html`<section class="alarm" data-alarm="unreachable"><h2 class="bad">The site could not be reached (${u.runsInARow} run${u.runsInARow === 1 ? '' : 's'} in a row)</h2>
+<p>${u.message}</p><p class="muted">No article is counted as failed for this; each run stops after a handful of requests and the next one tries again.</p></section>`);
+  }
+  if (s.alarms.needsAttention) {
+    const a = s.alarms.needsAttention;
+    out.push(html`<section class="alarm warn" data-alarm="needs-attention"><h2 class="warn">${num(a.articles)} article${a.articles === 1 ? '' : 's'} failed all ${a.maxFailedRuns} runs</h2>
+<p>They are retried on the slow schedule (<code>${a.schedule}</code>); see their errors below. ${a.remedy}.</p></section>`);
   }
   if (s.alarms.blocked) {
     out.push(html`<section class="alarm warn" data-alarm="blocked"><h2 class="warn">Blocked (run ${s.alarms.blocked.runId})</h2>

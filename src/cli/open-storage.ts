@@ -1,0 +1,39 @@
+import { Storage } from '../crawl/storage.js';
+import { redactUrl } from '../fetch/proxy.js';
+import { warcInfo } from '../warc/warc-writer.js';
+import type { Context } from './context.js';
+import type { Shutdown } from './shutdown.js';
+
+/**
+ * Opens the storage folder for writing (lock, state, manifest, WARC files), saying in the log
+ * what it repaired after a killed run or upgraded from an earlier newsnap. A forced exit releases the lock.
+ */
+export async function openStorage(ctx: Context, shutdown: Shutdown, options: { warc?: boolean } = {}): Promise<Storage> {
+  const { config } = ctx;
+  const warc = (options.warc ?? true) && config.archive.warc;
+  const storage = await Storage.open(config.storage, {
+    command: commandLine(),
+    ...(warc
+      ? {
+          warc: {
+            prefix: config.archive.prefix,
+            maxFileBytes: config.archive.maxFileBytes,
+            gzipLevel: config.archive.gzipLevel,
+            info: warcInfo({ userAgent: config.http.userAgent, site: config.site.baseUrl, origin: config.origin }),
+          },
+        }
+      : {}),
+  });
+  shutdown.onForce(() => storage.abandon());
+  const { manifestLines, versionChanges, migration, warcFiles, temporaries } = storage.repaired;
+  if (migration?.from === 0) ctx.log.info({ storage: config.storage }, 'state upgraded from an earlier newsnap; the manifest was read again into it');
+  else if (migration) ctx.log.info({ storage: config.storage, from: migration.from, forgiven: migration.forgiven }, 'state upgraded from an earlier newsnap; articles that failed only because the site was unreachable are pending again');
+  if (manifestLines + versionChanges + warcFiles.length + temporaries > 0) ctx.log.info({ manifestLines, versionChanges, warcFiles, temporaries }, 'storage repaired after an interrupted run');
+  return storage;
+}
+
+/** The command line, as the lock's holder file shows it to a run the lock turns away (URLs without credentials). */
+function commandLine(): string {
+  const words = process.argv.slice(2).map((w) => (/^[a-z]+:\/\//i.test(w) ? redactUrl(w) : w));
+  return `newsnap ${words.join(' ')}`.slice(0, 300);
+}
