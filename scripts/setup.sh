@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything newsnap and its tests need on a fresh Debian machine:
-# Debian's Chromium for the render fallback and Debian's prometheus for promtool (when missing,
-# and when we may install them), then the npm dependencies (better-sqlite3 compiles from source if no prebuilt binary is reachable),
+# Debian's Chromium for the render fallback, Debian's prometheus for promtool and
+# python3-feedparser for the feed checks (when missing, and when we may install them), then the npm dependencies (better-sqlite3 compiles from source if no prebuilt binary is reachable),
 # then the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,14 @@ if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v a
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+# Debian's python3-feedparser reads the Atom feeds in the tests, as a feed reader would (the system
+# Python's, whatever python3 is first on PATH).
+if ! /usr/bin/python3 -c 'import feedparser' >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing Debian's python3-feedparser (Atom feed checks in the tests)"
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-feedparser >/dev/null
 fi
 
 # Playwright drives the system Chromium (render.chromiumPath); it must never download its own.

@@ -65,7 +65,7 @@ describe('a storage folder written by the previous newsnap', () => {
       expect.objectContaining({ event: 'updated', at: '2025-12-15T12:00:00.000Z', path }),
     ]);
     const upgraded = new Database(join(storage, 'state.sqlite'), { readonly: true });
-    expect(upgraded.pragma('user_version', { simple: true })).toBe(2);
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(3);
     expect(upgraded.pragma('integrity_check', { simple: true })).toBe('ok');
     upgraded.close();
   });

@@ -2,8 +2,11 @@ import { envName, type LoadedConfig } from '../config/index.js';
 import { redactUrl } from '../fetch/proxy.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
-/** Secrets never printed: the API token, and credentials in a proxy URL. */
+/** Secrets never printed: the API token, credentials in a proxy URL, webhook secrets (and credentials in their URLs). */
 function redacted(key: string, value: unknown): unknown {
+  if (key === 'delivery.webhooks' && Array.isArray(value)) {
+    return value.map((w: { url: string; secret: string }) => ({ ...w, url: redactUrl(w.url), secret: '***' }));
+  }
   if (typeof value !== 'string' || value === '') return value;
   if (key === 'serve.token') return '***';
   if (key === 'http.proxy') return redactUrl(value);

@@ -5,6 +5,7 @@ import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
 import { processed } from '../crawl/progress.js';
 import { OUTCOMES } from '../frontier/article-states.js';
 import type { Context } from './context.js';
+import { finishDeliveries, startDeliverer } from './delivery.js';
 import { openStorage } from './open-storage.js';
 import { crawlExitCode, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
@@ -37,6 +38,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
   try {
     const storage = await openStorage(ctx, shutdown);
     const runtime = createRuntime(ctx, shutdown, storage);
+    const deliverer = startDeliverer(ctx, storage, shutdown);
     let summary: CrawlSummary;
     try {
       summary = await runCrawl(
@@ -56,8 +58,9 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
         shutdown.signal,
       );
     } finally {
-      // The browser and the connections close first; the lock is released last.
+      // The browser and the connections close first, deliveries get their moment; the lock is released last.
       await runtime.close();
+      await finishDeliveries(ctx, storage, deliverer).catch((err: Error) => ctx.log.error({ err: err.message }, 'webhook deliveries stopped'));
       await storage.close();
     }
     ctx.log.info({ summary }, 'crawl finished');

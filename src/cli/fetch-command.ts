@@ -3,6 +3,7 @@ import { describeOutcome } from '../crawl/article-pipeline.js';
 import { exitCodeOf } from '../frontier/article-states.js';
 import type { ArticleRef } from '../site/site-urls.js';
 import type { Context } from './context.js';
+import { finishDeliveries, startDeliverer } from './delivery.js';
 import { openStorage } from './open-storage.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
@@ -21,6 +22,7 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
     const storage = flags.stdout ? null : await openStorage(ctx, shutdown);
     const report = flags.stdout ? process.stderr : process.stdout;
     const runtime = createRuntime(ctx, shutdown, storage);
+    const deliverer = storage ? startDeliverer(ctx, storage, shutdown) : null;
     try {
       const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, storage, shutdown.signal)));
       for (const outcome of outcomes) {
@@ -32,6 +34,7 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
       return exitCodeOf(outcomes.map((o) => o.kind));
     } finally {
       await runtime.close();
+      if (storage && deliverer) await finishDeliveries(ctx, storage, deliverer).catch((err: Error) => ctx.log.error({ err: err.message }, 'webhook deliveries stopped'));
       await storage?.close();
     }
   } finally {

@@ -1,13 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { ClockError } from '../clock/clock.js';
-import { ConfigError } from '../config/index.js';
-import { ProxyConfigError } from '../fetch/proxy.js';
-import { LockedError } from '../frontier/run-lock.js';
-import { StorageError } from '../snapshot/storage-error.js';
 import { createContext, type CommonFlags } from './context.js';
-import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from '../exit-codes.js';
-import { UsageError } from './usage-error.js';
+import { EXIT_CODES_HELP, ExitCode } from '../exit-codes.js';
+import { runCommand, withCommonOptions } from './command-kit.js';
+import { addReaderCommands } from './reader-commands.js';
 import { OUTCOMES, type OutcomeKind } from '../frontier/article-states.js';
 
 /** The lines `fetch` prints, one per URL, with what each means (from the outcome table). */
@@ -26,37 +22,6 @@ const FETCH_LINES: Array<[OutcomeKind, string]> = [
   ['interrupted', 'interrupted URL: …'],
 ];
 const FETCH_HELP = `\nPrints one line per URL (stdout; stderr with --stdout):\n${FETCH_LINES.map(([kind, line]) => `  ${line.padEnd(55)} ${OUTCOMES[kind].means}`).join('\n')}`;
-
-// Each command's module is loaded when it runs: a crawl does not carry the service's metrics, the
-// worker pool of reextract or the diff library of history (RSS is a benchmark target).
-
-function withCommonOptions(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'configuration file (JSON); default: NEWSNAP_CONFIG, then ./config/newsnap.json')
-    .option('--storage <dir>', 'folder for snapshots, manifest and state (default: storage/)')
-    .option('--origin <url>', 'send requests here instead of the site, e.g. a local mirror http://127.0.0.1:8080; snapshots keep the site URLs')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .addHelpText('after', EXIT_CODES_HELP);
-}
-
-/** Runs a command body, turning known errors into one-line messages and exit codes. */
-async function runCommand(body: () => Promise<ExitCodeValue>): Promise<void> {
-  let code: ExitCodeValue;
-  try {
-    code = await body();
-  } catch (err) {
-    code = exitCodeFor(err);
-    process.stderr.write(`newsnap: ${(err as Error).message}\n`);
-  }
-  process.exitCode = code;
-}
-
-function exitCodeFor(err: unknown): ExitCodeValue {
-  if (err instanceof UsageError || err instanceof ConfigError || err instanceof ClockError || err instanceof ProxyConfigError) return ExitCode.USAGE;
-  if (err instanceof LockedError) return ExitCode.LOCKED;
-  if (err instanceof StorageError) return ExitCode.STORAGE;
-  return ExitCode.FAILED;
-}
 
 export function buildProgram(): Command {
   const program = new Command('newsnap')
@@ -188,52 +153,7 @@ storage lock like crawl, and works while the site is unreachable.`,
     runCommand(async () => (await import('./reextract-command.js')).reextractCommand(createContext(opts), opts)),
   );
 
-  withCommonOptions(
-    program
-      .command('history')
-      .description("list an article's versions and removals (captured time, event, bytes, sha256, path)")
-      .argument('<id>', 'the article id: the number at the end of its URL, e.g. 1102014239')
-      .option('--diff', 'also print a unified diff between consecutive versions')
-      .option('--json', 'as JSON: {id, url, state, title, versions: [{at, event, sha256, previousSha256, bytes, path, modifiedTime, reason, diff?}]}')
-      .addHelpText(
-        'after',
-        `
-Reads the storage folder without taking its lock: it works beside a running crawl or serve.
-Versions are oldest first; "path" is where that version's bytes are now (the snapshot, or its
-file under history/ once replaced). A removal ("gone") has no bytes of its own.`,
-      ),
-  ).action((id: string, opts: CommonFlags & { diff?: boolean; json?: boolean }) =>
-    runCommand(async () => (await import('./history-command.js')).historyCommand(createContext(opts), id, opts)),
-  );
-
-  withCommonOptions(
-    program
-      .command('verify')
-      .description('check the storage folder: snapshots and history against the manifest, state, left-behind files, WARC digests; sends no request')
-      .option('--since <date>', 'only articles of this day (YYYY-MM-DD) or later (their WARC records only)')
-      .option('--until <date>', 'only articles of this day or earlier')
-      .option('--json', 'as JSON: {whole, problems: [{kind, path, id, detail, fix}], problemCount, runInProgress, stats}')
-      .addHelpText(
-        'after',
-        `
-Reads and sends nothing: every current snapshot and history file against the sha256 and bytes the
-manifest gives it; state against the manifest; no temporary, journal or open WARC file left
-behind a finished run; every WARC file record by record (WARC-Block-Digest, WARC-Payload-Digest)
-and each article's page where state says it lies. Each problem is listed with its path and the
-fix (newsnap reextract --id … where the archive can rebuild it). It takes no lock: it works
-beside a running crawl or serve (files that run is writing are left out). Exits 0 when all is
-whole, 9 otherwise. Memory stays bounded: the manifest and the WARC files are streamed.`,
-      ),
-  ).action((opts: CommonFlags & { since?: string; until?: string; json?: boolean }) =>
-    runCommand(async () => (await import('./verify-command.js')).verifyCommand(createContext(opts), opts)),
-  );
-
-  withCommonOptions(
-    program
-      .command('config')
-      .description('print the effective configuration and where each value came from')
-      .option('--json', 'as JSON'),
-  ).action((opts: CommonFlags & { json?: boolean }) => runCommand(async () => (await import('./config-command.js')).configCommand(createContext(opts).loaded, opts.json === true)));
+  addReaderCommands(program);
 
   program
     .command('mirror')

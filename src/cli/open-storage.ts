@@ -1,6 +1,7 @@
 import { Storage } from '../crawl/storage.js';
 import { redactUrl } from '../fetch/proxy.js';
 import { warcInfo } from '../warc/warc-writer.js';
+import { webhookTargets } from './delivery.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -13,6 +14,7 @@ export async function openStorage(ctx: Context, shutdown: Shutdown, options: { w
   const warc = (options.warc ?? true) && config.archive.warc;
   const storage = await Storage.open(config.storage, {
     command: commandLine(),
+    webhooks: webhookTargets(ctx),
     ...(warc
       ? {
           warc: {
@@ -27,7 +29,8 @@ export async function openStorage(ctx: Context, shutdown: Shutdown, options: { w
   shutdown.onForce(() => storage.abandon());
   const { manifestLines, versionChanges, migration, warcFiles, temporaries } = storage.repaired;
   if (migration?.from === 0) ctx.log.info({ storage: config.storage }, 'state upgraded from an earlier newsnap; the manifest was read again into it');
-  else if (migration) ctx.log.info({ storage: config.storage, from: migration.from, forgiven: migration.forgiven }, 'state upgraded from an earlier newsnap; articles that failed only because the site was unreachable are pending again');
+  else if (migration && migration.from < 2) ctx.log.info({ storage: config.storage, from: migration.from, forgiven: migration.forgiven }, 'state upgraded from an earlier newsnap; articles that failed only because the site was unreachable are pending again');
+  else if (migration) ctx.log.info({ storage: config.storage, from: migration.from }, 'state upgraded from an earlier newsnap: manifest lines numbered (seq), the webhook outbox added');
   if (manifestLines + versionChanges + warcFiles.length + temporaries > 0) ctx.log.info({ manifestLines, versionChanges, warcFiles, temporaries }, 'storage repaired after an interrupted run');
   return storage;
 }

@@ -3,6 +3,7 @@ import { createApi, listen } from '../service/http-api.js';
 import { CrawlService } from '../service/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
+import { changeFeed, startDeliverer } from './delivery.js';
 import { openStorage } from './open-storage.js';
 import { storageProblem } from '../snapshot/storage-access.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -33,10 +34,24 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
         return at ? Date.parse(at) : null;
       },
       scheduleIntervalSeconds: () => service.scheduleIntervalSeconds(),
+      webhookBacklog: () => storage.state.outbox.backlog(),
     });
+    const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
     const service: CrawlService = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, health: runtime.health, storage, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
-    const server = createApi({ service, metrics, urls: ctx.urls, log: ctx.log, storage: ctx.config.storage, token: ctx.config.serve.token, protectPages: ctx.config.serve.protectPages, isStateOpen: () => stateOpen && !shutdown.signal.aborted });
+    const server = createApi({
+      service,
+      metrics,
+      urls: ctx.urls,
+      log: ctx.log,
+      storage: ctx.config.storage,
+      token: ctx.config.serve.token,
+      protectPages: ctx.config.serve.protectPages,
+      isStateOpen: () => stateOpen && !shutdown.signal.aborted,
+      changes: { feed: changeFeed(storage), onLine: (listener) => storage.onLine(listener) },
+      feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
+      stopping: shutdown.signal,
+    });
     const { host, port } = ctx.config.serve;
     try {
       const url = await listen(server, port, host);
@@ -55,6 +70,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const browserClosed = runtime.stop();
     await service.stop();
     await browserClosed;
+    await deliverer.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -60,6 +60,27 @@ export interface ServeOptions {
   protectPages: boolean;
 }
 
+/** A receiver of signed webhooks (Standard Webhooks), one POST per manifest event. */
+export interface WebhookEndpoint {
+  url: string;
+  /** The signing secret, `whsec_` and base64, as Standard Webhooks writes it. */
+  secret: string;
+  /** Manifest events it receives (`new`, `updated`, `gone`, `restored`, `reextracted`); every kind when left out. */
+  events?: string[];
+}
+
+export interface DeliveryOptions {
+  webhooks: WebhookEndpoint[];
+  /** Waits between attempts: after the last, an event is dead for that endpoint (kept, shown, replayable). */
+  retrySchedule: string;
+  /** A POST that has not answered in this long is retried. */
+  timeoutMs: number;
+  /** POSTs in flight at once, across endpoints. */
+  concurrency: number;
+  /** A one-shot command (crawl, fetch) delivers what it can this long after its work, then exits. */
+  drainSeconds: number;
+}
+
 export interface Config {
   site: SiteProfile;
   /** Where requests go instead of the site's baseUrl (a local mirror); snapshots keep the site's URLs. */
@@ -72,6 +93,7 @@ export interface Config {
   archive: ArchiveOptions;
   render: RenderOptions;
   serve: ServeOptions;
+  delivery: DeliveryOptions;
 }
 
 export const DEFAULTS: Config = {
@@ -133,6 +155,13 @@ export const DEFAULTS: Config = {
     token: '',
     maxQueuedFetches: 32,
     protectPages: false,
+  },
+  delivery: {
+    webhooks: [],
+    retrySchedule: '5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h',
+    timeoutMs: 15_000,
+    concurrency: 8,
+    drainSeconds: 5,
   },
 };
 

@@ -1,7 +1,8 @@
 import { Cron } from 'croner';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDuration, parseTiers } from '../frontier/revisit-policy.js';
+import { parseDuration, parseSchedule, parseTiers } from '../frontier/revisit-policy.js';
+import { MANIFEST_EVENTS } from '../snapshot/manifest.js';
 import { DEFAULTS, ENUMS, type Config } from './config.js';
 
 /** A configuration problem; names the key and what is wrong with it. */
@@ -173,7 +174,16 @@ function coerce(key: string, raw: string, expected: Json, where: string): Json {
     if (/^(0|false|no|off)$/i.test(raw)) return false;
     throw new ConfigError(`configuration key ${key} must be true or false, got "${raw}" (${where})`);
   }
-  if (Array.isArray(expected)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  // A list of objects (delivery.webhooks) comes as JSON; a list of words as a comma list.
+  if (Array.isArray(expected)) {
+    if (!raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    try {
+      return checkType(key, JSON.parse(raw) as Json, expected, where);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`configuration key ${key} must be a JSON list (${where}): ${(err as Error).message}`);
+    }
+  }
   if (isObject(expected)) {
     try {
       return checkType(key, JSON.parse(raw) as Json, expected, where);
@@ -232,6 +242,7 @@ function validate(c: Config): void {
   if (!Number.isInteger(c.revisit.maxPerRun) || c.revisit.maxPerRun < 0) fail('revisit.maxPerRun', `must be a whole number, 0 or more; got ${c.revisit.maxPerRun}`);
   if (!Number.isInteger(c.serve.port) || c.serve.port < 0 || c.serve.port > 65535) fail('serve.port', `must be a port number; got ${c.serve.port}`);
   if (!c.http.userAgent.trim()) fail('http.userAgent', 'must not be empty');
+  validateDelivery(c, fail);
   try {
     new Cron(c.serve.schedule, { paused: true }).stop();
   } catch (err) {
@@ -251,6 +262,41 @@ function validate(c: Config): void {
     if (err instanceof ConfigError) throw err;
     fail('site.articlePath', `is not a valid regular expression: ${(err as Error).message}`);
   }
+}
+
+
+function validateDelivery(c: Config, fail: (key: string, what: string) => never): void {
+  const d = c.delivery;
+  try {
+    if (parseSchedule(d.retrySchedule).length === 0) fail('delivery.retrySchedule', 'must have at least one wait');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    fail('delivery.retrySchedule', `is not valid: ${(err as Error).message}`);
+  }
+  if (!(d.timeoutMs > 0)) fail('delivery.timeoutMs', `must be more than 0; got ${d.timeoutMs}`);
+  if (!Number.isInteger(d.concurrency) || d.concurrency < 1) fail('delivery.concurrency', `must be a whole number of at least 1; got ${d.concurrency}`);
+  if (!(d.drainSeconds >= 0)) fail('delivery.drainSeconds', `must be 0 or more; got ${d.drainSeconds}`);
+  const seen = new Set<string>();
+  d.webhooks.forEach((w, i) => {
+    const key = `delivery.webhooks[${i}]`;
+    if (!isObject(w as unknown)) fail(key, 'must be an object {"url", "secret", "events"}');
+    let url: URL | null = null;
+    try {
+      url = new URL(w.url);
+    } catch {
+      // reported below
+    }
+    if (!url || !/^https?:$/.test(url.protocol)) fail(`${key}.url`, `must be an http(s) URL; got ${JSON.stringify(w.url)}`);
+    if (seen.has(w.url)) fail(`${key}.url`, `is listed twice: ${w.url}`);
+    seen.add(w.url);
+    if (typeof w.secret !== 'string' || !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(w.secret) || Buffer.from(w.secret.slice(6), 'base64').length < 16) {
+      fail(`${key}.secret`, 'must be a Standard Webhooks secret: whsec_ and at least 16 bytes of base64 (e.g. "whsec_" + the output of: head -c 32 /dev/urandom | base64)');
+    }
+    if (w.events !== undefined && (!Array.isArray(w.events) || w.events.some((e) => !(MANIFEST_EVENTS as readonly string[]).includes(e)))) {
+      fail(`${key}.events`, `must be a list of ${MANIFEST_EVENTS.join(', ')}; got ${JSON.stringify(w.events)}`);
+    }
+    for (const k of Object.keys(w)) if (!['url', 'secret', 'events'].includes(k)) fail(`${key}.${k}`, 'is not a key of a webhook (url, secret, events)');
+  });
 }
 
 function isObject(v: unknown): v is Record<string, Json> {

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunLock } from '../frontier/run-lock.js';
-import { MANIFEST_OFFSET, type Migration } from '../frontier/state-schema.js';
+import { MANIFEST_OFFSET, MANIFEST_SEQ, type Migration } from '../frontier/state-schema.js';
 import { SqliteState, type ArticleUpdate, type State } from '../frontier/state-store.js';
 import type { WarcLocation } from '../fetch/exchange.js';
-import { Manifest, type ManifestRecord } from '../snapshot/manifest.js';
+import { Manifest, readManifestLines, type ManifestPosition, type ManifestRecord, type NewManifestRecord } from '../snapshot/manifest.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { assertStorageWritable } from '../snapshot/storage-access.js';
 import { StorageError } from '../snapshot/storage-error.js';
@@ -13,6 +14,8 @@ import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
 
 /** Meta key: '1' once the last writer closed the folder cleanly (nothing half-written can be left). */
 const CLEAN = 'storage.closedCleanly';
+/** Meta key: this storage folder's own name, so feeds' ids from two folders never collide. */
+const STORAGE_ID = 'storage.id';
 
 /**
  * A storage folder opened for writing: snapshots, history, manifest, state and the WARC files,
@@ -27,18 +30,23 @@ export class Storage {
   readonly repaired = { manifestLines: 0, versionChanges: 0, migration: null as Migration | null, warcFiles: [] as string[], temporaries: 0 };
   /** The raw archive every exchange goes to, when `archive.warc` is on. */
   warc: WarcWriter | null = null;
+  private readonly lineListeners = new Set<(record: ManifestRecord) => void>();
 
   private constructor(
     readonly root: string,
     readonly state: State,
     private readonly manifest: Manifest,
     private readonly lock: RunLock,
+    private readonly webhooks: ReadonlyArray<{ url: string; events: readonly string[] }>,
   ) {
     this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, length) => this.applyToState(record, offset, length));
   }
 
-  /** `command` is what the lock's holder file says is running (shown to a run the lock turns away). */
-  static async open(root: string, options: { warc?: WarcOptions; command?: string } = {}): Promise<Storage> {
+  /**
+   * `command` is what the lock's holder file says is running (shown to a run the lock turns away);
+   * `webhooks` are the endpoints every new manifest line is queued for, with the kinds each takes.
+   */
+  static async open(root: string, options: { warc?: WarcOptions; command?: string; webhooks?: ReadonlyArray<{ url: string; events: readonly string[] }> } = {}): Promise<Storage> {
     // Before anything is created: a folder we cannot write is one clear error, not EACCES on the lock.
     await assertStorageWritable(root);
     const lock = new RunLock(root);
@@ -47,9 +55,8 @@ export class Storage {
     try {
       state = new SqliteState(root);
       const manifest = new Manifest(root);
-      const applied = Number(state.meta.get(MANIFEST_OFFSET) ?? '0');
-      const unapplied = await manifest.open(applied);
-      const storage = new Storage(root, state, manifest, lock);
+      const unapplied = await manifest.open(await appliedPosition(root, state));
+      const storage = new Storage(root, state, manifest, lock, options.webhooks ?? []);
       // Lines written but not yet in state first, then the changes a crash left half done.
       for (let i = 0; i < unapplied.length; i++) {
         const { record, offset } = unapplied[i] as (typeof unapplied)[number];
@@ -68,6 +75,7 @@ export class Storage {
         storage.repaired.temporaries += await removeStrayTemporaries(root, false);
         for (const run of interrupted) state.runs.end(run.id, 'interrupted', run.summary);
       }
+      if (!state.meta.get(STORAGE_ID)) state.meta.set(STORAGE_ID, randomUUID());
       state.meta.set(CLEAN, '0');
       return storage;
     } catch (err) {
@@ -83,13 +91,24 @@ export class Storage {
   }
 
   /** Records a removal: nothing on disk changes but the manifest and state. */
-  commitGone(record: Omit<ManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
+  commitGone(record: Omit<NewManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
     return this.versions.gone(record);
   }
 
   /** Writes a current snapshot file that went missing or was damaged, from its rebuilt bytes (see VersionStore.restoreLost). */
   restoreLostSnapshot(current: { id: string; path: string; sha256: string }, text: string): Promise<boolean> {
     return this.versions.restoreLost(current, text);
+  }
+
+  /** This storage folder's own name (a random UUID given at its first open). */
+  get id(): string {
+    return this.state.meta.get(STORAGE_ID) ?? '';
+  }
+
+  /** Calls `listener` with every manifest line once state has it (a change feed waiting for news); returns the function that stops it. */
+  onLine(listener: (record: ManifestRecord) => void): () => void {
+    this.lineListeners.add(listener);
+    return () => this.lineListeners.delete(listener);
   }
 
   /** Records what a look at an article changed (its state, schedule, validators, errors). */
@@ -126,14 +145,21 @@ export class Storage {
   }
 
   /**
-   * Applies one manifest line to state and moves the applied prefix past it. Lines come in
-   * manifest order (the manifest runs this before its next append), so the prefix is exact.
+   * Applies one manifest line to state, queues it for the webhooks that take its kind, and moves
+   * the applied prefix past it, in one transaction. Lines come in manifest order (the manifest
+   * runs this before its next append), so the prefix is exact; a line a crash kept from state is
+   * applied (and queued) at the next open.
    */
   private applyToState(record: ManifestRecord, offset: number, end: number): void {
-    this.guarded('record the manifest line in', () => {
-      this.state.articles.applyEvent(record, offset);
-      this.state.meta.set(MANIFEST_OFFSET, String(end));
-    });
+    this.guarded('record the manifest line in', () =>
+      this.state.transaction(() => {
+        this.state.articles.applyEvent(record, offset);
+        this.state.outbox.enqueue(record.seq, this.webhooks.filter((w) => w.events.includes(record.event)).map((w) => w.url));
+        this.state.meta.set(MANIFEST_OFFSET, String(end));
+        this.state.meta.set(MANIFEST_SEQ, String(record.seq));
+      }),
+    );
+    for (const listener of this.lineListeners) listener(record);
   }
 
   /** A full disk stops SQLite too; whatever failed, the message names the storage path. */
@@ -144,6 +170,27 @@ export class Storage {
       throw StorageError.from(err, join(this.root, 'state.sqlite'), doing);
     }
   }
+}
+
+/**
+ * Where state stands in the manifest: the bytes it applied and the `seq` of the last line among
+ * them. A store from before lines were numbered has its lines counted once, and their events
+ * numbered, from the manifest itself.
+ */
+async function appliedPosition(root: string, state: SqliteState): Promise<ManifestPosition> {
+  const offset = Number(state.meta.get(MANIFEST_OFFSET) ?? '0');
+  const known = state.meta.get(MANIFEST_SEQ);
+  if (known !== undefined) return { offset, seq: Number(known) };
+  const lines: Array<{ offset: number; seq: number }> = [];
+  let seq = 0;
+  for await (const line of readManifestLines(root, { end: offset })) {
+    seq = line.seq;
+    lines.push({ offset: line.offset, seq: line.seq });
+    if (lines.length >= 10_000) state.articles.numberEvents(lines.splice(0));
+  }
+  state.articles.numberEvents(lines);
+  state.meta.set(MANIFEST_SEQ, String(seq));
+  return { offset, seq };
 }
 
 /** Removes `.….tmp` files (newsnap's temporaries) below `dir` (or in it only); returns how many. */

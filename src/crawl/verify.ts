@@ -78,7 +78,7 @@ export async function verifyStorage(root: string, options: { since?: string; unt
       report({ kind: 'state', path: 'state.sqlite', detail: `state has applied ${applied} of the manifest's ${size} bytes`, fix: 'run newsnap crawl (or fetch) once: opening the storage applies the rest of the manifest' });
     }
     const current = new Map<string, { sha256: string; bytes: number; path: string; url: string; day: string }>();
-    for await (const line of readManifestLines(root, Math.min(applied, size))) {
+    for await (const line of readManifestLines(root, { end: Math.min(applied, size) })) {
       stats.manifestLines++;
       if ('corrupt' in line) {
         report({ kind: 'manifest', path: 'manifest.jsonl', detail: `line ${line.seq} (byte ${line.offset}) is not JSON: ${line.corrupt.slice(0, 80)}`, fix: 'leave it: the lines around it still count (downstream readers skip it)' });

@@ -20,6 +20,8 @@ export interface ArticleStore {
   countWarc(options: { since?: string; until?: string }): number;
   /** An article's events (its versions and removals), oldest first. */
   events(id: string): EventRecord[];
+  /** Gives events applied before lines were numbered their `seq` (by their line's offset). */
+  numberEvents(lines: Iterable<{ offset: number; seq: number }>): void;
 }
 
 /** Columns an ArticleUpdate may set, with the default a new row gets. */
@@ -53,9 +55,10 @@ export class SqliteArticles implements ArticleStore {
            ${UPDATABLE.map(([, col]) => `${col} = CASE WHEN @set_${col} THEN @${col} ELSE articles.${col} END`).join(',\n           ')}`,
       ),
       insertEvent: db.prepare(
-        `INSERT OR IGNORE INTO events (line_offset, id, event, at, sha256, previous_sha256, bytes, path, modified_time, reason)
-         VALUES (@offset, @id, @event, @at, @sha256, @previous, @bytes, @path, @modified, @reason)`,
+        `INSERT OR IGNORE INTO events (line_offset, seq, id, event, at, sha256, previous_sha256, bytes, path, modified_time, reason)
+         VALUES (@offset, @seq, @id, @event, @at, @sha256, @previous, @bytes, @path, @modified, @reason)`,
       ),
+      numberEvent: db.prepare(`UPDATE events SET seq = ? WHERE line_offset = ?`),
       // What a version sets; the state comes from the state machine. A rebuilt version
       // (`reextracted`) says nothing of the site: the 404 count and the removal stay.
       version: db.prepare(
@@ -97,6 +100,7 @@ export class SqliteArticles implements ArticleStore {
     this.db.transaction(() => {
       this.s.insertEvent.run({
         offset,
+        seq: r.seq,
         id: r.id,
         event: r.event,
         at: r.capturedAt,
@@ -127,6 +131,12 @@ export class SqliteArticles implements ArticleStore {
         now,
       });
       if (r.previousSha256 && r.historyPath) this.s.superseded.run({ id: r.id, previous: r.previousSha256, history: r.historyPath, snapshot: r.path, offset });
+    })();
+  }
+
+  numberEvents(lines: Iterable<{ offset: number; seq: number }>): void {
+    this.db.transaction(() => {
+      for (const { offset, seq } of lines) this.s.numberEvent.run(seq, offset);
     })();
   }
 

@@ -29,8 +29,14 @@ export interface ReportStore {
   search(query: string, limit: number): ArticleRecord[];
   /** The manifest line at this byte offset, as state applied it. */
   eventAt(offset: number): EventRecord | undefined;
+  /** The byte offset of the manifest line numbered `seq`, when state applied it. */
+  offsetOfSeq(seq: number): number | undefined;
+  /** The `seq` of the last manifest line state applied (0 for none). */
+  lastSeq(): number;
   /** Every article with a current version (streamed, by id), optionally of days in a range. */
   currentVersions(range?: { since?: string; until?: string }): Iterable<CurrentVersion>;
+  /** Articles with a current version, by day then id, after the cursor: one page of them. */
+  capturedPage(o: { limit: number; after?: { day: string; id: string }; since?: string; until?: string }): ArticleRecord[];
   /** Articles whose latest page lies in this WARC file, by offset (streamed). */
   warcPointers(file: string): Iterable<{ id: string; url: string; offset: number; length: number }>;
   /** The WARC files state points into. */
@@ -57,6 +63,12 @@ export class SqliteReports implements ReportStore {
       ),
       byTitle: db.prepare<[string, number], ArticleRow>(`SELECT * FROM articles WHERE title_key LIKE ? ESCAPE '\\' ORDER BY day DESC, id DESC LIMIT ?`),
       eventAt: db.prepare<[number], EventRow>('SELECT * FROM events WHERE line_offset = ?'),
+      capturedPage: db.prepare<Record<string, unknown>, ArticleRow>(
+        `SELECT * FROM articles WHERE sha256 IS NOT NULL AND path IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day BETWEEN @since AND @until
+         ORDER BY day, id LIMIT @limit`,
+      ),
+      offsetOfSeq: db.prepare<[number], { line_offset: number }>('SELECT line_offset FROM events WHERE seq = ?'),
+      lastSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events'),
       current: db.prepare<[string, string], { id: string; url: string; day: string; sha256: string; path: string; archived_file: string | null; archived_offset: number | null; archived_length: number | null }>(
         `SELECT id, url, day, sha256, path, archived_file, archived_offset, archived_length FROM articles WHERE sha256 IS NOT NULL AND path IS NOT NULL AND day BETWEEN ? AND ? ORDER BY id`,
       ),
@@ -97,6 +109,18 @@ export class SqliteReports implements ReportStore {
   eventAt(offset: number): EventRecord | undefined {
     const row = this.s.eventAt.get(offset);
     return row ? toEvent(row) : undefined;
+  }
+
+  capturedPage(o: { limit: number; after?: { day: string; id: string }; since?: string; until?: string }): ArticleRecord[] {
+    return this.s.capturedPage.all({ limit: o.limit, afterDay: o.after?.day ?? '', afterId: o.after?.id ?? '', since: o.since ?? '', until: o.until ?? '99999999' }).map(toRecord);
+  }
+
+  offsetOfSeq(seq: number): number | undefined {
+    return this.s.offsetOfSeq.get(seq)?.line_offset;
+  }
+
+  lastSeq(): number {
+    return this.s.lastSeq.get()?.seq ?? 0;
   }
 
   *currentVersions(range: { since?: string; until?: string } = {}): Iterable<CurrentVersion> {

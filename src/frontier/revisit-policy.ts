@@ -48,6 +48,15 @@ export function parseDuration(text: string): number {
   return parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0);
 }
 
+/** `5s, 5m, 30m`: a list of waits, in milliseconds. */
+export function parseSchedule(text: string): number[] {
+  return text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map(parseDuration);
+}
+
 /**
  * `3h:15m, 1d:1h, 7d:6h, 30d:3d`: under 3 h since the last change, every 15 min; under a day,
  * hourly; … An age of `*` is an open last tier. An empty text has no tiers.

@@ -34,6 +34,7 @@ export interface ArticleRow {
 
 export interface EventRow {
   line_offset: number;
+  seq: number | null;
   id: string;
   event: EventRecord['event'];
   at: string;
@@ -57,6 +58,7 @@ export interface RunRow {
 export function toEvent(e: EventRow): EventRecord {
   return {
     offset: e.line_offset,
+    seq: e.seq ?? 0,
     id: e.id,
     event: e.event,
     at: e.at,

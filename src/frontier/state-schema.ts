@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * The state store's tables, and the migration of a store written by an earlier newsnap. The
  * version lives in SQLite's `user_version`; a migration runs once, in one transaction.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const ARTICLES = `
 CREATE TABLE articles (
@@ -50,6 +50,7 @@ CREATE INDEX articles_errors ON articles (updated_at) WHERE last_error IS NOT NU
 const REST = `
 CREATE TABLE IF NOT EXISTS events (
   line_offset INTEGER PRIMARY KEY,
+  seq INTEGER,
   id TEXT NOT NULL,
   event TEXT NOT NULL,
   at TEXT NOT NULL,
@@ -63,6 +64,25 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_article ON events (id, line_offset);
 CREATE INDEX IF NOT EXISTS events_time ON events (at);
 CREATE INDEX IF NOT EXISTS events_kind ON events (event, line_offset);
+CREATE UNIQUE INDEX IF NOT EXISTS events_seq ON events (seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+  endpoint TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at TEXT,
+  last_status INTEGER,
+  last_error TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (endpoint, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, endpoint);
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+  url TEXT PRIMARY KEY,
+  disabled_at TEXT,
+  disabled_reason TEXT
+);
 CREATE TABLE IF NOT EXISTS sources (
   url TEXT PRIMARY KEY,
   etag TEXT,
@@ -115,6 +135,8 @@ UPDATE articles SET state = 'pending', attempts = 0
 
 /** Meta key of the manifest bytes already applied to state. */
 export const MANIFEST_OFFSET = 'manifest.offset';
+/** Meta key of the `seq` of the last manifest line applied to state. */
+export const MANIFEST_SEQ = 'manifest.seq';
 
 /** What opening a store written by an earlier newsnap did to it. */
 export interface Migration {
@@ -136,8 +158,14 @@ export function ensureSchema(db: Database.Database): Migration | null {
   db.transaction(() => {
     if (!exists) db.exec(ARTICLES);
     else if (version === 0) db.exec(FROM_V0);
-    else db.exec(FROM_V1);
-    if (exists) forgiven = db.prepare(FORGIVE_NETWORK_FAILURES).run().changes;
+    else if (version === 1) db.exec(FROM_V1);
+    if (exists && version < 2) forgiven = db.prepare(FORGIVE_NETWORK_FAILURES).run().changes;
+    // Schema 3 numbers the manifest's lines (seq): the storage fills the column from the manifest.
+    const events = db.prepare(`SELECT name FROM pragma_table_info('events')`).all() as Array<{ name: string }>;
+    if (events.length > 0 && !events.some((c) => c.name === 'seq')) {
+      db.exec('ALTER TABLE events ADD COLUMN seq INTEGER');
+      db.prepare(`DELETE FROM meta WHERE key = ?`).run(MANIFEST_SEQ);
+    }
     db.exec(REST);
     // The events table starts empty: the whole manifest is applied again at open, which fills it
     // (applying a line is idempotent).

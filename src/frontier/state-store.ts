@@ -3,12 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteArticles, type ArticleStore } from './article-store.js';
 import { SqliteFrontier, type FrontierStore } from './frontier-store.js';
+import { SqliteOutbox, type OutboxStore } from './outbox-store.js';
 import { SqliteReports, type ReportStore } from './report-store.js';
 import { SqliteMeta, SqliteRuns, SqliteSources, type MetaStore, type RunStore, type SourceStore } from './run-store.js';
 import { ensureSchema, type Migration } from './state-schema.js';
 
 export type * from './state-types.js';
-export type { ArticleStore, FrontierStore, MetaStore, ReportStore, RunStore, SourceStore };
+export type { ArticleStore, FrontierStore, MetaStore, OutboxStore, ReportStore, RunStore, SourceStore };
 
 /**
  * What a storage folder remembers between runs, by concern: the frontier (what to work on),
@@ -25,6 +26,10 @@ export interface State {
   readonly sources: SourceStore;
   readonly reports: ReportStore;
   readonly meta: MetaStore;
+  /** Webhook deliveries, one per endpoint and manifest event. */
+  readonly outbox: OutboxStore;
+  /** Runs `work` as one transaction: all its writes, or none. */
+  transaction<T>(work: () => T): T;
   close(): void;
 }
 
@@ -36,6 +41,7 @@ export class SqliteState implements State {
   readonly sources: SourceStore;
   readonly reports: ReportStore;
   readonly meta: MetaStore;
+  readonly outbox: OutboxStore;
   /** What opening did to a store written by an earlier newsnap; null when it was current. */
   readonly migration: Migration | null;
 
@@ -55,6 +61,11 @@ export class SqliteState implements State {
     this.runs = new SqliteRuns(this.db);
     this.sources = new SqliteSources(this.db);
     this.reports = new SqliteReports(this.db);
+    this.outbox = new SqliteOutbox(this.db);
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
   }
 
   close(): void {

@@ -74,6 +74,8 @@ export interface ArticleUpdate {
 export interface EventRecord {
   /** Byte offset of the manifest line: its identity. */
   offset: number;
+  /** The line's number in the manifest (its `seq`). */
+  seq: number;
   id: string;
   event: ManifestEvent;
   at: string;

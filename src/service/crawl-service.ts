@@ -9,7 +9,8 @@ import { COUNTED_AS, emptyCounts, processed, type ProgressCounts } from '../craw
 import type { ArticleState, RunRecord, State } from '../frontier/state-store.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import type { SiteHealth } from '../fetch/site-health.js';
-import { describeProxy } from '../fetch/proxy.js';
+import { describeProxy, redactUrl } from '../fetch/proxy.js';
+import { MANIFEST_EVENTS } from '../snapshot/manifest.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { Logger } from '../log/logger.js';
 import type { ArticlePipeline } from '../crawl/article-pipeline.js';
@@ -37,6 +38,19 @@ export interface Alarms {
   unreachable: { runId: number; at: string | null; runsInARow: number; address: string; message: string } | null;
   /** Articles that failed all their runs: retried only on the slow schedule. */
   needsAttention: { articles: number; maxFailedRuns: number; schedule: string; remedy: string } | null;
+  /** Webhook deliveries that failed their last attempt, and endpoints a 410 turned off. */
+  webhooks: { dead: number; disabled: string[]; remedy: string } | null;
+}
+
+/** A webhook endpoint, as /status and the status page show it (credentials in its URL hidden). */
+export interface WebhookStatus {
+  url: string;
+  events: readonly string[];
+  pending: number;
+  delivered: number;
+  dead: number;
+  disabled: { at: string; reason: string } | null;
+  lastError: string | null;
 }
 
 /** `GET /status`, and what the status page shows of the same. */
@@ -54,6 +68,15 @@ export interface StatusDocument {
   articles: Record<ArticleState, number> & { needsAttention: number };
   outcomes: Record<string, number>;
   recentRuns: RunRecord[];
+  webhooks: WebhookStatus[];
+}
+
+/** Dead deliveries and disabled endpoints, when there are any. */
+function webhookAlarm(webhooks: WebhookStatus[]): Alarms['webhooks'] {
+  const dead = webhooks.reduce((n, w) => n + w.dead, 0);
+  const disabled = webhooks.filter((w) => w.disabled).map((w) => w.url);
+  if (dead === 0 && disabled.length === 0) return null;
+  return { dead, disabled, remedy: 'fix the receiver, then newsnap deliver --replay [--url URL] sends the dead deliveries again (and enables an endpoint a 410 turned off)' };
 }
 
 /** What `/status` and the status page count since the service started: every outcome a crawl counts. */
@@ -157,7 +180,19 @@ export class CrawlService {
    * pages that paused it, and an unreachable site (with the runs in a row it lasted); and the
    * articles that failed all their runs.
    */
-  private alarms(runs: RunRecord[], needsAttention: number): Alarms {
+  /** Each configured endpoint with its deliveries; an endpoint no longer configured shows while it has some. */
+  private webhooks(): WebhookStatus[] {
+    const tallies = new Map(this.d.storage.state.outbox.tally().map((t) => [t.endpoint, t]));
+    const configured = this.d.config.delivery.webhooks.map((w) => w.url);
+    const urls = [...configured, ...[...tallies.keys()].filter((u) => !configured.includes(u))];
+    return urls.map((url) => {
+      const t = tallies.get(url);
+      const events = this.d.config.delivery.webhooks.find((w) => w.url === url)?.events ?? (configured.includes(url) ? [...MANIFEST_EVENTS] : []);
+      return { url: redactUrl(url), events, pending: t?.pending ?? 0, delivered: t?.delivered ?? 0, dead: t?.dead ?? 0, disabled: t?.disabled ?? null, lastError: t?.lastError ?? null };
+    });
+  }
+
+  private alarms(runs: RunRecord[], needsAttention: number): Omit<Alarms, 'webhooks'> {
     const { maxFailedRuns } = this.d.config.crawl;
     const attention = needsAttention > 0 ? { articles: needsAttention, maxFailedRuns, schedule: this.d.config.revisit.givenUpSchedule, remedy: RETRY_FAILED_HINT } : null;
     const finished = runs.filter((r) => r.finishedAt !== null && r.status !== 'interrupted');
@@ -179,12 +214,13 @@ export class CrawlService {
     const state = this.d.storage.state;
     const runs = state.runs.recent(10);
     const needsAttention = state.reports.countNeedingAttention(this.d.config.crawl.maxFailedRuns);
+    const webhooks = this.webhooks();
     const lastSuccess = state.runs.lastSuccess();
     return {
       site: this.d.config.site.baseUrl,
       storage: this.d.config.storage,
       startedAt: this.startedAt,
-      alarms: this.alarms(runs, needsAttention),
+      alarms: { ...this.alarms(runs, needsAttention), webhooks: webhookAlarm(webhooks) },
       running: this.current
         ? {
             runId: live?.runId ?? null,
@@ -201,6 +237,7 @@ export class CrawlService {
       articles: { ...state.reports.countByState(), needsAttention },
       outcomes: { ...this.outcomes },
       recentRuns: runs,
+      webhooks,
     };
   }
 

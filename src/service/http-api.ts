@@ -9,6 +9,8 @@ import type { SiteUrls } from '../site/site-urls.js';
 import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
+import { articleFeed, changesFeed, type FeedContext } from './atom-feed.js';
+import { eventsAfter, eventsQuery, type ChangeSource } from './events-api.js';
 
 export interface ApiOptions {
   service: CrawlService;
@@ -18,9 +20,15 @@ export interface ApiOptions {
   storage: string;
   /** When set, POST needs `Authorization: Bearer <token>`. */
   token: string;
-  /** The status pages need the token too (as a bearer token, or as the password of HTTP Basic). */
+  /** The status pages, the change feed and the Atom feeds need the token too (as a bearer token, or as the password of HTTP Basic). */
   protectPages: boolean;
   isStateOpen: () => boolean;
+  /** What `GET /events` reads and waits on. */
+  changes: ChangeSource;
+  /** What the Atom feeds are built from (the base URL comes from each request). */
+  feeds: Omit<FeedContext, 'base'>;
+  /** Aborted when serve stops: held `/events?wait=` answers return at once. */
+  stopping: AbortSignal;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -42,12 +50,27 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   const url = new URL(req.url ?? '/', 'http://api.invalid');
   const path = url.pathname;
   const method = req.method ?? 'GET';
+  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom';
+  if (method === 'GET' && reader && o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
+    res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="newsnap", charset="UTF-8"' });
+    res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages and feeds need the token (serve.token): give it as the password.</p>');
+    return;
+  }
+  if (method === 'GET' && path === '/events') {
+    const q = eventsQuery(url.searchParams);
+    if (typeof q === 'string') return send(res, 400, { error: q });
+    return send(res, 200, await eventsAfter(o.changes, q, o.stopping));
+  }
+  const articleFeedId = /^\/articles\/(\d{1,20})\/feed\.atom$/.exec(path)?.[1];
+  if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) {
+    const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
+    const xml = articleFeedId ? await articleFeed(context, articleFeedId) : await changesFeed(context);
+    if (xml === null) return send(res, 404, { error: `no article ${articleFeedId} in this storage` });
+    res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' });
+    res.end(xml);
+    return;
+  }
   if (method === 'GET' && (path === '/' || path === '/articles' || path.startsWith('/articles/'))) {
-    if (o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
-      res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="newsnap", charset="UTF-8"' });
-      res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages need the token (serve.token): give it as the password.</p>');
-      return;
-    }
     const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage }, path, url.searchParams);
     if (page) {
       res.writeHead(page.status, { ...PAGE_HEADERS, ...page.headers });
@@ -102,7 +125,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       throw err;
     }
   }
-  send(res, 404, { error: 'not found: GET / /articles/<id> /healthz /readyz /metrics /status, POST /fetch' });
+  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /healthz /readyz /metrics /status, POST /fetch' });
 }
 
 /**

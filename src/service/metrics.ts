@@ -20,6 +20,8 @@ export interface MetricsProbe {
   lastSuccessMs(): number | null;
   /** Seconds between two scheduled crawls. */
   scheduleIntervalSeconds(): number;
+  /** Webhook deliveries waiting in the outbox. */
+  webhookBacklog(): number;
 }
 
 /** The service's Prometheus metrics, fed by the HTTP client, the pipeline and each run's summary. */
@@ -30,6 +32,7 @@ export class ServiceMetrics {
   private readonly sources = new Counter({ name: 'newsnap_discovery_sources_total', help: 'Discovery documents read, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   private readonly runs = new Counter({ name: 'newsnap_crawls_total', help: 'Crawl runs, by final status', labelNames: ['status'], registers: [this.registry] });
   private readonly skippedTicks = new Counter({ name: 'newsnap_schedule_skipped_total', help: 'Scheduled ticks skipped because a crawl was still running', registers: [this.registry] });
+  private readonly webhooks = new Counter({ name: 'newsnap_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome: delivered, retried (failed, tried again later), dead (failed its last attempt), disabled (the endpoint answered 410)', labelNames: ['outcome'], registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'newsnap_crawl_duration_seconds', help: 'Duration of crawl runs', buckets: [1, 5, 15, 60, 300, 900, 3600], registers: [this.registry] });
 
   constructor(http: HttpClient, scheduler: RequestScheduler, probe: MetricsProbe) {
@@ -69,6 +72,7 @@ export class ServiceMetrics {
       },
     });
     new Gauge({ name: 'newsnap_unreachable_runs', help: 'Crawls in a row, the last one included, that stopped because the site could not be reached', registers: [this.registry], collect() { this.set(probe.unreachableRuns()); } });
+    new Gauge({ name: 'newsnap_webhook_backlog', help: 'Webhook deliveries waiting in the outbox (due now or retried later)', registers: [this.registry], collect() { this.set(probe.webhookBacklog()); } });
     new Gauge({
       name: 'newsnap_storage_writable',
       help: 'The storage folder can be written (1), or not (0: /readyz says why)',
@@ -90,6 +94,10 @@ export class ServiceMetrics {
       const kind = s.source.endsWith('/robots.txt') ? 'robots' : s.source.includes('sitemap') ? 'sitemap' : s.source.includes('/rss') ? 'rss' : 'archive';
       this.sources.inc({ kind, outcome: s.outcome });
     }
+  }
+
+  webhook(outcome: string): void {
+    this.webhooks.inc({ outcome });
   }
 
   tickSkipped(): void {

@@ -3,7 +3,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactUtc } from '../clock/clock.js';
 import type { Article } from '../extract/article.js';
-import type { Manifest, ManifestEvent, ManifestRecord } from './manifest.js';
+import type { Manifest, ManifestEvent, ManifestRecord, NewManifestRecord } from './manifest.js';
 import { SnapshotStore, writeFileAtomically } from './snapshot-store.js';
 
 /** A version about to become an article's current snapshot. */
@@ -77,12 +77,8 @@ export class VersionStore {
   }
 
   /** Records a removal: a manifest line only; every file stays. */
-  gone(record: Omit<ManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
-    return this.serialized(record.id, async () => {
-      const line: ManifestRecord = { event: 'gone', ...record, fetchedAt: record.capturedAt };
-      const { offset, length } = await this.manifest.append(line, (o, l) => this.recorded(line, o, l));
-      return { record: line, offset, length };
-    });
+  gone(entry: Omit<NewManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
+    return this.serialized(entry.id, () => this.manifest.append({ event: 'gone', ...entry, fetchedAt: entry.capturedAt }, this.recorded));
   }
 
   /**
@@ -133,7 +129,7 @@ export class VersionStore {
     const sha = sha256(data);
     const historyPath = previous && previous.sha256 !== sha ? await this.preserve(article.id, previous) : undefined;
     const snap = await this.snapshots.save(article, text, previous?.path);
-    const record: ManifestRecord = {
+    const record: NewManifestRecord = {
       event: entry.event,
       id: article.id,
       url: article.url,
@@ -148,9 +144,9 @@ export class VersionStore {
       ...(previous ? { previousSha256: previous.sha256 } : {}),
       ...(historyPath ? { historyPath } : {}),
     };
-    const { offset, length } = await this.manifest.append(record, (o, l) => this.recorded(record, o, l));
+    const committed = await this.manifest.append(record, this.recorded);
     if (previous) await unlink(this.journalPath(article.id)).catch(() => undefined);
-    return { record, offset, length };
+    return committed;
   }
 
   /**

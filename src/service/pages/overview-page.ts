@@ -41,7 +41,7 @@ export function overviewPage(d: OverviewData): string {
   const { status: s, nowMs } = d;
   const lastRun = d.runs.find((r) => r.finishedAt);
   const failedRun = lastRun?.status === 'failed' ? lastRun : null;
-  const healthy = !s.alarms.drift && !s.alarms.blocked && !s.alarms.unreachable && !s.alarms.needsAttention && !d.storageProblem && !failedRun;
+  const healthy = !s.alarms.drift && !s.alarms.blocked && !s.alarms.unreachable && !s.alarms.needsAttention && !s.alarms.webhooks && !d.storageProblem && !failedRun;
   const body = html`
 <section>
   <h1>${healthy ? html`<span class="ok" data-health="ok">● Healthy</span>` : html`<span class="bad" data-health="alarm">● Needs attention</span>`}</h1>
@@ -68,6 +68,7 @@ ${alarms(s, d.storageProblem, failedRun)}
   </section>
 </div>
 ${runsTable(d.runs, nowMs)}
+${webhooks(s)}
 <div class="grid">
   ${failures(d.failures, nowMs)}
   ${changes(d.changes, nowMs)}
@@ -108,6 +109,13 @@ function alarms(s: StatusDocument, storage: string | null, failedRun: RunRecord 
     const a = s.alarms.needsAttention;
     out.push(html`<section class="alarm warn" data-alarm="needs-attention"><h2 class="warn">${num(a.articles)} article${a.articles === 1 ? '' : 's'} failed all ${a.maxFailedRuns} runs</h2>
 <p>They are retried on the slow schedule (<code>${a.schedule}</code>); see their errors below. ${a.remedy}.</p></section>`);
+  }
+  if (s.alarms.webhooks) {
+    const w = s.alarms.webhooks;
+    const what = [w.dead > 0 ? `${num(w.dead)} webhook deliver${w.dead === 1 ? 'y' : 'ies'} failed their last attempt` : '', w.disabled.length > 0 ? `${w.disabled.length} endpoint(s) answered 410 and are turned off: ${w.disabled.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ');
+    out.push(html`<section class="alarm warn" data-alarm="webhooks"><h2 class="warn">Webhooks</h2><p>${what}.</p><p>Remedy: ${w.remedy}.</p></section>`);
   }
   if (s.alarms.blocked) {
     out.push(html`<section class="alarm warn" data-alarm="blocked"><h2 class="warn">Blocked (run ${s.alarms.blocked.runId})</h2>
@@ -202,6 +210,19 @@ function failures(rows: ErrorCount[], nowMs: number): Html {
       ? sorted.map(([reason, g]) => html`<tr><td>${reason} <span class="muted">(${[...g.states].join(', ')})</span></td><td class="n" data-count>${num(g.count)}</td><td>${whenShort(g.lastAt, nowMs)}</td></tr>`)
       : html`<tr><td colspan="3" class="muted">Nothing failed.</td></tr>`
   }</tbody></table></div></section>`;
+}
+
+/** The webhook endpoints and their deliveries (nothing when none is configured or has any). */
+function webhooks(s: StatusDocument): Html {
+  if (s.webhooks.length === 0) return html``;
+  const rows = s.webhooks.map(
+    (w) => html`<tr data-webhook="${w.url}"><td>${w.url}${w.disabled ? html` <span class="bad">(turned off: ${w.disabled.reason})</span>` : ''}</td><td>${w.events.join(', ')}</td>
+<td class="n" data-stat="delivered">${num(w.delivered)}</td><td class="n" data-stat="pending">${num(w.pending)}</td><td class="n ${w.dead > 0 ? 'bad' : ''}" data-stat="dead">${num(w.dead)}</td><td class="muted">${w.lastError ?? ''}</td></tr>`,
+  );
+  return html`<section><h2>Webhooks</h2><div class="table"><table data-table="webhooks">
+<thead><tr><th>endpoint</th><th>events</th><th>delivered</th><th>pending</th><th>dead</th><th>last error</th></tr></thead>
+<tbody>${rows}</tbody></table></div>
+<p class="muted">Change feed: <a href="/events">/events</a> · Atom: <a href="/feed.atom">/feed.atom</a></p></section>`;
 }
 
 function changes(rows: RecentEvent[], nowMs: number): Html {

@@ -1,0 +1,96 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { parseDay } from '../crawl/crawl-plan.js';
+import { csvHeader, csvRow, exportRecords, jsonLine } from '../delivery/export.js';
+import { SqliteState } from '../frontier/state-store.js';
+import { StorageError } from '../snapshot/storage-error.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import type { Context } from './context.js';
+import { UsageError } from './usage-error.js';
+
+export interface ExportFlags {
+  since?: string;
+  until?: string;
+  format?: string;
+  versions?: boolean;
+  out?: string;
+}
+
+/**
+ * `newsnap export`: every captured article as JSON lines or CSV, from the snapshot files. Reads
+ * only: no lock (beside a running crawl or serve), no request. `.gz` on the file name gzips.
+ */
+export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<ExitCodeValue> {
+  const format = flags.format ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format ${format}: jsonl or csv`);
+  const day = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const parsed = parseDay(value);
+    if (!parsed) throw new UsageError(`--${flag} ${value} is not a date (YYYY-MM-DD)`);
+    return parsed;
+  };
+  const since = day('since', flags.since);
+  const until = day('until', flags.until);
+  const root = ctx.config.storage;
+  if (!existsSync(join(root, 'state.sqlite'))) throw new UsageError(`no newsnap storage at ${root} (no state.sqlite): give --storage`);
+  const out = flags.out ?? '-';
+  const file = out === '-' ? null : createWriteStream(out);
+  const gzip = out.endsWith('.gz') ? createGzip() : null;
+  if (gzip) gzip.pipe(file ?? process.stdout);
+  const sink: NodeJS.WritableStream = gzip ?? file ?? process.stdout;
+  // A reader that went away (| head) ends the export quietly, as it ends `history`.
+  let closed = false;
+  sink.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+  });
+  const write = async (text: string) => {
+    if (sink.write(text) || closed) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        for (const e of ['drain', 'close', 'error']) sink.off(e, done);
+        resolve();
+      };
+      for (const e of ['drain', 'close', 'error']) sink.once(e, done);
+    });
+  };
+  const state = new SqliteState(root, { readonly: true });
+  const started = performance.now();
+  let records = 0;
+  let bytes = 0;
+  let problems = 0;
+  try {
+    if (format === 'csv') await write(csvHeader(flags.versions === true));
+    for await (const r of exportRecords({
+      root,
+      state,
+      siteName: ctx.config.site.name,
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      versions: flags.versions === true,
+      onProblem: (path, why) => {
+        problems++;
+        ctx.log.warn({ path }, `${path} ${why}`);
+      },
+    })) {
+      if (closed || process.stdout.destroyed) break;
+      const text = format === 'csv' ? csvRow(r, flags.versions === true) : jsonLine(r);
+      bytes += Buffer.byteLength(text);
+      records++;
+      await write(text);
+    }
+  } catch (err) {
+    throw StorageError.isStorageFailure(err) ? StorageError.from(err, out, 'write the export to') : err;
+  } finally {
+    state.close();
+    if (sink !== process.stdout) {
+      sink.end();
+      await finished(file ?? sink);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  ctx.log.info({ records, bytes, problems, seconds: Number(seconds.toFixed(2)), recordsPerSecond: Math.round(records / Math.max(seconds, 0.001)) }, 'export finished');
+  return problems > 0 ? ExitCode.PARTIAL : ExitCode.OK;
+}

@@ -1,0 +1,246 @@
+import { Webhook } from 'standardwebhooks';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { nowIso, nowMs } from '../clock/clock.js';
+import { delay } from '../clock/delay.js';
+import type { WebhookEndpoint } from '../config/config.js';
+import { parseRetryAfter } from '../fetch/fetch-error.js';
+import { redactUrl } from '../fetch/proxy.js';
+import type { Delivery, OutboxStore } from '../frontier/outbox-store.js';
+import type { Logger } from '../log/logger.js';
+import type { ManifestRecord } from '../snapshot/manifest.js';
+import type { ChangeFeed } from './change-feed.js';
+
+/** What became of one attempt at one delivery. */
+export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'disabled';
+
+export interface DelivererOptions {
+  endpoints: readonly WebhookEndpoint[];
+  outbox: OutboxStore;
+  /** Where each event's manifest line is read from. */
+  feed: ChangeFeed;
+  /** Waits between attempts, in ms: after the last one fails, the delivery is dead. */
+  scheduleMs: readonly number[];
+  timeoutMs: number;
+  concurrency: number;
+  userAgent: string;
+  log: Logger;
+  onOutcome?: (outcome: DeliveryOutcome) => void;
+  /** Source of jitter; tests pass a seeded one. */
+  random?: () => number;
+}
+
+/** Statuses that ask to come back later, when `Retry-After` says. */
+const BUSY = new Set([429, 502, 503, 504]);
+/** Longest `Retry-After` honoured: a day, the schedule's own longest wait. */
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+/** An idle deliverer looks at the outbox at least this often (rows another process queued). */
+const IDLE_MS = 30_000;
+
+/**
+ * Delivers the outbox: each manifest event as one POST to each endpoint that takes its kind, as
+ * the Standard Webhooks spec says (`webhook-id` stable across retries, `webhook-timestamp`,
+ * `webhook-signature` by the `standardwebhooks` package). At least once: a 2xx settles it;
+ * 429/502/503/504 come back after `Retry-After`; timeouts and other answers after the next wait
+ * of the schedule (with jitter); after the last the delivery is dead, kept and replayable; a 410
+ * disables the endpoint. Its requests go out on their own connections, beside the crawl and never
+ * through the site's rate limit, so a slow or dead receiver never slows a crawl.
+ */
+export class WebhookDeliverer {
+  private readonly signers = new Map<string, Webhook>();
+  private readonly dispatcher: Dispatcher;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly stopper = new AbortController();
+  private readonly random: () => number;
+  private readonly cache = new Map<number, ManifestRecord>();
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private idle: Array<() => void> = [];
+  private pumping = false;
+  private stopped: Promise<void> | null = null;
+
+  constructor(private readonly o: DelivererOptions) {
+    for (const e of o.endpoints) this.signers.set(e.url, new Webhook(e.secret));
+    this.random = o.random ?? Math.random;
+    // The environment's proxies (HTTPS_PROXY, NO_PROXY), as curl reads them: receivers are not the site.
+    this.dispatcher = new EnvHttpProxyAgent({ connections: o.concurrency * 2, connect: { timeout: o.timeoutMs } });
+  }
+
+  get enabled(): boolean {
+    return this.o.endpoints.length > 0;
+  }
+
+  /** Delivers what is due now and whatever falls due later, until stopped. */
+  start(): void {
+    this.pump();
+  }
+
+  /** New events were queued: deliver them now. */
+  notify(): void {
+    this.pump();
+  }
+
+  /**
+   * A one-shot command's last step: delivers what is due, and what falls due (a retry, a
+   * `Retry-After`) within `ms`, then aborts what is still in flight (not counted). Later retries
+   * stay queued for the next run.
+   */
+  async drain(ms: number): Promise<void> {
+    if (!this.enabled) return;
+    const end = nowMs() + ms;
+    const deadline = setTimeout(() => this.stopper.abort(), ms);
+    try {
+      for (;;) {
+        this.pump();
+        if (this.inflight.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+        const next = this.o.outbox.nextDue();
+        if (this.stopper.signal.aborted || next === null || Date.parse(next) > end) return;
+        await delay(Date.parse(next) - nowMs(), this.stopper.signal);
+      }
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  /** Aborts what is in flight (those deliveries stay as they were) and closes the connections; once. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopper.abort();
+      if (this.wakeTimer) clearTimeout(this.wakeTimer);
+      await Promise.allSettled([...this.inflight.values()]);
+      for (const resolve of this.idle.splice(0)) resolve();
+      await this.dispatcher.close();
+    })();
+    return this.stopped;
+  }
+
+  /** Starts due deliveries up to the concurrency; sleeps until the next one falls due when none is. */
+  private pump(): void {
+    if (!this.enabled || this.stopper.signal.aborted || this.pumping) return;
+    this.pumping = true;
+    try {
+      if (this.wakeTimer) clearTimeout(this.wakeTimer);
+      this.wakeTimer = null;
+      const free = this.o.concurrency - this.inflight.size;
+      if (free > 0) {
+        const due = this.o.outbox.due(nowIso(), this.inflight.size + free * 2).filter((d) => !this.inflight.has(keyOf(d)));
+        for (const d of due.slice(0, free)) {
+          const job = this.deliver(d).finally(() => {
+            this.inflight.delete(keyOf(d));
+            this.pump();
+          });
+          this.inflight.set(keyOf(d), job);
+        }
+      }
+      if (this.inflight.size === 0) {
+        for (const resolve of this.idle.splice(0)) resolve();
+        const next = this.o.outbox.nextDue();
+        const wait = next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, Date.parse(next) - nowMs()));
+        this.wakeTimer = setTimeout(() => this.pump(), wait);
+        this.wakeTimer.unref();
+      }
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'webhook outbox could not be read; trying again shortly');
+      this.wakeTimer = setTimeout(() => this.pump(), 5000);
+      this.wakeTimer.unref();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** One attempt at one delivery, and what it leaves in the outbox. */
+  private async deliver(d: Delivery): Promise<void> {
+    const signer = this.signers.get(d.endpoint);
+    if (!signer) return; // an endpoint no longer configured: its rows wait, visible, for a replay
+    const record = await this.event(d.seq);
+    if (!record) {
+      this.settle(d, { dead: `manifest line ${d.seq} could not be read` });
+      return;
+    }
+    const id = `evt_${d.seq}`;
+    const at = new Date(nowMs());
+    const body = JSON.stringify({ type: `article.${record.event}`, timestamp: record.capturedAt, data: record });
+    const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(this.o.timeoutMs)]);
+    try {
+      const res = await request(d.endpoint, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': this.o.userAgent,
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': signer.sign(id, at, body),
+        },
+        body,
+      });
+      await res.body.dump();
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return this.settle(d, { delivered: status });
+      if (status === 410) return this.settle(d, { disabled: `it answered HTTP 410 Gone to event ${d.seq}` });
+      const retryAfter = BUSY.has(status) ? parseRetryAfter(header(res.headers['retry-after']), header(res.headers.date)) : undefined;
+      return this.settle(d, { failed: `HTTP ${status}`, status, ...(retryAfter === undefined ? {} : { retryAfterMs: Math.min(retryAfter, MAX_RETRY_AFTER_MS) }) });
+    } catch (err) {
+      if (this.stopper.signal.aborted) return; // stopping: the delivery stays as it was
+      const timedOut = signal.aborted;
+      return this.settle(d, { failed: timedOut ? `no answer within ${this.o.timeoutMs} ms` : `${(err as Error).message}${codeOf(err)}` });
+    }
+  }
+
+  private settle(
+    d: Delivery,
+    r: { delivered: number } | { disabled: string } | { dead: string } | { failed: string; status?: number; retryAfterMs?: number },
+  ): void {
+    const where = redactUrl(d.endpoint);
+    if ('delivered' in r) {
+      this.o.outbox.delivered(d, r.delivered);
+      this.o.log.debug({ endpoint: where, seq: d.seq, attempt: d.attempts + 1 }, 'webhook delivered');
+      this.o.onOutcome?.('delivered');
+    } else if ('disabled' in r) {
+      this.o.outbox.disable(d.endpoint, r.disabled);
+      this.o.log.error({ endpoint: where, seq: d.seq }, `webhook endpoint disabled: ${r.disabled}; its deliveries wait (newsnap deliver --replay --url URL enables it again)`);
+      this.o.onOutcome?.('disabled');
+    } else if ('dead' in r || d.attempts >= this.o.scheduleMs.length) {
+      const error = 'dead' in r ? r.dead : r.failed;
+      this.o.outbox.dead(d, 'status' in r ? (r.status ?? null) : null, error);
+      this.o.log.warn({ endpoint: where, seq: d.seq, attempts: d.attempts + 1, err: error }, 'webhook delivery dead after its last attempt; newsnap deliver --replay sends it again');
+      this.o.onOutcome?.('dead');
+    } else {
+      const wait = r.retryAfterMs ?? jitter(this.o.scheduleMs[d.attempts] as number, this.random);
+      const nextAt = new Date(nowMs() + wait).toISOString();
+      this.o.outbox.retry(d, nextAt, r.status ?? null, r.failed);
+      this.o.log.info({ endpoint: where, seq: d.seq, attempt: d.attempts + 1, err: r.failed, nextAt }, 'webhook delivery failed; retried later');
+      this.o.onOutcome?.('retried');
+    }
+  }
+
+  /** The manifest line numbered `seq` (recent ones cached: several endpoints want the same). */
+  private async event(seq: number): Promise<ManifestRecord | null> {
+    const cached = this.cache.get(seq);
+    if (cached) return cached;
+    const { events } = await this.o.feed.read(seq - 1, 1);
+    const record = events[0]?.seq === seq ? events[0] : null;
+    if (record) {
+      this.cache.set(seq, record);
+      if (this.cache.size > 256) this.cache.delete(this.cache.keys().next().value as number);
+    }
+    return record;
+  }
+}
+
+function keyOf(d: Delivery): string {
+  return `${d.seq} ${d.endpoint}`;
+}
+
+/** ±10% around the wait, so many deliveries that failed together do not come back together. */
+function jitter(ms: number, random: () => number): number {
+  return Math.round(ms * (0.9 + random() * 0.2));
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+  return code ? ` (${code})` : '';
+}

@@ -1,0 +1,53 @@
+import type { EventPage } from '../delivery/change-feed.js';
+import { MAX_EVENTS_PAGE, type ChangeFeed } from '../delivery/change-feed.js';
+import type { ManifestRecord } from '../snapshot/manifest.js';
+
+/** What `GET /events` reads: the change feed, and news of every line state applies. */
+export interface ChangeSource {
+  feed: ChangeFeed;
+  onLine(listener: (record: ManifestRecord) => void): () => void;
+}
+
+export const DEFAULT_EVENTS_PAGE = 100;
+export const MAX_WAIT_SECONDS = 60;
+
+/** `?after=SEQ&limit=N&wait=S`, checked; a string says what is wrong. */
+export function eventsQuery(q: URLSearchParams): { after: number; limit: number; waitMs: number } | string {
+  const int = (name: string, fallback: number, max: number): number | string => {
+    const raw = q.get(name);
+    if (raw === null || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) return `${name} must be a whole number, 0 or more; got ${JSON.stringify(raw)}`;
+    return Math.min(n, max);
+  };
+  const after = int('after', 0, Number.MAX_SAFE_INTEGER);
+  const limit = int('limit', DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE);
+  const wait = int('wait', 0, MAX_WAIT_SECONDS);
+  for (const v of [after, limit, wait]) if (typeof v === 'string') return v;
+  return { after: after as number, limit: Math.max(1, limit as number), waitMs: (wait as number) * 1000 };
+}
+
+/**
+ * The events after `after`; when there are none yet and `waitMs` > 0, the answer waits until a
+ * line after it is applied (then it is read at once), `waitMs` pass, or `signal` aborts.
+ */
+export async function eventsAfter(source: ChangeSource, q: { after: number; limit: number; waitMs: number }, signal: AbortSignal): Promise<EventPage> {
+  let wake: () => void = () => undefined;
+  const news = new Promise<void>((resolve) => (wake = resolve));
+  // Listening first: a line applied while the feed is read is not missed.
+  const stop = source.onLine((record) => {
+    if (record.seq > q.after) wake();
+  });
+  try {
+    const page = await source.feed.read(q.after, q.limit);
+    if (page.events.length > 0 || q.waitMs <= 0 || signal.aborted) return page;
+    const timer = setTimeout(wake, q.waitMs);
+    signal.addEventListener('abort', wake, { once: true });
+    await news;
+    clearTimeout(timer);
+    signal.removeEventListener('abort', wake);
+    return await source.feed.read(q.after, q.limit);
+  } finally {
+    stop();
+  }
+}
