@@ -46,8 +46,17 @@ export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<E
     if (err.code !== 'EPIPE') throw err;
     closed = true;
   });
-  const write = async (text: string) => {
-    if (sink.write(text) || closed) return;
+  // Records are gathered into writes of a few hundred KB: a write per record waits on the stream for each.
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  const write = async (text: string, flush = false) => {
+    pending.push(text);
+    pendingBytes += text.length;
+    if (!flush && pendingBytes < 256 * 1024) return;
+    const chunk = pending.join('');
+    pending = [];
+    pendingBytes = 0;
+    if (sink.write(chunk) || closed) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         for (const e of ['drain', 'close', 'error']) sink.off(e, done);
@@ -81,6 +90,7 @@ export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<E
       records++;
       await write(text);
     }
+    await write('', true);
   } catch (err) {
     throw StorageError.isStorageFailure(err) ? StorageError.from(err, out, 'write the export to') : err;
   } finally {

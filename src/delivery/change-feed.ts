@@ -24,7 +24,8 @@ export class ChangeFeed {
   /** Up to `limit` events after `after`. */
   async read(after: number, limit: number): Promise<EventPage> {
     const events: ManifestRecord[] = [];
-    for await (const record of this.from(after)) {
+    // A few lines (a webhook's one event) read a few KB, not a stream's 256 KB.
+    for await (const record of this.from(after, Math.min(256 * 1024, 4096 * limit))) {
       events.push(record);
       if (events.length >= limit) break;
     }
@@ -32,9 +33,9 @@ export class ChangeFeed {
   }
 
   /** Every event after `after`, to the manifest's end now (corrupt lines are passed over: they have no event). */
-  async *from(after: number): AsyncGenerator<ManifestRecord> {
+  async *from(after: number, chunkBytes?: number): AsyncGenerator<ManifestRecord> {
     const start = this.position(after);
-    for await (const line of readManifestLines(this.root, { from: start })) {
+    for await (const line of readManifestLines(this.root, { from: start, ...(chunkBytes ? { chunkBytes } : {}) })) {
       if (line.seq <= after || !('record' in line)) continue;
       yield line.record;
     }

@@ -35,6 +35,10 @@ const BUSY = new Set([429, 502, 503, 504]);
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 /** An idle deliverer looks at the outbox at least this often (rows another process queued). */
 const IDLE_MS = 30_000;
+/** Attempts in a row without an answer that pause an endpoint, and how long the first pause lasts. */
+const SILENT_IN_A_ROW = 3;
+const FIRST_PAUSE_MS = 5_000;
+const MAX_PAUSE_MS = 10 * 60_000;
 
 /**
  * Delivers the outbox: each manifest event as one POST to each endpoint that takes its kind, as
@@ -56,6 +60,14 @@ export class WebhookDeliverer {
   private idle: Array<() => void> = [];
   private pumping = false;
   private stopped: Promise<void> | null = null;
+  /** Endpoints that answered (any HTTP status) in this process: worth waiting for when draining. */
+  private readonly answering = new Set<string>();
+  /**
+   * Endpoints that did not answer several times in a row (refused, unresolvable, timed out),
+   * paused as a whole: their deliveries wait, unattempted and uncounted, instead of each failing
+   * on its own. A dead receiver then costs a handful of connection attempts, not one per event.
+   */
+  private readonly silent = new Map<string, { inARow: number; pauses: number; until: number }>();
 
   constructor(private readonly o: DelivererOptions) {
     for (const e of o.endpoints) this.signers.set(e.url, new Webhook(e.secret));
@@ -79,9 +91,10 @@ export class WebhookDeliverer {
   }
 
   /**
-   * A one-shot command's last step: delivers what is due, and what falls due (a retry, a
-   * `Retry-After`) within `ms`, then aborts what is still in flight (not counted). Later retries
-   * stay queued for the next run.
+   * A one-shot command's last step: delivers what is due, and what falls due within `ms` for an
+   * endpoint that answers (a 503's `Retry-After`), then aborts what is still in flight (not
+   * counted). An endpoint that refuses or does not answer is not waited for: a dead receiver
+   * costs a cron run nothing. Later retries stay queued for the next run.
    */
   async drain(ms: number): Promise<void> {
     if (!this.enabled) return;
@@ -91,7 +104,7 @@ export class WebhookDeliverer {
       for (;;) {
         this.pump();
         if (this.inflight.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
-        const next = this.o.outbox.nextDue();
+        const next = this.o.outbox.nextDue(this.reachable(this.paused()).filter((url) => this.answering.has(url)));
         if (this.stopper.signal.aborted || next === null || Date.parse(next) > end) return;
         await delay(Date.parse(next) - nowMs(), this.stopper.signal);
       }
@@ -120,8 +133,9 @@ export class WebhookDeliverer {
       if (this.wakeTimer) clearTimeout(this.wakeTimer);
       this.wakeTimer = null;
       const free = this.o.concurrency - this.inflight.size;
+      const paused = this.paused();
       if (free > 0) {
-        const due = this.o.outbox.due(nowIso(), this.inflight.size + free * 2).filter((d) => !this.inflight.has(keyOf(d)));
+        const due = this.o.outbox.due(nowIso(), this.inflight.size + free * 2, this.reachable(paused)).filter((d) => !this.inflight.has(keyOf(d)));
         for (const d of due.slice(0, free)) {
           const job = this.deliver(d).finally(() => {
             this.inflight.delete(keyOf(d));
@@ -132,8 +146,9 @@ export class WebhookDeliverer {
       }
       if (this.inflight.size === 0) {
         for (const resolve of this.idle.splice(0)) resolve();
-        const next = this.o.outbox.nextDue();
-        const wait = next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, Date.parse(next) - nowMs()));
+        const next = this.o.outbox.nextDue(this.reachable(paused));
+        const resume = Math.min(...paused.map((url) => this.silent.get(url)?.until ?? Number.POSITIVE_INFINITY));
+        const wait = Math.min(IDLE_MS, next === null ? IDLE_MS : Math.max(0, Date.parse(next) - nowMs()), Math.max(0, resume - nowMs()));
         this.wakeTimer = setTimeout(() => this.pump(), wait);
         this.wakeTimer.unref();
       }
@@ -175,6 +190,8 @@ export class WebhookDeliverer {
       });
       await res.body.dump();
       const status = res.statusCode;
+      this.answering.add(d.endpoint);
+      this.silent.delete(d.endpoint);
       if (status >= 200 && status < 300) return this.settle(d, { delivered: status });
       if (status === 410) return this.settle(d, { disabled: `it answered HTTP 410 Gone to event ${d.seq}` });
       const retryAfter = BUSY.has(status) ? parseRetryAfter(header(res.headers['retry-after']), header(res.headers.date)) : undefined;
@@ -182,6 +199,7 @@ export class WebhookDeliverer {
     } catch (err) {
       if (this.stopper.signal.aborted) return; // stopping: the delivery stays as it was
       const timedOut = signal.aborted;
+      this.noAnswer(d.endpoint);
       return this.settle(d, { failed: timedOut ? `no answer within ${this.o.timeoutMs} ms` : `${(err as Error).message}${codeOf(err)}` });
     }
   }
@@ -211,6 +229,31 @@ export class WebhookDeliverer {
       this.o.log.info({ endpoint: where, seq: d.seq, attempt: d.attempts + 1, err: r.failed, nextAt }, 'webhook delivery failed; retried later');
       this.o.onOutcome?.('retried');
     }
+  }
+
+  /** The configured endpoints but the paused ones. */
+  private reachable(paused: readonly string[]): string[] {
+    return this.o.endpoints.map((e) => e.url).filter((url) => !paused.includes(url));
+  }
+
+  /** Endpoints paused now for not answering. */
+  private paused(): string[] {
+    const now = nowMs();
+    return [...this.silent].filter(([, s]) => s.until > now).map(([url]) => url);
+  }
+
+  /** Another attempt got no answer: after several in a row the endpoint pauses, longer each time (5 s, 10 s, … up to 10 min). */
+  private noAnswer(endpoint: string): void {
+    const s = this.silent.get(endpoint) ?? { inARow: 0, pauses: 0, until: 0 };
+    s.inARow++;
+    if (s.inARow >= SILENT_IN_A_ROW) {
+      const ms = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** s.pauses);
+      s.until = nowMs() + ms;
+      s.pauses++;
+      s.inARow = 0;
+      this.o.log.warn({ endpoint: redactUrl(endpoint), pauseMs: ms }, 'webhook endpoint does not answer: its deliveries wait until it is tried again');
+    }
+    this.silent.set(endpoint, s);
   }
 
   /** The manifest line numbered `seq` (recent ones cached: several endpoints want the same). */

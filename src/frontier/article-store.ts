@@ -84,7 +84,7 @@ export class SqliteArticles implements ArticleStore {
       ),
       countWarc: db.prepare<Record<string, unknown>, { n: number }>(`SELECT COUNT(*) AS n FROM articles WHERE archived_file IS NOT NULL AND day BETWEEN @since AND @until`),
       warcPage: db.prepare<Record<string, unknown>, ArticleRow>(
-        `SELECT * FROM articles WHERE archived_file IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day BETWEEN @since AND @until
+        `SELECT * FROM articles WHERE archived_file IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day <= @until
          ORDER BY day, id LIMIT @limit`,
       ),
     };
@@ -159,9 +159,9 @@ export class SqliteArticles implements ArticleStore {
       const wanted = [...options.ids].sort().filter((id) => !options.after || id > options.after.id).slice(0, options.limit);
       return wanted.map((id) => this.get(id)).filter((r): r is ArticleRecord => r?.warc != null);
     }
-    return this.s.warcPage
-      .all({ limit: options.limit, afterDay: options.after?.day ?? '', afterId: options.after?.id ?? '', since: options.since ?? '', until: options.until ?? '99999999' })
-      .map(toRecord);
+    // `since` folded into the cursor: the index seek starts there, not at the first day, on every page.
+    const after = options.after ?? { day: options.since ?? '', id: '' };
+    return this.s.warcPage.all({ limit: options.limit, afterDay: after.day, afterId: after.id, until: options.until ?? '99999999' }).map(toRecord);
   }
 
   countWarc(options: { since?: string; until?: string }): number {

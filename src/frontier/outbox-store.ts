@@ -27,10 +27,10 @@ export interface EndpointTally {
 export interface OutboxStore {
   /** Queues an event for these endpoints (once: a replayed line adds nothing). */
   enqueue(seq: number, endpoints: readonly string[]): void;
-  /** Pending deliveries due at `now`, oldest event first, of endpoints not disabled. */
-  due(now: string, limit: number): Delivery[];
-  /** When the next pending delivery falls due (of endpoints not disabled), or null. */
-  nextDue(): string | null;
+  /** Pending deliveries of these endpoints (those not disabled) due at `now`, oldest first. */
+  due(now: string, limit: number, endpoints: readonly string[]): Delivery[];
+  /** When the next pending delivery of these endpoints (those not disabled) falls due, or null. */
+  nextDue(endpoints: readonly string[]): string | null;
   delivered(d: Delivery, status: number): void;
   /** A failed attempt, tried again at `nextAt`. */
   retry(d: Delivery, nextAt: string, status: number | null, error: string): void;
@@ -56,14 +56,10 @@ export class SqliteOutbox implements OutboxStore {
   constructor(private readonly db: Database.Database) {
     this.s = {
       enqueue: db.prepare(`INSERT OR IGNORE INTO deliveries (endpoint, seq, state, attempts, next_at, updated_at) VALUES (?, ?, 'pending', 0, ?, ?)`),
-      due: db.prepare<[string, number], { endpoint: string; seq: number; attempts: number }>(
-        `SELECT endpoint, seq, attempts FROM deliveries
-         WHERE state = 'pending' AND next_at <= ? AND endpoint NOT IN (SELECT url FROM webhook_endpoints WHERE disabled_at IS NOT NULL)
-         ORDER BY next_at, seq LIMIT ?`,
+      dueOf: db.prepare<[string, string, number], Delivery & { next_at: string }>(
+        `SELECT endpoint, seq, attempts, next_at FROM deliveries WHERE endpoint = ? AND state = 'pending' AND next_at <= ? ORDER BY next_at, seq LIMIT ?`,
       ),
-      nextDue: db.prepare<[], { at: string | null }>(
-        `SELECT MIN(next_at) AS at FROM deliveries WHERE state = 'pending' AND endpoint NOT IN (SELECT url FROM webhook_endpoints WHERE disabled_at IS NOT NULL)`,
-      ),
+      nextOf: db.prepare<[string], { at: string | null }>(`SELECT MIN(next_at) AS at FROM deliveries WHERE endpoint = ? AND state = 'pending'`),
       settle: db.prepare(
         `UPDATE deliveries SET state = @state, attempts = @attempts, next_at = @nextAt, last_status = @status, last_error = @error, updated_at = @now WHERE endpoint = @endpoint AND seq = @seq`,
       ),
@@ -85,12 +81,23 @@ export class SqliteOutbox implements OutboxStore {
     for (const endpoint of endpoints) this.s.enqueue.run(endpoint, seq, now, now);
   }
 
-  due(now: string, limit: number): Delivery[] {
-    return this.s.due.all(now, limit);
+  due(now: string, limit: number, endpoints: readonly string[]): Delivery[] {
+    // One index seek per endpoint (few of them), merged: a paused endpoint's backlog is never scanned.
+    const rows = this.active(endpoints).flatMap((e) => this.s.dueOf.all(e, now, limit));
+    return rows.sort((a, b) => (a.next_at === b.next_at ? a.seq - b.seq : a.next_at < b.next_at ? -1 : 1)).slice(0, limit).map(({ next_at: _, ...d }) => d);
   }
 
-  nextDue(): string | null {
-    return this.s.nextDue.get()?.at ?? null;
+  nextDue(endpoints: readonly string[]): string | null {
+    const times = this.active(endpoints)
+      .map((e) => this.s.nextOf.get(e)?.at ?? null)
+      .filter((t): t is string => t !== null);
+    return times.length === 0 ? null : times.reduce((a, b) => (a < b ? a : b));
+  }
+
+  /** Of these endpoints, those a 410 did not turn off. */
+  private active(endpoints: readonly string[]): string[] {
+    const off = new Set(this.s.endpoints.all().filter((e) => e.disabled_at).map((e) => e.url));
+    return endpoints.filter((e) => !off.has(e));
   }
 
   delivered(d: Delivery, status: number): void {

@@ -64,7 +64,7 @@ export class SqliteReports implements ReportStore {
       byTitle: db.prepare<[string, number], ArticleRow>(`SELECT * FROM articles WHERE title_key LIKE ? ESCAPE '\\' ORDER BY day DESC, id DESC LIMIT ?`),
       eventAt: db.prepare<[number], EventRow>('SELECT * FROM events WHERE line_offset = ?'),
       capturedPage: db.prepare<Record<string, unknown>, ArticleRow>(
-        `SELECT * FROM articles WHERE sha256 IS NOT NULL AND path IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day BETWEEN @since AND @until
+        `SELECT * FROM articles WHERE sha256 IS NOT NULL AND path IS NOT NULL AND (day, id) > (@afterDay, @afterId) AND day <= @until
          ORDER BY day, id LIMIT @limit`,
       ),
       offsetOfSeq: db.prepare<[number], { line_offset: number }>('SELECT line_offset FROM events WHERE seq = ?'),
@@ -112,7 +112,10 @@ export class SqliteReports implements ReportStore {
   }
 
   capturedPage(o: { limit: number; after?: { day: string; id: string }; since?: string; until?: string }): ArticleRecord[] {
-    return this.s.capturedPage.all({ limit: o.limit, afterDay: o.after?.day ?? '', afterId: o.after?.id ?? '', since: o.since ?? '', until: o.until ?? '99999999' }).map(toRecord);
+    // `since` is folded into the cursor: the row-value bound is then where the index seek starts
+    // (a separate `day >= since` would make every page seek from the first day).
+    const after = o.after ?? { day: o.since ?? '', id: '' };
+    return this.s.capturedPage.all({ limit: o.limit, afterDay: after.day, afterId: after.id, until: o.until ?? '99999999' }).map(toRecord);
   }
 
   offsetOfSeq(seq: number): number | undefined {

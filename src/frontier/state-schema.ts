@@ -76,13 +76,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (endpoint, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, endpoint);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (endpoint, next_at, seq) WHERE state = 'pending';
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
   url TEXT PRIMARY KEY,
   disabled_at TEXT,
   disabled_reason TEXT
 );
+CREATE INDEX IF NOT EXISTS articles_captured ON articles (day, id) WHERE sha256 IS NOT NULL AND path IS NOT NULL;
 CREATE TABLE IF NOT EXISTS sources (
   url TEXT PRIMARY KEY,
   etag TEXT,

@@ -203,14 +203,14 @@ export type ManifestLine = { offset: number; seq: number; next: number } & ({ re
  * that is not JSON is given as `corrupt` (it still has its number). A last line without its
  * newline (being written, or cut by a crash) is not given.
  */
-export async function* readManifestLines(root: string, o: { from?: ManifestPosition; end?: number } = {}): AsyncGenerator<ManifestLine> {
+export async function* readManifestLines(root: string, o: { from?: ManifestPosition; end?: number; chunkBytes?: number } = {}): AsyncGenerator<ManifestLine> {
   const path = join(root, 'manifest.jsonl');
   const size = o.end ?? (await stat(path).then((st) => st.size, () => 0));
   let offset = o.from?.offset ?? 0;
   let seq = o.from?.seq ?? 0;
   if (size <= offset) return;
   let pending: Buffer[] = [];
-  for await (const chunk of createReadStream(path, { start: offset, end: size - 1, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { start: offset, end: size - 1, highWaterMark: o.chunkBytes ?? 256 * 1024 }) as AsyncIterable<Buffer>) {
     let from = 0;
     for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
       const piece = chunk.subarray(from, nl);

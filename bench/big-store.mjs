@@ -1,0 +1,83 @@
+// A storage folder of N articles (100 000 by default) as newsnap would leave it, without crawling:
+// the mirror's model gives each article's exact snapshot; files, manifest (with seq) and state
+// are written as the storage writes them. Then `export` (JSON lines and CSV) and `verify` run on
+// it as whole processes, and their speed and peak RSS are printed.
+// Usage: node bench/big-store.mjs [--articles 100000] [--keep DIR]   (npm run build first)
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const count = Number(flag('articles', 100000));
+const keep = flag('keep', null);
+const storage = keep ?? mkdtempSync(join(os.tmpdir(), 'newsnap-big-'));
+const cli = join(root, 'dist/cli/main.js');
+const { generateArticles, expectedSnapshot, articleUrl } = await import(join(root, 'dist/mirror/site-model.js'));
+const { SqliteState } = await import(join(root, 'dist/frontier/state-store.js'));
+const { MANIFEST_OFFSET, MANIFEST_SEQ } = await import(join(root, 'dist/frontier/state-schema.js'));
+const log = (line) => process.stdout.write(`${line}\n`);
+log(`# a storage folder of ${count} articles\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+
+let t = performance.now();
+const articles = generateArticles({ count, days: Math.ceil(count / 150), lastDay: '20251215', seed: 3, jsEvery: 0 });
+const state = new SqliteState(storage);
+const lines = [];
+let offset = 0;
+let seq = 0;
+let bytes = 0;
+const made = new Set();
+const apply = [];
+for (const a of articles) {
+  const text = expectedSnapshot(a);
+  if (text === null) continue;
+  const date = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}`;
+  const path = `snapshots/${date}/${a.id}.txt`;
+  const dir = join(storage, 'snapshots', date);
+  if (!made.has(dir)) mkdirSync(dir, { recursive: true }), made.add(dir);
+  writeFileSync(join(storage, path), text);
+  bytes += Buffer.byteLength(text);
+  const at = new Date(Date.UTC(Number(a.day.slice(0, 4)), Number(a.day.slice(4, 6)) - 1, Number(a.day.slice(6, 8)), 10)).toISOString();
+  const record = { seq: ++seq, event: 'new', id: a.id, url: articleUrl(a), date, path, sha256: createHash('sha256').update(text).digest('hex'), bytes: Buffer.byteLength(text), capturedAt: at, fetchedAt: at, title: a.title };
+  const line = `${JSON.stringify(record)}\n`;
+  lines.push(line);
+  apply.push({ record, offset });
+  offset += Buffer.byteLength(line);
+}
+writeFileSync(join(storage, 'manifest.jsonl'), lines.join(''));
+state.transaction(() => {
+  for (const { record, offset: at } of apply) state.articles.applyEvent(record, at);
+  state.meta.set(MANIFEST_OFFSET, String(offset));
+  state.meta.set(MANIFEST_SEQ, String(seq));
+  state.meta.set('storage.closedCleanly', '1');
+});
+state.close();
+log(`built: ${seq} snapshots (${(bytes / 1e6).toFixed(1)} MB), manifest ${(offset / 1e6).toFixed(1)} MB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+/** A command as a whole process under GNU time: wall, peak RSS. */
+function timed(cmdArgs) {
+  const res = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, ...cmdArgs, '--storage', storage, '--log-level', 'error'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const clock = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(res.stderr);
+  const wall = clock ? Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]) : NaN;
+  const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr)?.[1]) / 1024;
+  return { status: res.status, wall, rss, stdout: res.stdout };
+}
+
+for (const [format, file] of [['jsonl', 'export.jsonl'], ['csv', 'export.csv.gz']]) {
+  const out = join(os.tmpdir(), `newsnap-big-${process.pid}-${file}`);
+  const r = timed(['export', '--format', format, '--out', out]);
+  const size = statSync(out).size;
+  rmSync(out);
+  log(`export --format ${format}${file.endsWith('.gz') ? ' (gzipped)' : ''}: exit ${r.status}, ${seq} articles in ${r.wall.toFixed(1)} s: ${(seq / r.wall).toFixed(0)} articles/s, ${(bytes / 1e6 / r.wall).toFixed(1)} MB/s of snapshots read, ${(size / 1e6).toFixed(1)} MB written; peak RSS ${r.rss.toFixed(0)} MB`);
+}
+t = performance.now();
+const v = timed(['verify']);
+log(`verify: exit ${v.status}, ${v.wall.toFixed(1)} s, peak RSS ${v.rss.toFixed(0)} MB — ${v.stdout.trim().split('\n').at(-1)}`);
+if (!keep) rmSync(storage, { recursive: true, force: true });
