@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as cheerio from 'cheerio';
-import { parseDocument } from 'htmlparser2';
+import { DomHandler } from 'domhandler';
+import { Parser, parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { extractArticle } from '../src/extract/index.js';
 import { IndexOfTokenizer } from '../src/extract/indexof-tokenizer.js';
-import { decodeHtml } from '../src/fetch/page-fetcher.js';
+import { decodeHtml } from '../src/fetch/decode-html.js';
 import { articlePage } from '../src/mirror/page-templates.js';
 import { articleUrl, generateArticles, seededRandom } from '../src/mirror/site-model.js';
 import { sputnikTurkiye } from '../src/site/profile.js';
@@ -36,7 +37,7 @@ describe('pruned DOM and full DOM extract the same; the indexOf tokenizer builds
     for (const { html, url } of [...REFERENCE_CASES.map((c) => ({ html: readFileSync(c.page, 'utf8'), url: c.url })), ...generated]) {
       const whole = extractArticle(html, url, sputnikTurkiye);
       for (const size of [7, 1000, 32_768]) expect(extractArticle(pieces(html, size), url, sputnikTurkiye)).toEqual(whole);
-      // decodeHtml: 32 KiB byte pieces, multi-byte characters (ı, ş, ğ) never split.
+      // decodeHtml: 8 KiB byte pieces, multi-byte characters (ı, ş, ğ) never split.
       const decoded = decodeHtml(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8').html;
       expect(Array.isArray(decoded)).toBe(true);
       expect((decoded as string[]).join('')).toBe(html);
@@ -56,9 +57,24 @@ describe('pruned DOM and full DOM extract the same; the indexOf tokenizer builds
       '<!--a--><p>q</p><!---->r',
       '<br/><br ><p>s</p>',
       '<title>a&amp;b</title><p>t</p>',
+      // Entities: the jump to the next `&` is kept between values and texts while it holds.
+      '<a href="?a=1&amp;b=2" title=\'x&y\'>x &amp; y</a> &lt; z & w<b c="&">&</b>',
+      '<p>no ampersand here</p><i title="none">either</i><p>then &amp; one</p>',
     ]) {
       sameDom(html);
     }
+  });
+
+  it('the indexOf tokenizer given a page in pieces builds the DOM the stock tokenizer builds from them', () => {
+    const html = `${readFileSync(REFERENCE_CASES[0]!.page, 'utf8')}<p title="a&amp;b">c &amp; d</p>`;
+    const parse = (size: number, withIndexOf: boolean) => {
+      const handler = new DomHandler();
+      const parser = new Parser(handler, { decodeEntities: true, ...(withIndexOf ? { Tokenizer: IndexOfTokenizer } : {}) });
+      for (let i = 0; i < html.length; i += size) parser.write(html.slice(i, i + size));
+      parser.end();
+      return cheerio.load(handler.root).html();
+    };
+    for (const size of [5, 333, 4096]) expect(parse(size, true)).toBe(parse(size, false));
   });
 
   it('on 400 mutated reference pages (seed 11): cut, tags dropped or doubled, nested meta and bodies', () => {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { articlePath, articleUrl, seededRandom } from '../src/mirror/site-model.js';
 import { WarcWriter } from '../src/warc/warc-writer.js';
-import { collect, runCli, startCli } from './helpers/cli.js';
+import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { killAfterLines, lastRunEnded, manifestLines } from './helpers/kill.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { listFiles, tempDir } from './helpers/storage.js';
@@ -170,5 +171,27 @@ describe('the WARC archive', () => {
     expect(await read()).toEqual(before);
     expect(readFileSync(join(storage, 'manifest.jsonl'))).toEqual(manifest);
     expect(mirror.log).toEqual([]);
+  });
+
+  it('a damaged record fails its article alone: reextract exits 1 naming it, every other page is read and unchanged', async () => {
+    const storage = await tempDir();
+    const crawl = await runCli(['crawl', '--since', '20251214', '--origin', origin, '--storage', storage, '--rate', '0'], { env });
+    expect(crawl.code, crawl.stderr.slice(-2000)).toBe(0);
+    const db = new Database(join(storage, 'state.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT id, archived_file AS file, archived_offset AS offset, archived_length AS length FROM articles WHERE archived_file IS NOT NULL ORDER BY id').all() as Array<{ id: string; file: string; offset: number; length: number }>;
+    db.close();
+    expect(rows.length).toBeGreaterThan(10);
+    const victim = rows[3]!;
+    const fd = openSync(join(storage, victim.file), 'r+');
+    writeSync(fd, Buffer.alloc(64, 0x41), 0, 64, victim.offset + Math.floor(victim.length / 2));
+    closeSync(fd);
+    const res = await runCli(['reextract', '--storage', storage, '--workers', '2'], { env });
+    expect(res.code).toBe(1);
+    const summary = /: (\d+) archived pages, 0 written \(reextracted\), (\d+) unchanged, (\d+) not articles, 1 failed/.exec(res.stdout.toString());
+    expect(summary, res.stdout.toString()).not.toBeNull();
+    expect(Number(summary![1])).toBe(rows.length);
+    expect(Number(summary![2]) + Number(summary![3])).toBe(rows.length - 1);
+    const unreadable = logRecords(res.stderr.toString()).filter((r) => r.msg === 'archived page could not be read');
+    expect(unreadable).toEqual([expect.objectContaining({ id: victim.id, err: expect.stringMatching(/invalid|incorrect|check/i) })]);
   });
 });

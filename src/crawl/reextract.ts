@@ -7,7 +7,7 @@ import type { Storage } from './storage.js';
 import { ArticleRecorder } from './article-recorder.js';
 import { emptyCounts, ProgressReporter, type ProgressCounts } from './progress.js';
 import type { ReextractResult, ReextractTask, ReextractWorkerData } from './reextract-worker.js';
-import { paged, runBounded } from './work-loop.js';
+import { chunked, paged, runBounded } from './work-loop.js';
 
 export interface ReextractRequest {
   /** YYYYMMDD bounds on the article's day. */
@@ -43,6 +43,8 @@ export interface ReextractDeps {
 }
 
 const PAGE = 256;
+/** Pages per message to a worker: ~40 ms of work, so a stop still lands at once. */
+const BATCH = 16;
 
 /**
  * Rebuilds snapshots from the archive with the current configuration, sending no request:
@@ -59,11 +61,14 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   const total = countArchived(storage, range);
   counts.queued = total;
   const workerData: ReextractWorkerData = { root: storage.root, profile: deps.profile };
-  const pool = new Piscina<ReextractTask, ReextractResult>({
+  const pool = new Piscina<ReextractTask[], ReextractResult[]>({
     filename: new URL('./reextract-worker.js', import.meta.url).href,
     workerData,
     minThreads: request.workers,
     maxThreads: request.workers,
+    // Each worker holds its next batch before it finishes the one at hand: no idle round trip
+    // through the main thread between two (the work itself is synchronous, one page at a time).
+    concurrentTasksPerWorker: 2,
   });
   const recorder = new ArticleRecorder(storage, deps.revisit);
   const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: deps.progressIntervalMs, total: () => total });
@@ -71,17 +76,12 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   progress.start();
   let lostRewritten = 0;
   try {
-    await runBounded(pages(storage, range), { limit: request.workers * 4, signal }, (rec) =>
-      pool.run({ at: rec.warc!, sha256: rec.sha256, path: rec.path }).then(
-        async (result) => {
-          if (await settle(recorder, storage, rec, result, counts, log)) lostRewritten++;
-        },
-        (err: Error) => {
-          counts.failed++;
-          log.warn({ id: rec.id, at: rec.warc, err: err.message }, 'archived page could not be read');
-        },
-      ),
-    );
+    await runBounded(chunked(pages(storage, range), BATCH), { limit: request.workers * 2, signal }, async (batch) => {
+      const results = await pool.run(batch.map((rec) => ({ at: rec.warc!, sha256: rec.sha256, path: rec.path })));
+      for (const [i, rec] of batch.entries()) {
+        if (await settle(recorder, storage, rec, results[i]!, counts, log)) lostRewritten++;
+      }
+    });
   } finally {
     progress.stop();
     await pool.destroy();
@@ -104,6 +104,11 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
 
 /** Settles one page; true when it wrote a lost snapshot file again. */
 async function settle(recorder: ArticleRecorder, storage: Storage, rec: ArticleRecord, result: ReextractResult, counts: ProgressCounts, log: Logger): Promise<boolean> {
+  if ('unreadable' in result) {
+    counts.failed++;
+    log.warn({ id: rec.id, at: rec.warc, err: result.unreadable }, 'archived page could not be read');
+    return false;
+  }
   if (!result.ok) {
     counts.notArticle++;
     log.debug({ id: rec.id, reason: result.reason }, 'not an article');

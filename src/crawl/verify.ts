@@ -6,7 +6,7 @@ import { MANIFEST_OFFSET } from '../frontier/state-schema.js';
 import { SqliteState } from '../frontier/state-store.js';
 import { readManifestLines } from '../snapshot/manifest.js';
 import { checkWarcFile, checkWarcRecordAt, type CheckedRecord } from '../warc/warc-check.js';
-import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-writer.js';
+import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
 
 /** What kind of thing is not whole. */
 export type ProblemKind = 'manifest' | 'state' | 'snapshot' | 'history' | 'leftover' | 'warc';

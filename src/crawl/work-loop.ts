@@ -26,6 +26,19 @@ export function* take<T>(items: Iterable<T>, n: number): Iterable<T> {
   }
 }
 
+/** The items in arrays of `size` (the last one may be shorter). */
+export function* chunked<T>(items: Iterable<T>, size: number): Iterable<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 export function* chain<T>(...parts: Array<Iterable<T>>): Iterable<T> {
   for (const part of parts) yield* part;
 }

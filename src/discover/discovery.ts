@@ -1,4 +1,4 @@
-import * as cheerio from 'cheerio';
+import * as cheerio from 'cheerio/slim';
 import { FetchError } from '../fetch/fetch-error.js';
 import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-client.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';

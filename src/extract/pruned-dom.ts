@@ -1,5 +1,5 @@
 import { DomHandler, type Document } from 'domhandler';
-import { Parser } from 'htmlparser2';
+import { Parser, QuoteType } from 'htmlparser2';
 import type { PageText } from './article.js';
 import { IndexOfTokenizer } from './indexof-tokenizer.js';
 
@@ -72,6 +72,13 @@ class PrunedDomHandler extends DomHandler {
     // See oncomment.
   }
 
+  /** Whether the element opening now could become a node: only then are its attributes gathered. */
+  attributesWanted = true;
+
+  onopentagname(name: string): void {
+    this.attributesWanted = this.depth > 0 || ALWAYS_LOOKED_AT.has(name) || this.keep.some((s) => s.mayMatch(name));
+  }
+
   private wanted(name: string, attribs: Record<string, string>): boolean {
     if (name === 'meta' || name === 'link' || name === 'title') return true;
     if (name === 'script') return attribs.type === 'application/ld+json';
@@ -79,9 +86,42 @@ class PrunedDomHandler extends DomHandler {
   }
 }
 
+const ALWAYS_LOOKED_AT = new Set(['meta', 'link', 'title', 'script']);
+
+/**
+ * htmlparser2's parser that does not gather the attributes of an element the pruned DOM cannot
+ * keep (outside every kept subtree, with a name no selector takes): the handler would drop them.
+ * Most tags of a page are such, and their attribute strings were most of the garbage a parse made.
+ */
+class PrunedParser extends Parser {
+  constructor(private readonly pruned: PrunedDomHandler) {
+    super(pruned, { decodeEntities: true, Tokenizer: IndexOfTokenizer });
+  }
+
+  override onattribname(start: number, endIndex: number): void {
+    if (this.pruned.attributesWanted) super.onattribname(start, endIndex);
+    else this.startIndex = start;
+  }
+
+  override onattribdata(start: number, endIndex: number): void {
+    if (this.pruned.attributesWanted) super.onattribdata(start, endIndex);
+  }
+
+  override onattribentity(cp: number): void {
+    if (this.pruned.attributesWanted) super.onattribentity(cp);
+  }
+
+  override onattribend(quote: QuoteType, endIndex: number): void {
+    if (this.pruned.attributesWanted) super.onattribend(quote, endIndex);
+    else this.endIndex = endIndex;
+  }
+}
+
 /** A compound selector without combinators: `tag`, `.class`, `tag.class.other`, `#id`. */
 export interface SimpleSelector {
   matches(name: string, attribs: Record<string, string>): boolean;
+  /** Whether an element of this name could match, whatever its attributes. */
+  mayMatch(name: string): boolean;
 }
 
 const SIMPLE = /^([a-zA-Z][a-zA-Z0-9-]*)?((?:[.#][A-Za-z0-9_-]+)*)$/;
@@ -97,6 +137,7 @@ export function simpleSelectors(selector: string): SimpleSelector[] | null {
     const ids: string[] = [];
     for (const token of (m[2] ?? '').match(/[.#][^.#]+/g) ?? []) (token[0] === '.' ? classes : ids).push(token.slice(1));
     out.push({
+      mayMatch: (name) => !tag || name === tag,
       matches(name, attribs) {
         if (tag && name !== tag) return false;
         if (ids.some((id) => attribs.id !== id)) return false;
@@ -112,7 +153,7 @@ export function simpleSelectors(selector: string): SimpleSelector[] | null {
 /** The pruned DOM of a page given whole or in pieces (htmlparser2 parses a stream of them). */
 export function parsePrunedDocument(html: PageText, keep: SimpleSelector[]): Document {
   const handler = new PrunedDomHandler(keep);
-  const parser = new Parser(handler, { decodeEntities: true, Tokenizer: IndexOfTokenizer });
+  const parser = new PrunedParser(handler);
   if (typeof html === 'string') parser.end(html);
   else {
     for (const piece of html) parser.write(piece);

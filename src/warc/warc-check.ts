@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
+import { httpParts, parseWarcRecord } from './warc-record.js';
 
 /** One record of a WARC file as the check read it back. */
 export interface CheckedRecord {
@@ -137,30 +138,16 @@ function parseMember(bytes: Buffer): Member {
 
 /** The WARC record in an inflated member: its type, target and digests checked; a string says what is wrong. */
 function parseRecord(data: Buffer): Omit<CheckedRecord, 'offset' | 'length'> | string {
-  const headerEnd = data.indexOf('\r\n\r\n');
-  if (headerEnd < 0) return 'a WARC record without the end of its headers';
-  const lines = data.subarray(0, headerEnd).toString('utf8').split('\r\n');
-  if (!/^WARC\/1\.[01]$/.test(lines[0] ?? '')) return `a record whose first line is not a WARC version (${JSON.stringify((lines[0] ?? '').slice(0, 40))})`;
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(':');
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-  }
-  const length = Number(headers.get('content-length'));
-  const block = data.subarray(headerEnd + 4, headerEnd + 4 + length);
-  if (!Number.isInteger(length) || block.length !== length || data.subarray(headerEnd + 4 + length).toString('latin1') !== '\r\n\r\n') return 'a WARC record whose block is not Content-Length bytes';
+  const record = parseWarcRecord(data);
+  if (typeof record === 'string') return record;
+  const { headers, block } = record;
   const type = headers.get('warc-type') ?? '';
   const wrongDigests: string[] = [];
   const blockDigest = headers.get('warc-block-digest');
   if (blockDigest && blockDigest !== sha256(block)) wrongDigests.push('WARC-Block-Digest');
   // A revisit's payload digest names the original's payload, which this record does not carry.
   const payloadDigest = headers.get('warc-payload-digest');
-  if (payloadDigest && type !== 'revisit') {
-    const http = /^application\/http\b/i.test(headers.get('content-type') ?? '');
-    const bodyAt = http ? block.indexOf('\r\n\r\n') : -1;
-    const payload = http ? (bodyAt < 0 ? Buffer.alloc(0) : block.subarray(bodyAt + 4)) : block;
-    if (payloadDigest !== sha256(payload)) wrongDigests.push('WARC-Payload-Digest');
-  }
+  if (payloadDigest && type !== 'revisit' && payloadDigest !== sha256(httpParts(record)?.payload ?? block)) wrongDigests.push('WARC-Payload-Digest');
   return { type, targetUri: headers.get('warc-target-uri') ?? null, wrongDigests };
 }
 

@@ -1,9 +1,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { WARCParser } from 'warcio';
 import type { WarcLocation } from '../fetch/exchange.js';
-import { OPEN_SUFFIX } from './warc-writer.js';
+import { httpParts, parseWarcRecord } from './warc-record.js';
+import { OPEN_SUFFIX } from './warc-files.js';
 
 /** A page as the archive holds it: a response's payload, or a rendered DOM. */
 export interface ArchivedPage {
@@ -19,11 +19,12 @@ export interface ArchivedPage {
 
 /**
  * Reads the one record at `at`, without scanning the file: its gzip member is inflated natively
- * and warcio parses the record. A file still being written is found under its `.open` name. The
- * file is read synchronously: this runs in reextract's worker threads, where blocking holds up
- * no one, and a hand-off to libuv's pool would take CPU from the other workers.
+ * into one buffer of the size its trailer gives (no growing and joining of pieces), and the
+ * record's parts are views into it. A file still being written is found under its `.open` name.
+ * The file is read synchronously: this runs in reextract's worker threads, where blocking holds
+ * up no one, and a hand-off to libuv's pool would take CPU from the other workers.
  */
-export async function readArchived(root: string, at: WarcLocation): Promise<ArchivedPage> {
+export function readArchived(root: string, at: WarcLocation): ArchivedPage {
   const member = Buffer.alloc(at.length);
   const path = join(root, at.file);
   let fd: number;
@@ -38,19 +39,25 @@ export async function readArchived(root: string, at: WarcLocation): Promise<Arch
   } finally {
     closeSync(fd);
   }
-  const record = await WARCParser.parse([gunzipSync(member)]);
-  if (!record) throw new Error(`no WARC record at ${at.file}#${at.offset}`);
-  const type = record.warcType;
+  const record = parseWarcRecord(inflateMember(member));
+  if (typeof record === 'string') throw new Error(`${at.file}#${at.offset}: ${record}`);
+  const type = record.headers.get('warc-type');
   if (type !== 'response' && type !== 'conversion') throw new Error(`${at.file}#${at.offset} is a ${type} record, not a page`);
-  const payload = await record.readFully(false);
-  // A view, not a copy: 230 KB a page adds up in the workers' garbage collection.
-  const body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  const http = record.httpHeaders;
+  const http = httpParts(record);
   return {
-    url: record.warcTargetURI ?? '',
+    url: record.headers.get('warc-target-uri') ?? '',
     type,
-    status: http ? Number(http.statusCode) : null,
-    contentType: (http ? http.headers.get('content-type') : record.warcContentType) ?? null,
-    body,
+    status: http ? http.status : null,
+    contentType: (http ? http.headers.get('content-type') : record.headers.get('content-type')) ?? null,
+    body: http ? http.payload : record.block,
   };
+}
+
+/** Larger than any record newsnap writes (a page under http.maxBytes): a trailer saying more is damaged. */
+const MAX_INFLATED = 256 * 1024 * 1024;
+
+function inflateMember(member: Buffer): Buffer {
+  // The trailer's ISIZE is the inflated size (mod 2^32, and records are far smaller).
+  const size = member.length >= 18 ? member.readUInt32LE(member.length - 4) : 0;
+  return size > 0 && size < MAX_INFLATED ? gunzipSync(member, { chunkSize: Math.max(size + 1, 64) }) : gunzipSync(member);
 }

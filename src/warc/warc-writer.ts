@@ -9,6 +9,7 @@ import { nowIso } from '../clock/clock.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
 import { fsyncDir } from '../snapshot/snapshot-store.js';
 import { StorageError } from '../snapshot/storage-error.js';
+import { OPEN_SUFFIX, WARC_DIR } from './warc-files.js';
 import { repairOpenFiles } from './warc-repair.js';
 
 const gzipAsync = promisify(gzip);
@@ -31,10 +32,6 @@ export interface WarcOptions {
   info: Record<string, string>;
 }
 
-/** The folder of WARC files below the storage root. */
-export const WARC_DIR = 'warc';
-/** The suffix of a file still being written. */
-export const OPEN_SUFFIX = '.open';
 const NAME = /^(?<prefix>.+)-(?<stamp>\d{17})-(?<serial>\d{5,})\.warc\.gz(?:\.open)?$/;
 
 interface OpenFile {
