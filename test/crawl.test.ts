@@ -52,12 +52,17 @@ describe('newsnap crawl', () => {
     expect(first.code, first.stderr.slice(-2000)).toBe(0);
     expect(await compareWithMirror(storage, mirror.all())).toEqual([]);
 
+    // The next run reads the month no more: only today's range (new to it, so a 200 once).
+    mirror.clearLog();
+    expect((await runCli(args, { env: baseEnv })).code).toBe(0);
+    const today = '/sitemap_article.xml?date_start=20251215&date_end=20251215';
+    expect(mirror.log.map((r) => [r.path, r.status])).toEqual([['/robots.txt', 304], ['/export/rss2/archive/index.xml', 304], [today, 200]]);
     mirror.clearLog();
     const idle = await runCli(args, { env: baseEnv });
     expect(idle.code).toBe(0);
     expect(mirror.log.length).toBeLessThanOrEqual(4);
     expect(mirror.log.map((r) => r.status)).toEqual(mirror.log.map(() => 304));
-    expect(mirror.log.map((r) => r.path)).toEqual(['/robots.txt', '/export/rss2/archive/index.xml', '/sitemap_article.xml?date_start=20251201&date_end=20251231']);
+    expect(mirror.log.map((r) => r.path)).toEqual(['/robots.txt', '/export/rss2/archive/index.xml', today]);
 
     const fresh = mirror.publish(5);
     mirror.clearLog();
@@ -65,6 +70,13 @@ describe('newsnap crawl', () => {
     expect(next.code).toBe(0);
     expect(articleRequests(mirror.log).map((r) => r.path).sort()).toEqual(fresh.map((a) => `/${a.day}/${a.slug}-${a.id}.html`).sort());
     expect(await compareWithMirror(storage, mirror.all())).toEqual([]);
+
+    // An hour (discovery.monthEvery) after the month was read, it is read whole again (changed
+    // since: the 5 new articles).
+    mirror.clearLog();
+    expect((await runCli(args, { env: { ...baseEnv, NEWSNAP_NOW: '2025-12-15T13:00:00Z' } })).code).toBe(0);
+    const discovery = mirror.log.filter((r) => !articleRequests([r]).length);
+    expect(discovery.map((r) => [r.path, r.status])).toEqual([['/robots.txt', 304], ['/export/rss2/archive/index.xml', 304], ['/sitemap_article.xml?date_start=20251201&date_end=20251231', 200]]);
   });
 
   it('at --rate 20 no rolling second of the mirror log holds more than 20 requests', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { daysOf, incrementalWindow, monthsOf, parseDay } from '../src/crawl/crawl-plan.js';
+import { daysOf, incrementalSitemapReads, incrementalWindow, monthsOf, parseDay } from '../src/crawl/crawl-plan.js';
 import { parseRobots, XmlLocStream } from '../src/discover/index.js';
 import { SlidingWindowGate } from '../src/frontier/sliding-window.js';
 import { REFERENCE } from './helpers/paths.js';
@@ -111,5 +111,43 @@ describe('sliding-window gate', () => {
     const before = performance.now();
     (await gate.acquire())();
     expect(performance.now() - before).toBeGreaterThanOrEqual(299);
+  });
+});
+
+describe('the sitemaps an incremental run reads', () => {
+  const HOUR = 3_600_000;
+  // 15:00 in Istanbul on 15 December; the month was read whole 10 minutes ago.
+  const now = Date.parse('2025-12-15T12:00:00Z');
+  const plan = (o: { lastDiscoveryDay: string | null; nowMs?: number; monthReadAgoMs?: number | null; today?: string }) => {
+    const nowMs = o.nowMs ?? now;
+    const today = o.today ?? '20251215';
+    return incrementalSitemapReads({
+      window: incrementalWindow(today, o.lastDiscoveryDay),
+      lastDiscoveryDay: o.lastDiscoveryDay,
+      nowMs,
+      monthEveryMs: HOUR,
+      monthReadAt: () => (o.monthReadAgoMs === null ? null : nowMs - (o.monthReadAgoMs ?? 10 * 60_000)),
+    });
+  };
+  it('between whole reads of the month, today alone; the month whole once an hour has passed', () => {
+    expect(plan({ lastDiscoveryDay: '20251215' })).toEqual([{ kind: 'range', since: '20251215', until: '20251215' }]);
+    expect(plan({ lastDiscoveryDay: '20251215', monthReadAgoMs: HOUR })).toEqual([{ kind: 'month', month: '202512' }]);
+    expect(plan({ lastDiscoveryDay: '20251215', monthReadAgoMs: null })).toEqual([{ kind: 'month', month: '202512' }]);
+  });
+  it('in the hour after midnight, yesterday and today; after a gap, every day since the last discovery', () => {
+    expect(plan({ lastDiscoveryDay: '20251215', nowMs: Date.parse('2025-12-14T21:30:00Z') })).toEqual([{ kind: 'range', since: '20251214', until: '20251215' }]);
+    expect(plan({ lastDiscoveryDay: '20251215', nowMs: Date.parse('2025-12-14T22:00:00Z') })).toEqual([{ kind: 'range', since: '20251215', until: '20251215' }]);
+    expect(plan({ lastDiscoveryDay: '20251212' })).toEqual([{ kind: 'range', since: '20251212', until: '20251215' }]);
+  });
+  it('a range never spans two months; a first incremental run reads its months whole', () => {
+    expect(plan({ lastDiscoveryDay: '20251130', today: '20251201', nowMs: Date.parse('2025-12-01T09:00:00Z') })).toEqual([
+      { kind: 'range', since: '20251201', until: '20251201' },
+      { kind: 'range', since: '20251130', until: '20251130' },
+    ]);
+    expect(plan({ lastDiscoveryDay: null })).toEqual([{ kind: 'month', month: '202512' }]);
+    expect(plan({ lastDiscoveryDay: null, today: '20251202' })).toEqual([
+      { kind: 'month', month: '202512' },
+      { kind: 'month', month: '202511' },
+    ]);
   });
 });

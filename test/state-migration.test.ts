@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedSnapshot, MirrorServer } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { SqliteState } from '../src/frontier/state-store.js';
+import { SCHEMA_VERSION } from '../src/frontier/state-schema.js';
 import { logRecords, runCli } from './helpers/cli.js';
 import { snapshotPath } from './helpers/mirror.js';
 import { readManifest, tempDir } from './helpers/storage.js';
@@ -65,7 +66,7 @@ describe('a storage folder written by the previous newsnap', () => {
       expect.objectContaining({ event: 'updated', at: '2025-12-15T12:00:00.000Z', path }),
     ]);
     const upgraded = new Database(join(storage, 'state.sqlite'), { readonly: true });
-    expect(upgraded.pragma('user_version', { simple: true })).toBe(3);
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(upgraded.pragma('integrity_check', { simple: true })).toBe('ok');
     upgraded.close();
   });

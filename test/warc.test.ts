@@ -36,9 +36,10 @@ describe('the WARC archive', () => {
     expect(files.every((f) => /\/newsnap-\d{17}-\d{5}\.warc\.gz$/.test(f))).toBe(true);
 
     const responses = new Set<string>();
+    const originals = new Map<string, string>();
     let conversions = 0;
     for (const file of files) {
-      const records = await readWarcWithWarcio(file);
+      const records = await readWarcWithWarcio(file, originals);
       const byHand = readWarcByHand(file);
       // The two readers agree, record by record.
       expect(byHand.map((r) => [r.type, r.offset, r.headers['warc-record-id']])).toEqual(records.map((r) => [r.type, r.offset, r.id]));
@@ -50,7 +51,7 @@ describe('the WARC archive', () => {
         expect(r.headers['content-type'] ?? '').not.toBe('');
       }
       for (const [i, r] of records.entries()) {
-        if (r.type === 'response') {
+        if (r.type === 'response' || r.type === 'revisit') {
           expect(r.targetUri!.startsWith('https://anlatilaninotesi.com.tr/')).toBe(true);
           responses.add(r.targetUri!);
           // Its request follows it, linked by WARC-Concurrent-To.
@@ -87,10 +88,11 @@ describe('the WARC archive', () => {
     }
     const final = await runCli(args, { env });
     expect(final.code, final.stderr.slice(-2000)).toBe(0);
-    const files = warcFiles(storage);
+    const files = warcFiles(storage).sort();
     expect(files.filter((f) => f.endsWith('.open'))).toEqual([]);
+    const originals = new Map<string, string>();
     for (const file of files) {
-      const records = await readWarcWithWarcio(file);
+      const records = await readWarcWithWarcio(file, originals);
       expect(records.every((r) => r.blockDigestOk && r.payloadDigestOk), file).toBe(true);
       expect(readWarcByHand(file).length).toBe(records.length);
     }

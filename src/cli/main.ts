@@ -4,6 +4,7 @@ import { createContext, type CommonFlags } from './context.js';
 import { EXIT_CODES_HELP, ExitCode } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from './command-kit.js';
 import { addReaderCommands } from './reader-commands.js';
+import type { MirrorFlags } from './mirror-command.js';
 import { OUTCOMES, type OutcomeKind } from '../frontier/article-states.js';
 
 /** The lines `fetch` prints, one per URL, with what each means (from the outcome table). */
@@ -165,6 +166,7 @@ storage lock like crawl, and works while the site is unreachable.`,
     .option('--seed <n>', 'seed of the generated site', '1')
     .option('--js-every <n>', 'every Nth article builds its body with JavaScript (0 = none)', '0')
     .option('--crawl-delay <seconds>', 'Crawl-delay in robots.txt (0 = none; the site says 1)')
+    .option('--no-article-validators', 'serve article pages without ETag and Last-Modified (every revisit a 200 with the same bytes)')
     .addHelpText(
       'after',
       `
@@ -181,7 +183,7 @@ Control (for tests and demos of change over time):
                                               a challenge or block page answers instead
   POST /__mirror/fault {path, kind, status, times, delayMs}`,
     )
-    .action((opts: Record<string, string>) => runCommand(async () => (await import('./mirror-command.js')).mirrorCommand(opts)));
+    .action((opts: MirrorFlags) => runCommand(async () => (await import('./mirror-command.js')).mirrorCommand(opts)));
 
   withCommonOptions(
     program

@@ -10,6 +10,8 @@ export interface MirrorFlags {
   seed?: string;
   jsEvery?: string;
   crawlDelay?: string;
+  /** commander's --no-article-validators */
+  articleValidators?: boolean;
 }
 
 export function mirrorOptions(flags: MirrorFlags) {
@@ -26,6 +28,7 @@ export function mirrorOptions(flags: MirrorFlags) {
     seed: Math.floor(num('seed', flags.seed, 1, 0)),
     jsEvery: Math.floor(num('js-every', flags.jsEvery, 0, 0)),
     ...(crawlDelay === null ? {} : { crawlDelay }),
+    ...(flags.articleValidators === false ? { articleValidators: false } : {}),
   };
 }
 

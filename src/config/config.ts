@@ -1,6 +1,6 @@
 import { sputnikTurkiye, type SiteProfile } from '../site/profile.js';
 import type { HttpOptions } from '../fetch/http-client.js';
-import type { RevisitOptions } from '../frontier/revisit-policy.js';
+import { parseDuration, type RevisitOptions } from '../frontier/revisit-policy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type RenderPolicy = 'never' | 'fallback' | 'always';
@@ -81,6 +81,13 @@ export interface DeliveryOptions {
   drainSeconds: number;
 }
 
+export interface DiscoveryTiming {
+  /** `serve` reads the RSS feed this often between crawls (a conditional request: 304 when unchanged); "off" turns the watch off. */
+  feedEvery: string;
+  /** An incremental run reads a whole month's sitemap at most this often; in between, only the range of the last days. */
+  monthEvery: string;
+}
+
 export interface Config {
   site: SiteProfile;
   /** Where requests go instead of the site's baseUrl (a local mirror); snapshots keep the site's URLs. */
@@ -94,6 +101,7 @@ export interface Config {
   render: RenderOptions;
   serve: ServeOptions;
   delivery: DeliveryOptions;
+  discovery: DiscoveryTiming;
 }
 
 export const DEFAULTS: Config = {
@@ -156,6 +164,10 @@ export const DEFAULTS: Config = {
     maxQueuedFetches: 32,
     protectPages: false,
   },
+  discovery: {
+    feedEvery: '1m',
+    monthEvery: '1h',
+  },
   delivery: {
     webhooks: [],
     retrySchedule: '5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h',
@@ -169,3 +181,9 @@ export const ENUMS: Record<string, readonly string[]> = {
   logLevel: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
   'render.policy': ['never', 'fallback', 'always'],
 };
+
+/** `discovery.feedEvery` in milliseconds; null when the watch is off ("off" or "0"). */
+export function feedWatchMs(text: string): number | null {
+  if (/^(off|0)$/i.test(text.trim())) return null;
+  return parseDuration(text);
+}

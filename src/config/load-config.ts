@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration, parseSchedule, parseTiers } from '../frontier/revisit-policy.js';
 import { MANIFEST_EVENTS } from '../snapshot/manifest.js';
-import { DEFAULTS, ENUMS, type Config } from './config.js';
+import { DEFAULTS, ENUMS, feedWatchMs, type Config } from './config.js';
 
 /** A configuration problem; names the key and what is wrong with it. */
 export class ConfigError extends Error {
@@ -221,6 +221,8 @@ function validate(c: Config): void {
     ['revisit.givenUpSchedule', () => parseTiers(c.revisit.givenUpSchedule)],
     ['revisit.missingSpacing', () => parseDuration(c.revisit.missingSpacing)],
     ['revisit.retryAfterFailure', () => parseDuration(c.revisit.retryAfterFailure)],
+    ['discovery.monthEvery', () => parseDuration(c.discovery.monthEvery)],
+    ['discovery.feedEvery', () => feedWatchMs(c.discovery.feedEvery)],
   ] as const) {
     try {
       parse();

@@ -1,4 +1,4 @@
-import { daysInMonth, shiftDay } from '../site/calendar.js';
+import { daysInMonth, shiftDay, SITE_UTC_OFFSET_MS } from '../site/calendar.js';
 
 /** Which months and days a crawl discovers through, from what it was asked and when it last ran. */
 export interface CrawlWindow {
@@ -52,6 +52,56 @@ export function incrementalWindow(today: string, lastSuccessDay: string | null):
     if (since > previousMonthEnd) since = previousMonthEnd;
   }
   return { since, until: today, backfill: false };
+}
+
+/** One sitemap read of an incremental run: a whole month, or some days of one month. */
+export type SitemapRead = { kind: 'month'; month: string } | { kind: 'range'; since: string; until: string };
+
+/** How long after the site's midnight an incremental run still reads yesterday's range. */
+const YESTERDAY_GRACE_MS = 3_600_000;
+
+/**
+ * The sitemaps an incremental run reads. A busy month's sitemap holds thousands of URLs and
+ * changes with every article, so it is read whole at most every `monthEveryMs` (for the
+ * `<lastmod>` moves of older articles, and what left it); in between, one range from the last day
+ * discovery completed to today (today alone once today was read; yesterday too in the hour after
+ * midnight, for the last articles of the day). Each range stays within one month. A first
+ * incremental run reads its months whole.
+ */
+export function incrementalSitemapReads(o: {
+  window: CrawlWindow;
+  /** YYYYMMDD of the last incremental run whose discovery completed, or null. */
+  lastDiscoveryDay: string | null;
+  nowMs: number;
+  monthEveryMs: number;
+  /** When a month's whole sitemap was last read (ms), or null. */
+  monthReadAt: (month: string) => number | null;
+}): SitemapRead[] {
+  const today = o.window.until;
+  // A first incremental run (no discovery completed yet) reads its months whole.
+  const wholeMonths = new Set(
+    monthsOf(o.window).filter((month) => {
+      const at = o.monthReadAt(month);
+      return o.lastDiscoveryDay === null || at === null || o.nowMs - at >= o.monthEveryMs;
+    }),
+  );
+  let since: string;
+  if (o.lastDiscoveryDay === null) since = o.window.since;
+  else if (o.lastDiscoveryDay < today) since = o.lastDiscoveryDay < o.window.since ? o.window.since : o.lastDiscoveryDay;
+  else since = msSinceSiteMidnight(o.nowMs) < YESTERDAY_GRACE_MS ? shiftDay(today, -1) : today;
+  const reads: SitemapRead[] = [];
+  for (const month of monthsOf({ since, until: today, backfill: false })) {
+    if (wholeMonths.has(month)) continue;
+    const first = `${month}01`;
+    const last = `${month}${String(daysInMonth(month)).padStart(2, '0')}`;
+    reads.push({ kind: 'range', since: since > first ? since : first, until: today < last ? today : last });
+  }
+  for (const month of wholeMonths) reads.push({ kind: 'month', month });
+  return reads;
+}
+
+function msSinceSiteMidnight(nowMs: number): number {
+  return (nowMs + SITE_UTC_OFFSET_MS) % 86_400_000;
 }
 
 /** Parses a user's date (YYYY-MM-DD or YYYYMMDD) to YYYYMMDD, or null. */

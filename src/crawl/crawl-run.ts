@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { nowIso, nowMs } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
-import { Discovery, type SourceResult } from '../discover/discovery.js';
+import { Discovery, monthSitemapUrl, type SourceResult } from '../discover/discovery.js';
 import type { FetchError } from '../fetch/fetch-error.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import { describeUnreachable, type SiteHealth } from '../fetch/site-health.js';
 import { OUTCOMES } from '../frontier/article-states.js';
+import { parseDuration } from '../frontier/revisit-policy.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 import type { ArticleRecord, DueCursor, WorkCursor } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
@@ -13,7 +14,7 @@ import { siteToday } from '../site/calendar.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import type { ArticleOutcome, ArticlePipeline } from './article-pipeline.js';
-import { daysOf, incrementalWindow, monthsOf, type CrawlWindow } from './crawl-plan.js';
+import { daysOf, incrementalSitemapReads, incrementalWindow, monthsOf, type CrawlWindow, type SitemapRead } from './crawl-plan.js';
 import { BASELINE_RUNS, baselineOf, describeFinding, DRIFT_REMEDY, DriftMonitor, type DriftFinding, type ExtractionStats } from './drift.js';
 import { count, emptyCounts, failures, processed, ProgressReporter, type ProgressCounts } from './progress.js';
 import type { Storage } from './storage.js';
@@ -169,12 +170,25 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
 
     const d = config.site.discovery;
     if (!backfill && !run.aborted) await discovery.rss(d.rss);
-    for (const month of monthsOf(window)) {
+    const reads: SitemapRead[] = backfill
+      ? monthsOf(window).map((month) => ({ kind: 'month', month }))
+      : incrementalSitemapReads({
+          window,
+          lastDiscoveryDay: state.meta.get(LAST_DISCOVERY_DAY) ?? null,
+          nowMs: nowMs(),
+          monthEveryMs: parseDuration(config.discovery.monthEvery),
+          monthReadAt: (month) => {
+            const at = state.sources.checkedAt(monthSitemapUrl(d.monthSitemap, month, config.site.baseUrl).href);
+            return at === null ? null : Date.parse(at);
+          },
+        });
+    for (const read of reads) {
       if (run.aborted) break;
-      const result = await discovery.monthSitemap(d.monthSitemap, month);
+      const result = read.kind === 'month' ? await discovery.monthSitemap(d.monthSitemap, read.month) : await discovery.rangeSitemap(d.monthSitemap, read.since, read.until);
       if (result.outcome === 'failed' && config.crawl.archiveFallback && !run.aborted) {
-        log.warn({ month }, 'month sitemap failed: reading day listings instead');
-        for (const day of daysOf(month, window)) {
+        log.warn(read, 'sitemap failed: reading day listings instead');
+        const days = read.kind === 'month' ? daysOf(read.month, window) : daysOf(read.since.slice(0, 6), { since: read.since, until: read.until, backfill: false });
+        for (const day of days) {
           if (run.aborted) break;
           await discovery.dayListing(d.dayArchive, day);
         }

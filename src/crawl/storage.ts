@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunLock } from '../frontier/run-lock.js';
@@ -66,8 +67,10 @@ export class Storage {
       storage.repaired.versionChanges = await storage.versions.recover();
       storage.repaired.migration = state.migration;
       if (options.warc) {
-        storage.warc = await WarcWriter.open(root, options.warc);
+        storage.warc = await WarcWriter.open(root, options.warc, state.payloads);
         storage.repaired.warcFiles = storage.warc.repaired;
+        // A killed run's torn file was cut back: a revisit must not refer to a record cut off.
+        if (storage.warc.repaired.length > 0 || state.meta.get(CLEAN) !== '1') state.payloads.forgetUnwritten((file) => sizeOf(join(root, file)));
       }
       const interrupted = state.runs.unfinished();
       if (interrupted.length > 0 || state.meta.get(CLEAN) !== '1') {
@@ -204,4 +207,12 @@ async function removeStrayTemporaries(dir: string, recursive: boolean): Promise<
     }
   }
   return removed;
+}
+
+function sizeOf(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
 }

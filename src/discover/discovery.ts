@@ -124,10 +124,17 @@ export class Discovery {
    * makes it due, and a captured article the month no longer lists is due at once.
    */
   async monthSitemap(template: string, month: string): Promise<SourceResult> {
-    const start = `${month}01`;
-    const end = `${month}${String(daysInMonth(month)).padStart(2, '0')}`;
-    const path = template.replace('{start}', start).replace('{end}', end);
-    return this.xmlSource(new URL(path, this.o.urls.base), ['urlset'], month);
+    return this.xmlSource(monthSitemapUrl(template, month, this.o.urls.base), ['urlset'], { month });
+  }
+
+  /**
+   * The sitemap of some days of one month (`since`..`until`, YYYYMMDD): the endpoint takes any
+   * range, and today's holds a day's articles, not a busy month's thousands. As a month's read
+   * does, it makes due what it no longer lists, among those days.
+   */
+  async rangeSitemap(template: string, since: string, until: string): Promise<SourceResult> {
+    const path = template.replace('{start}', since).replace('{end}', until);
+    return this.xmlSource(new URL(path, this.o.urls.base), ['urlset'], { month: since.slice(0, 6), since, until });
   }
 
   /** A day listing (the site's "day archive" page), following its `list__more` pages where robots.txt allows them. */
@@ -166,10 +173,10 @@ export class Discovery {
     }
   }
 
-  private async xmlSource(url: URL, roots: readonly string[], month?: string): Promise<SourceResult> {
+  private async xmlSource(url: URL, roots: readonly string[], days?: { month: string; since?: string; until?: string }): Promise<SourceResult> {
     if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
     const cached = this.o.state.sources.get(url.href);
-    const listing = month ? { month, generation: this.o.state.frontier.nextGeneration() } : undefined;
+    const listing = days ? { ...days, generation: this.o.state.frontier.nextGeneration() } : undefined;
     let urls = 0;
     let added = 0;
     try {
@@ -204,10 +211,13 @@ export class Discovery {
         },
         this.o.signal,
       );
-      if (res.status === 304) return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
+      if (res.status === 304) {
+        this.o.state.sources.touch(url.href);
+        return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
+      }
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
       // Only a document read whole says what left it.
-      const unlisted = listing ? this.o.state.frontier.markUnlisted(listing.month, listing.generation) : undefined;
+      const unlisted = listing ? this.o.state.frontier.markUnlisted(listing) : undefined;
       this.o.state.sources.save(url.href, { ...validatorsOf(res), body: null });
       return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }) });
     } catch (err) {
@@ -223,6 +233,12 @@ export class Discovery {
     this.o.log[level](result, `discovery ${result.outcome}`);
     return result;
   }
+}
+
+/** The URL of a whole month's sitemap (a range from its first day to its last). */
+export function monthSitemapUrl(template: string, month: string, base: string | URL): URL {
+  const end = `${month}${String(daysInMonth(month)).padStart(2, '0')}`;
+  return new URL(template.replace('{start}', `${month}01`).replace('{end}', end), base);
 }
 
 function requireNotModifiedOrOk(res: HttpResponse): HttpResponse {

@@ -10,11 +10,14 @@ export interface FrontierStore {
    * marks each as listed in that month, and a `<lastmod>` that moved past an article's last
    * capture makes it due at once. Returns how many ids were new.
    */
-  addDiscovered(refs: Iterable<DiscoveredRef>, listing?: { month: string; generation: number }): number;
+  addDiscovered(refs: Iterable<DiscoveredRef>, listing?: SitemapListing): number;
   /** A fresh generation number for one complete read of a month sitemap. */
   nextGeneration(): number;
-  /** Captured articles a month sitemap listed before but not in `generation`: due at once. Returns how many. */
-  markUnlisted(month: string, generation: number): number;
+  /**
+   * Captured articles of the listing's month (of its days, for a range) that the sitemap listed
+   * before but not in its generation: due at once. Returns how many.
+   */
+  markUnlisted(listing: SitemapListing): number;
   /**
    * New work: pending articles, and failed ones with runs left (fewer than `maxFailedRuns`
    * failed runs and no slow retry scheduled), newest day first, after the cursor.
@@ -34,6 +37,14 @@ export interface FrontierStore {
   scheduleGivenUp(maxFailedRuns: number, at: string): number;
   /** `crawl --retry-failed`: every failed article is pending again at once, its runs forgiven. Returns how many. */
   retryFailed(): number;
+}
+
+/** One whole read of a sitemap: a month's, or a range of its days (`since`..`until`, YYYYMMDD). */
+export interface SitemapListing {
+  month: string;
+  generation: number;
+  since?: string;
+  until?: string;
 }
 
 const GENERATION = 'sitemap.generation';
@@ -65,10 +76,10 @@ export class SqliteFrontier implements FrontierStore {
       unlisted: db.prepare(
         `UPDATE articles SET next_check_at = CASE WHEN state = 'done' THEN MIN(COALESCE(next_check_at, @now), @now) ELSE next_check_at END,
            sitemap_month = NULL
-         WHERE sitemap_month = @month AND sitemap_gen < @gen`,
+         WHERE sitemap_month = @month AND sitemap_gen < @gen AND day BETWEEN @since AND @until`,
       ),
       unlistedDone: db.prepare<Record<string, unknown>, { n: number }>(
-        `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen < @gen AND state = 'done'`,
+        `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen < @gen AND day BETWEEN @since AND @until AND state = 'done'`,
       ),
       workPending: db.prepare<Record<string, unknown>, ArticleRow>(
         `SELECT * FROM articles WHERE state = 'pending' AND (day, id) < (@afterDay, @afterId) AND day >= @since
@@ -96,7 +107,7 @@ export class SqliteFrontier implements FrontierStore {
     };
   }
 
-  addDiscovered(refs: Iterable<DiscoveredRef>, listing?: { month: string; generation: number }): number {
+  addDiscovered(refs: Iterable<DiscoveredRef>, listing?: SitemapListing): number {
     const now = nowIso();
     let added = 0;
     this.db.transaction(() => {
@@ -119,8 +130,8 @@ export class SqliteFrontier implements FrontierStore {
     return next;
   }
 
-  markUnlisted(month: string, generation: number): number {
-    const params = { month, gen: generation, now: nowIso() };
+  markUnlisted(listing: SitemapListing): number {
+    const params = { month: listing.month, gen: listing.generation, since: listing.since ?? '00000000', until: listing.until ?? '99999999', now: nowIso() };
     return this.db.transaction(() => {
       const n = this.s.unlistedDone.get(params)?.n ?? 0;
       this.s.unlisted.run(params);

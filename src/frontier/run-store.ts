@@ -18,6 +18,10 @@ export interface RunStore {
 export interface SourceStore {
   get(source: string): SourceValidators | undefined;
   save(source: string, validators: SourceValidators): void;
+  /** The source was read again and had not changed (a 304). */
+  touch(source: string): void;
+  /** When the source was last read (changed or not), or null. */
+  checkedAt(source: string): string | null;
 }
 
 /** Small facts a storage folder keeps between runs (the manifest bytes applied, the last discovery day). */
@@ -71,7 +75,17 @@ export class SqliteSources implements SourceStore {
         `INSERT INTO sources (url, etag, last_modified, body, checked_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, body = excluded.body, checked_at = excluded.checked_at`,
       ),
+      touch: db.prepare('UPDATE sources SET checked_at = ? WHERE url = ?'),
+      checkedAt: db.prepare<[string], { checked_at: string }>('SELECT checked_at FROM sources WHERE url = ?'),
     };
+  }
+
+  touch(source: string): void {
+    this.s.touch.run(nowIso(), source);
+  }
+
+  checkedAt(source: string): string | null {
+    return this.s.checkedAt.get(source)?.checked_at ?? null;
   }
 
   get(source: string): SourceValidators | undefined {

@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * The state store's tables, and the migration of a store written by an earlier newsnap. The
  * version lives in SQLite's `user_version`; a migration runs once, in one transaction.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const ARTICLES = `
 CREATE TABLE articles (
@@ -99,6 +99,15 @@ CREATE TABLE IF NOT EXISTS runs (
   summary TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS warc_payloads (
+  url TEXT PRIMARY KEY,
+  digest TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  date TEXT NOT NULL,
+  file TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /** The first schema had no versions, schedule or `gone` state: its articles are carried over. */

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { SqliteArticles, type ArticleStore } from './article-store.js';
 import { SqliteFrontier, type FrontierStore } from './frontier-store.js';
 import { SqliteOutbox, type OutboxStore } from './outbox-store.js';
+import { SqlitePayloads, type PayloadStore } from './payload-store.js';
 import { SqliteReports, type ReportStore } from './report-store.js';
 import { SqliteMeta, SqliteRuns, SqliteSources, type MetaStore, type RunStore, type SourceStore } from './run-store.js';
 import { ensureSchema, type Migration } from './state-schema.js';
 
 export type * from './state-types.js';
-export type { ArticleStore, FrontierStore, MetaStore, OutboxStore, ReportStore, RunStore, SourceStore };
+export type { ArticleStore, FrontierStore, MetaStore, OutboxStore, PayloadStore, ReportStore, RunStore, SourceStore };
 
 /**
  * What a storage folder remembers between runs, by concern: the frontier (what to work on),
@@ -28,6 +29,8 @@ export interface State {
   readonly meta: MetaStore;
   /** Webhook deliveries, one per endpoint and manifest event. */
   readonly outbox: OutboxStore;
+  /** The last archived payload of each URL (what a WARC revisit record refers to). */
+  readonly payloads: PayloadStore;
   /** Runs `work` as one transaction: all its writes, or none. */
   transaction<T>(work: () => T): T;
   close(): void;
@@ -42,6 +45,7 @@ export class SqliteState implements State {
   readonly reports: ReportStore;
   readonly meta: MetaStore;
   readonly outbox: OutboxStore;
+  readonly payloads: PayloadStore;
   /** What opening did to a store written by an earlier newsnap; null when it was current. */
   readonly migration: Migration | null;
 
@@ -62,6 +66,7 @@ export class SqliteState implements State {
     this.sources = new SqliteSources(this.db);
     this.reports = new SqliteReports(this.db);
     this.outbox = new SqliteOutbox(this.db);
+    this.payloads = new SqlitePayloads(this.db);
   }
 
   transaction<T>(work: () => T): T {

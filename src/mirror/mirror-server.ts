@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { applyFault, gzipBomb, type Fault } from './faults.js';
 import { articlePage, challengePage, dayArchivePage, monthSitemap, moreFragment, rssFeed, sectionPage, sitemapIndex } from './page-templates.js';
 import { applyEdit, sitemapTime, type ArticleEdit } from './article-edits.js';
+import { handleControl } from './mirror-control.js';
 import { siteToday } from '../site/calendar.js';
 import { nowMs } from '../clock/clock.js';
 import { generateArticle, generateArticles, type MirrorArticle } from './site-model.js';
@@ -26,6 +27,14 @@ export interface MirrorOptions {
   crawlDelay?: number;
   /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
   tls?: { key: string; cert: string };
+  /**
+   * Article pages carry `ETag` and `Last-Modified` and answer a conditional request 304 (the
+   * default). Whether the real site does is not known: false serves them without, so every
+   * revisit is a 200 with the same bytes.
+   */
+  articleValidators?: boolean;
+  /** `Cache-Control: max-age` of the RSS feed, in seconds (none by default). */
+  feedMaxAge?: number;
 }
 
 export interface LoggedRequest {
@@ -203,7 +212,7 @@ export class MirrorServer {
     const t = performance.timeOrigin + performance.now();
     const path = req.url ?? '/';
     if (path.startsWith('/__mirror/')) {
-      this.control(req, res, path);
+      handleControl(this, req, res, path);
       return;
     }
     const entry: LoggedRequest = { t, method: req.method ?? 'GET', path, status: 0, userAgent: String(req.headers['user-agent'] ?? '') };
@@ -243,6 +252,7 @@ export class MirrorServer {
       return this.sendCached(req, res, 'application/xml; charset=utf-8', monthSitemap(items));
     }
     if (path === '/export/rss2/archive/index.xml') {
+      if (this.options.feedMaxAge !== undefined) res.setHeader('cache-control', `max-age=${this.options.feedMaxAge}`);
       return this.sendCached(req, res, 'application/rss+xml; charset=utf-8', rssFeed(this.listed().slice(-100).reverse()));
     }
     const size = this.options.archivePageSize ?? 20;
@@ -268,6 +278,7 @@ export class MirrorServer {
       if (a && a.day === m[1]) {
         if (a.removed) return this.send(req, res, a.removed, 'text/html; charset=utf-8', `<html><body>${a.removed === 410 ? 'Bu içerik kaldırıldı' : 'Sayfa bulunamadı'}</body></html>`);
         if (a.challenge !== null) return this.send(req, res, a.challenge, 'text/html; charset=utf-8', challengePage(a.challenge));
+        if (this.options.articleValidators === false) return this.send(req, res, 200, 'text/html; charset=utf-8', articlePage(a));
         return this.sendCached(req, res, 'text/html; charset=utf-8', articlePage(a));
       }
     }
@@ -303,54 +314,4 @@ export class MirrorServer {
     res.setHeader('last-modified', new Date(Date.UTC(2025, 0, 1) + this.version * 1000).toUTCString());
     this.send(req, res, 200, type, body);
   }
-
-  private control(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const json = (status: number, value: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(value));
-    };
-    const url = new URL(path, 'http://mirror.invalid');
-    if (url.pathname === '/__mirror/log') return json(200, this.log);
-    if (url.pathname === '/__mirror/publish' && req.method === 'POST') {
-      const added = this.publish(Number(url.searchParams.get('count') ?? '1'));
-      return json(200, added.map((a) => a.id));
-    }
-    const id = url.searchParams.get('id') ?? '';
-    const act = (fn: () => unknown) => {
-      try {
-        json(200, fn() ?? { ok: true });
-      } catch (err) {
-        json(400, { error: (err as Error).message });
-      }
-    };
-    if (url.pathname === '/__mirror/remove' && req.method === 'POST') return act(() => this.remove(id, url.searchParams.get('status') === '410' ? 410 : 404));
-    if (url.pathname === '/__mirror/restore' && req.method === 'POST') return act(() => this.restore(id));
-    if (url.pathname === '/__mirror/drift' && req.method === 'POST') return act(() => this.drift(id, url.searchParams.get('off') === null));
-    if (url.pathname === '/__mirror/challenge' && req.method === 'POST') {
-      const status = url.searchParams.get('status');
-      return act(() => this.challenge(id, status === 'off' ? null : Number(status ?? '200')));
-    }
-    if (url.pathname === '/__mirror/lastmod' && req.method === 'POST') return act(() => this.bumpLastmod(id, url.searchParams.get('at') ?? new Date(nowMs()).toISOString()));
-    if (url.pathname === '/__mirror/edit' && req.method === 'POST') {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => act(() => ({ id: this.edit(id, JSON.parse(body) as ArticleEdit).id })));
-      return;
-    }
-    if (url.pathname === '/__mirror/fault' && req.method === 'POST') {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        try {
-          this.addFault(JSON.parse(body) as Fault);
-          json(200, { ok: true });
-        } catch (err) {
-          json(400, { error: (err as Error).message });
-        }
-      });
-      return;
-    }
-    json(404, { error: 'unknown control endpoint' });
-  }
 }
-

@@ -94,7 +94,8 @@ function pick<T>(rnd: () => number, list: readonly T[]): T {
   return list[Math.floor(rnd() * list.length)] as T;
 }
 
-function sentence(rnd: () => number, min: number, max: number): string {
+/** A sentence of `min` to `max` words of the site's vocabulary. */
+export function sentence(rnd: () => number, min: number, max: number): string {
   const n = min + Math.floor(rnd() * (max - min + 1));
   const words: string[] = [];
   for (let i = 0; i < n; i++) words.push(pick(rnd, WORDS));

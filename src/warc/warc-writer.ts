@@ -32,6 +32,39 @@ export interface WarcOptions {
   info: Record<string, string>;
 }
 
+const EMPTY_PAYLOAD_DIGEST = Buffer.from(`WARC-Payload-Digest: ${sha256Of(EMPTY)}\r\n`);
+
+/**
+ * A record without a payload (a request, a 304) carries no payload digest: the digest of nothing
+ * names nothing, and its 90 incompressible bytes on each request were a third of what a revisit
+ * run adds to the archive. warcio writes one whatever it is told, so the line is taken out of the
+ * WARC headers (the block and its Content-Length are untouched).
+ */
+function withoutEmptyPayloadDigest(raw: Uint8Array): Buffer {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const headersEnd = bytes.indexOf('\r\n\r\n');
+  const at = bytes.indexOf(EMPTY_PAYLOAD_DIGEST);
+  if (at < 0 || at > headersEnd) return bytes;
+  return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + EMPTY_PAYLOAD_DIGEST.length)]);
+}
+
+/** The record that archived a URL's payload last: what a revisit record refers to. */
+export interface ArchivedPayload {
+  /** `sha256:<hex>` of the payload, as its WARC-Payload-Digest says. */
+  digest: string;
+  /** WARC-Record-ID of the response record. */
+  recordId: string;
+  /** Its WARC-Date. */
+  date: string;
+  at: WarcLocation;
+}
+
+/** Where the last payload of each URL was archived (state keeps it across runs). */
+export interface PayloadIndex {
+  last(url: string): ArchivedPayload | null;
+  remember(url: string, payload: ArchivedPayload): void;
+}
+
 const NAME = /^(?<prefix>.+)-(?<stamp>\d{17})-(?<serial>\d{5,})\.warc\.gz(?:\.open)?$/;
 
 interface OpenFile {
@@ -63,12 +96,14 @@ export class WarcWriter implements ExchangeRecorder {
     lastSerial: number,
     /** What `open()` repaired: files a killed run left open. */
     readonly repaired: string[],
+    /** The last archived payload of each URL; without it every response is written whole. */
+    private readonly payloads: PayloadIndex | null,
   ) {
     this.serial = lastSerial;
   }
 
   /** Opens the archive folder, closing (repaired) any file a killed run left `.open`. */
-  static async open(root: string, options: WarcOptions): Promise<WarcWriter> {
+  static async open(root: string, options: WarcOptions, payloads: PayloadIndex | null = null): Promise<WarcWriter> {
     const dir = join(root, WARC_DIR);
     try {
       await mkdir(dir, { recursive: true });
@@ -81,23 +116,37 @@ export class WarcWriter implements ExchangeRecorder {
       const serial = NAME.exec(name)?.groups?.serial;
       if (serial) last = Math.max(last, Number(serial));
     }
-    return new WarcWriter(root, options, last, repaired);
+    return new WarcWriter(root, options, last, repaired, payloads);
   }
 
+  /**
+   * A response is written whole, unless its payload is the one last archived for its URL: then
+   * a `revisit` record (profile identical-payload-digest) keeps its headers and refers to the
+   * record holding the payload, and that record's location is returned, so whoever reads the page
+   * back reads it there. Its request is written either way.
+   */
   recordExchange(exchange: HttpExchange): Promise<WarcLocation | null> {
     return this.guard(async () => {
+      const digest = sha256Of(exchange.body);
+      const original = exchange.status === 200 && exchange.body.length > 0 ? this.payloads?.last(exchange.url) : null;
+      const revisit = original?.digest === digest ? original : null;
       const response = WARCRecord.create(
         {
           url: exchange.url,
           date: exchange.at,
-          type: 'response',
+          type: revisit ? 'revisit' : 'response',
           warcVersion: 'WARC/1.1',
           statusline: `HTTP/1.1 ${exchange.status} ${exchange.statusText}`.trimEnd(),
           httpHeaders: exchange.responseHeaders,
-          ...(exchange.decodedFrom ? { warcHeaders: { 'WARC-Payload-Decoded-From': exchange.decodedFrom } } : {}),
+          ...(revisit ? { refersToUrl: exchange.url, refersToDate: revisit.date } : {}),
+          warcHeaders: {
+            ...(exchange.decodedFrom ? { 'WARC-Payload-Decoded-From': exchange.decodedFrom } : {}),
+            ...(revisit ? { 'WARC-Refers-To': revisit.recordId } : {}),
+          },
         },
-        [exchange.body],
+        revisit ? [] : [exchange.body],
       );
+      const responseId = response.warcHeader('WARC-Record-ID') as string;
       const request = WARCRecord.create(
         {
           url: exchange.url,
@@ -106,11 +155,15 @@ export class WarcWriter implements ExchangeRecorder {
           warcVersion: 'WARC/1.1',
           statusline: exchange.requestLine,
           httpHeaders: exchange.requestHeaders,
-          warcHeaders: { 'WARC-Concurrent-To': response.warcHeader('WARC-Record-ID') as string },
+          warcHeaders: { 'WARC-Concurrent-To': responseId },
         },
         [],
       );
-      const [first] = await this.append([await this.member(response, exchange.body), await this.member(request, EMPTY)]);
+      const [first] = await this.append([await this.member(response, revisit ? EMPTY : exchange.body, digest), await this.member(request, EMPTY)]);
+      if (revisit) return revisit.at;
+      if (this.payloads && exchange.status === 200 && exchange.body.length > 0) {
+        this.payloads.remember(exchange.url, { digest, recordId: responseId, date: exchange.at, at: first as WarcLocation });
+      }
       return first as WarcLocation;
     });
   }
@@ -151,13 +204,14 @@ export class WarcWriter implements ExchangeRecorder {
    * WebAssembly one): warcio keeps digests a record already has. The block is the HTTP head as
    * warcio writes it, then the payload; the tests check every digest against the bytes.
    */
-  private async member(record: WARCRecord, payload: Buffer | null): Promise<Buffer> {
+  private async member(record: WARCRecord, payload: Buffer | null, payloadDigest?: string): Promise<Buffer> {
     if (payload) {
       const head = record.httpHeaders ? Buffer.from(`${record.httpHeaders.toString()}\r\n`, 'utf8') : EMPTY;
-      record.warcHeaders.headers.set('WARC-Payload-Digest', sha256Of(payload));
+      // A revisit's block is the head alone; its payload digest names the original's payload.
+      record.warcHeaders.headers.set('WARC-Payload-Digest', payloadDigest ?? sha256Of(payload));
       record.warcHeaders.headers.set('WARC-Block-Digest', sha256Of(head, payload));
     }
-    const raw = await WARCSerializer.serialize(record, { gzip: false });
+    const raw = withoutEmptyPayloadDigest(await WARCSerializer.serialize(record, { gzip: false }));
     return gzipAsync(raw, { level: this.options.gzipLevel });
   }
 

@@ -68,9 +68,12 @@ export interface WarcioRecord {
 
 /**
  * Reads a .warc.gz with warcio's own reader, record by record, checking each digest: the
- * payload's (with HTTP parsing) and the block's (the whole record body, without).
+ * payload's (with HTTP parsing) and the block's (the whole record body, without). A revisit
+ * carries no payload: its payload digest must be that of the response it refers to, found in
+ * `originals` (record id → payload digest), which the responses read are added to, so files read
+ * in order check revisits that refer to an earlier file.
  */
-export async function readWarcWithWarcio(path: string): Promise<WarcioRecord[]> {
+export async function readWarcWithWarcio(path: string, originals = new Map<string, string>()): Promise<WarcioRecord[]> {
   const blocks: Buffer[] = [];
   for await (const record of WARCParser.iterRecords(createReadStream(path), { parseHttp: false })) blocks.push(Buffer.from(await record.readFully(false)));
   const out: WarcioRecord[] = [];
@@ -87,12 +90,19 @@ export async function readWarcWithWarcio(path: string): Promise<WarcioRecord[]> 
       targetUri: record.warcTargetURI ?? null,
       concurrentTo: record.warcConcurrentTo ?? [],
       payload,
-      // warcinfo records carry no digests (warcio writes none); every other record must.
-      payloadDigestOk: record.warcPayloadDigest ? record.warcPayloadDigest === sha(payload) : record.warcType === 'warcinfo',
+      // warcinfo records carry no digests (warcio writes none); a record without a payload (a
+      // request, a 304) no payload digest; every other record must carry both.
+      payloadDigestOk:
+        record.warcType === 'revisit'
+          ? payload.length === 0 && record.warcPayloadDigest !== undefined && originals.get(record.warcHeader('WARC-Refers-To') ?? '') === record.warcPayloadDigest
+          : record.warcPayloadDigest
+            ? record.warcPayloadDigest === sha(payload)
+            : record.warcType === 'warcinfo' || payload.length === 0,
       blockDigestOk: record.warcBlockDigest ? record.warcBlockDigest === sha(block) : record.warcType === 'warcinfo',
       offset: parser.offset,
       headers,
     });
+    if (record.warcType === 'response' && record.warcPayloadDigest) originals.set(record.warcHeader('WARC-Record-ID') ?? '', record.warcPayloadDigest);
   }
   return out;
 }
