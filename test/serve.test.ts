@@ -11,7 +11,8 @@ import { listFiles, lockIsFree, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
 const NOW = '2025-12-15T12:00:00Z';
-const env = { NEWSNAP_NOW: NOW, NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_SERVE_PORT: '0' };
+// The feed watch between crawls has its own tests (freshness.test.ts): here only the schedule and POST /fetch request articles.
+const env = { NEWSNAP_NOW: NOW, NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_SERVE_PORT: '0', NEWSNAP_DISCOVERY_FEED_EVERY: 'off' };
 const SEED_CASE = REFERENCE_CASES[0]!;
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

@@ -58,6 +58,8 @@ export interface ServeOptions {
   maxQueuedFetches: number;
   /** The status pages (`/`, `/articles/…`) need the token too. */
   protectPages: boolean;
+  /** A backfill serve works through beside its schedule (days YYYY-MM-DD; `until` empty: today); `since` empty: none. */
+  backfill: { since: string; until: string };
 }
 
 /** A receiver of signed webhooks (Standard Webhooks), one POST per manifest event. */
@@ -163,6 +165,7 @@ export const DEFAULTS: Config = {
     token: '',
     maxQueuedFetches: 32,
     protectPages: false,
+    backfill: { since: '', until: '' },
   },
   discovery: {
     feedEvery: '1m',

@@ -252,6 +252,11 @@ function validate(c: Config): void {
   }
   if (c.serve.protectPages && !c.serve.token) fail('serve.protectPages', 'needs serve.token (NEWSNAP_SERVE_TOKEN or NEWSNAP_SERVE_TOKEN_FILE): the pages are protected by it');
   if (!(c.serve.jitterSeconds >= 0)) fail('serve.jitterSeconds', `must be 0 or more; got ${c.serve.jitterSeconds}`);
+  for (const end of ['since', 'until'] as const) {
+    const day = c.serve.backfill[end];
+    if (day && !/^\d{4}-?\d{2}-?\d{2}$/.test(day)) fail(`serve.backfill.${end}`, `must be a day, YYYY-MM-DD; got "${day}"`);
+  }
+  if (c.serve.backfill.until && !c.serve.backfill.since) fail('serve.backfill.since', 'is needed with serve.backfill.until');
   try {
     new URL(c.site.baseUrl);
   } catch {

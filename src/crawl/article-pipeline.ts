@@ -15,7 +15,7 @@ import { StorageError } from '../snapshot/storage-error.js';
 import { describeUnreachable, type SiteHealth } from '../fetch/site-health.js';
 import { isCaptured } from '../frontier/article-states.js';
 import type { Storage } from './storage.js';
-import { ArticleRecorder } from './article-recorder.js';
+import { ArticleRecorder, type CaptureLag } from './article-recorder.js';
 import type { WatchedField } from './drift.js';
 
 export type ArticleOutcome =
@@ -28,6 +28,8 @@ export type ArticleOutcome =
       renderMs?: number;
       /** The optional fields the page's article carried; absent for a 304 (no extraction). */
       fields?: Record<WatchedField, boolean>;
+      /** A first capture's or an edit's lag behind the site's own times (the freshness histograms). */
+      lag?: CaptureLag;
     }
   | { kind: 'printed'; ref: ArticleRef; text: string; rendered: boolean }
   /** The site removed the article (410, or 404 enough times); its files stay. */
@@ -79,6 +81,8 @@ type Fetched =
 export interface ProcessOptions {
   /** Whether an empty body still goes to the browser; false once the run suspects extraction drift. */
   renderFallback?: () => boolean;
+  /** Queue priority of its requests (a background backfill's are lower). */
+  priority?: number;
 }
 
 /** HTTP answers that say the site is not serving us, not that the article is missing. */
@@ -91,9 +95,28 @@ const BLOCKED_STATUSES = new Set([403, 451]);
  * removal is recorded.
  */
 export class ArticlePipeline {
+  /** Articles being processed, by id. */
+  private readonly inFlight = new Map<string, Promise<ArticleOutcome>>();
+
   constructor(private readonly o: PipelineOptions) {}
 
+  /**
+   * One article at a time per id: in `serve` the feed watch, a scheduled crawl, a backfill and a
+   * manual fetch may reach the same article at once. The later one waits, then looks at it as a
+   * revisit (a 304, or the same bytes: unchanged), so it is never captured twice.
+   */
   async process(ref: ArticleRef, storage: Storage | null, signal?: AbortSignal, options: ProcessOptions = {}): Promise<ArticleOutcome> {
+    for (let held = this.inFlight.get(ref.id); held; held = this.inFlight.get(ref.id)) await held;
+    const job = this.processNow(ref, storage, signal, options);
+    this.inFlight.set(ref.id, job);
+    try {
+      return await job;
+    } finally {
+      if (this.inFlight.get(ref.id) === job) this.inFlight.delete(ref.id);
+    }
+  }
+
+  private async processNow(ref: ArticleRef, storage: Storage | null, signal: AbortSignal | undefined, options: ProcessOptions): Promise<ArticleOutcome> {
     const known = storage?.state.articles.get(ref.id);
     const revisit = known && isCaptured(known.state) ? known : undefined;
     const recorder = storage ? new ArticleRecorder(storage, this.o.revisit) : null;
@@ -125,7 +148,7 @@ export class ArticlePipeline {
       const kind = saved.outcome === 'reextracted' ? 'updated' : saved.outcome;
       const { article } = extraction;
       const fields = { siteName: Boolean(article.siteName), description: Boolean(article.description), image: Boolean(article.image) };
-      return { kind, ref, path: saved.path, revisit: revisit !== undefined, rendered, fields, ...(renderMs === undefined ? {} : { renderMs }) };
+      return { kind, ref, path: saved.path, revisit: revisit !== undefined, rendered, fields, ...(renderMs === undefined ? {} : { renderMs }), ...(saved.lag ? { lag: saved.lag } : {}) };
     } catch (err) {
       if (err instanceof StorageError) throw err;
       if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
@@ -161,7 +184,7 @@ export class ArticlePipeline {
     const { profile, renderPolicy, renderer } = this.o;
     let pageValidators: PageValidators | undefined;
     if (renderPolicy !== 'always') {
-      const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal, validators);
+      const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal, validators, options.priority);
       if (page.notModified) return page;
       pageValidators = page.validators;
       const extraction = extractArticle(page.html, page.url, profile);
@@ -180,7 +203,7 @@ export class ArticlePipeline {
     if (!renderer || 'unavailable' in renderer) {
       throw new Error(`the page needs a browser render, but ${renderer ? renderer.unavailable : 'rendering is not set up'}`);
     }
-    const page = await this.fetchWith(renderer.fetcher, `render ${ref.id}`, ref, signal);
+    const page = await this.fetchWith(renderer.fetcher, `render ${ref.id}`, ref, signal, undefined, options.priority);
     if (page.notModified) return page;
     return {
       notModified: false,
@@ -192,8 +215,8 @@ export class ArticlePipeline {
     };
   }
 
-  private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal?: AbortSignal, validators?: PageValidators): Promise<FetchedPage | NotModified> {
-    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, validators), signal).then((page) => {
+  private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal?: AbortSignal, validators?: PageValidators, priority?: number): Promise<FetchedPage | NotModified> {
+    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, validators), signal, priority).then((page) => {
       if (!page.notModified && page.charsetNote) this.o.log.warn({ url: ref.url }, page.charsetNote);
       return page;
     });

@@ -45,7 +45,7 @@ export class ArticleRecorder {
    * gone article answers again, or `reextracted` when it was rebuilt from the archive (which
    * is no check of the site, so the schedule is left alone).
    */
-  async captured(ref: ArticleRef, article: Article, text: string, options: { validators?: PageValidators; reextracted?: boolean } = {}): Promise<{ outcome: CaptureOutcome; path: string }> {
+  async captured(ref: ArticleRef, article: Article, text: string, options: { validators?: PageValidators; reextracted?: boolean } = {}): Promise<{ outcome: CaptureOutcome; path: string; lag?: CaptureLag }> {
     const now = nowIso();
     const articles = this.storage.state.articles;
     if (ref.id !== article.id) this.record(ref, articles.get(ref.id), 'not-article', { reason: `the same article as ${article.id}` });
@@ -72,7 +72,8 @@ export class ArticleRecorder {
         missingAt: null,
       });
     }
-    return { outcome: kind, path: record.path };
+    const lag = kind === 'reextracted' ? undefined : lagOf(kind, article, now);
+    return { outcome: kind, path: record.path, ...(lag ? { lag } : {}) };
   }
 
   /**
@@ -160,6 +161,25 @@ const OUTCOME_REASON: Partial<Record<OutcomeKind, string>> = { disallowed: 'disa
 
 function validatorFields(v: PageValidators | undefined): { etag?: string | null; lastModified?: string | null } {
   return v ? { etag: v.etag, lastModified: v.lastModified } : {};
+}
+
+/**
+ * How long after the site's own times a version was captured, in seconds: a first capture from
+ * `article:published_time`, an edit from `article:modified_time` (pages without them give none).
+ */
+export interface CaptureLag {
+  captureSeconds?: number;
+  editSeconds?: number;
+}
+
+function lagOf(kind: NewVersion, article: Article, now: string): CaptureLag | undefined {
+  const since = (time: string | undefined) => {
+    const at = time ? instantOf(time) : null;
+    return at ? Math.max(0, (Date.parse(now) - Date.parse(at)) / 1000) : undefined;
+  };
+  const seconds = kind === 'written' ? since(article.publishedTime) : kind === 'updated' ? since(article.modifiedTime) : undefined;
+  if (seconds === undefined) return undefined;
+  return kind === 'written' ? { captureSeconds: seconds } : { editSeconds: seconds };
 }
 
 /** Publication as an instant: `article:published_time`, else the day's start in Istanbul. */

@@ -30,7 +30,17 @@ export interface CrawlRequest {
   dryRun?: boolean;
   /** Every failed article is pending again first, its runs forgiven. */
   retryFailed?: boolean;
+  /**
+   * A backfill inside `serve`: its requests wait behind every other in the shared queue (it gets
+   * the budget left over), one article at a time, and it leaves due revisits to the scheduled runs.
+   */
+  background?: boolean;
+  /** New work from the run's own window only: a background backfill has the older days. */
+  ownWindowOnly?: boolean;
 }
+
+/** Queue priority of a background run's requests (p-queue: higher goes first; others are 0). */
+export const BACKGROUND_PRIORITY = -1;
 
 export type CrawlStatus = 'done' | 'partial' | 'failed' | 'interrupted';
 
@@ -119,7 +129,8 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   });
   const run = AbortSignal.any([signal, breaker.signal]);
 
-  const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal: run });
+  const priority = request.background ? BACKGROUND_PRIORITY : 0;
+  const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal: run, priority });
   const summary = (status: CrawlStatus, listed = 0, message?: string): CrawlSummary => {
     const durationMs = performance.now() - started;
     const done = processed(counts) - counts.skipped;
@@ -208,12 +219,12 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   counts.discovered = discovery.results.reduce((n, r) => n + r.added, 0);
   const discoveryFailed = discovery.results.some((r) => r.outcome === 'failed');
   if (!backfill && !discoveryFailed && !signal.aborted) state.meta.set(LAST_DISCOVERY_DAY, today);
-  const workRange = backfill ? rangeOf(window) : {};
+  const workRange = backfill ? rangeOf(window) : request.ownWindowOnly ? { since: window.since } : {};
   const fresh = Math.min(state.frontier.countWork({ maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
   // Revisits (and slow retries) come after new articles, the longest due first, at most revisit.maxPerRun a run.
   const dueAt = nowIso();
   const due = state.frontier.countDue({ now: dueAt, ...workRange });
-  const revisitBudget = Math.max(0, Math.min(due, config.revisit.maxPerRun, (request.max ?? Number.POSITIVE_INFINITY) - fresh));
+  const revisitBudget = request.background ? 0 : Math.max(0, Math.min(due, config.revisit.maxPerRun, (request.max ?? Number.POSITIVE_INFINITY) - fresh));
   counts.deferred = due - revisitBudget;
   total = fresh + revisitBudget;
   counts.queued = total;
@@ -265,7 +276,8 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   progress.start();
   let launched = 0;
   try {
-    await runBounded(work(), { limit: Math.max(2, config.crawl.concurrency * 2), signal: run, onFailure: () => scheduler.stop() }, (rec) => {
+    const limit = request.background ? 1 : Math.max(2, config.crawl.concurrency * 2);
+    await runBounded(work(), { limit, signal: run, onFailure: () => scheduler.stop() }, (rec) => {
       const ref = { id: rec.id, day: rec.day, url: rec.url };
       if (!discovery.allowed(rec.url)) {
         settle(deps.pipeline.disallowed(ref, storage, rec));
@@ -273,7 +285,7 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
       }
       launched++;
       if (rec.state === 'done' || rec.state === 'gone') counts.revisits++;
-      return deps.pipeline.process(ref, storage, run, { renderFallback }).then(settle);
+      return deps.pipeline.process(ref, storage, run, { renderFallback, priority }).then(settle);
     });
   } catch (err) {
     progress.stop();

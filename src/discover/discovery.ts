@@ -27,6 +27,8 @@ export interface SourceResult {
   /** A month sitemap: captured articles it listed before and no longer does (due at once). */
   unlisted?: number;
   error?: string;
+  /** How long the source asks not to be read again: its `Cache-Control: max-age`, or a failure's `Retry-After` (ms). */
+  holdMs?: number;
 }
 
 export interface DiscoveryOptions {
@@ -40,6 +42,8 @@ export interface DiscoveryOptions {
   /** Largest sitemap or feed accepted. */
   maxDocumentBytes?: number;
   signal?: AbortSignal;
+  /** Queue priority of its requests (a background backfill's are lower). */
+  priority?: number;
 }
 
 const BATCH = 500;
@@ -74,6 +78,7 @@ export class Discovery {
           return r;
         },
         this.o.signal,
+        this.o.priority,
       );
       if (res.status === 304 && cached?.body != null) {
         this.robots = parseRobots(cached.body, this.o.productToken);
@@ -151,7 +156,7 @@ export class Discovery {
           break;
         }
         const target: URL = next;
-        const res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal);
+        const res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal, this.o.priority);
         if (res.status === 404 && page === 0) break;
         requireOk(res);
         const $ = cheerio.load(res.body.toString('utf8'));
@@ -210,20 +215,23 @@ export class Discovery {
           return { res: r, problem: parser.problem(roots) };
         },
         this.o.signal,
+        this.o.priority,
       );
+      const hold = maxAgeMs(res);
       if (res.status === 304) {
         this.o.state.sources.touch(url.href);
-        return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0 });
+        return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0, ...hold });
       }
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
       // Only a document read whole says what left it.
       const unlisted = listing ? this.o.state.frontier.markUnlisted(listing) : undefined;
       this.o.state.sources.save(url.href, { ...validatorsOf(res), body: null });
-      return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }) });
+      return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }), ...hold });
     } catch (err) {
       // Our own storage failing (a full disk) is no failure of the source: it stops the run.
       if (StorageError.isStorageFailure(err)) throw err;
-      return this.record({ source: url.href, outcome: 'failed', urls, added, error: (err as Error).message });
+      const retryAfter = err instanceof FetchError ? err.retryAfterMs : undefined;
+      return this.record({ source: url.href, outcome: 'failed', urls, added, error: (err as Error).message, ...(retryAfter ? { holdMs: retryAfter } : {}) });
     }
   }
 
@@ -250,6 +258,12 @@ function conditionalHeaders(v: { etag: string | null; lastModified: string | nul
   if (v?.etag) h['if-none-match'] = v.etag;
   if (v?.lastModified) h['if-modified-since'] = v.lastModified;
   return h;
+}
+
+/** `Cache-Control: max-age` of a response, in ms, when it gives one. */
+function maxAgeMs(res: HttpResponse): { holdMs?: number } {
+  const seconds = /(?:^|,)\s*max-age\s*=\s*"?(\d+)/i.exec(res.headers['cache-control'] ?? '')?.[1];
+  return seconds ? { holdMs: Number(seconds) * 1000 } : {};
 }
 
 function validatorsOf(res: HttpResponse): { etag: string | null; lastModified: string | null } {

@@ -41,6 +41,11 @@ export interface ReportStore {
   warcPointers(file: string): Iterable<{ id: string; url: string; offset: number; length: number }>;
   /** The WARC files state points into. */
   warcFilesReferenced(): string[];
+  /**
+   * Articles published since `since` (UTC ISO, by their `article:published_time`) and captured:
+   * seconds from publication to the first capture, ascending.
+   */
+  captureLags(since: string): number[];
 }
 
 export class SqliteReports implements ReportStore {
@@ -68,6 +73,12 @@ export class SqliteReports implements ReportStore {
          ORDER BY day, id LIMIT @limit`,
       ),
       offsetOfSeq: db.prepare<[number], { line_offset: number }>('SELECT line_offset FROM events WHERE seq = ?'),
+      captureLags: db.prepare<[string], { lag: number }>(
+        `SELECT lag FROM (
+           SELECT (julianday((SELECT MIN(e.at) FROM events e WHERE e.id = a.id AND e.event = 'new')) - julianday(a.published_at)) * 86400 AS lag
+           FROM articles a WHERE a.published_at >= ?
+         ) WHERE lag IS NOT NULL ORDER BY lag`,
+      ),
       lastSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events'),
       current: db.prepare<[string, string], { id: string; url: string; day: string; sha256: string; path: string; archived_file: string | null; archived_offset: number | null; archived_length: number | null }>(
         `SELECT id, url, day, sha256, path, archived_file, archived_offset, archived_length FROM articles WHERE sha256 IS NOT NULL AND path IS NOT NULL AND day BETWEEN ? AND ? ORDER BY id`,
@@ -156,5 +167,9 @@ export class SqliteReports implements ReportStore {
       .filter((row) => words.every((w) => (row.title_key ?? '').includes(w)))
       .slice(0, limit)
       .map(toRecord);
+  }
+
+  captureLags(since: string): number[] {
+    return this.s.captureLags.all(since).map((r) => Math.max(0, r.lag));
   }
 }

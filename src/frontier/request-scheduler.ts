@@ -90,7 +90,7 @@ export class RequestScheduler {
    * and a caller that moved on then (closing the browser, the state store) would leave the
    * attempt running behind its back.
    */
-  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority = 0): Promise<T> {
     const combined = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
     for (let n = 1; ; n++) {
       const queuedAt = performance.now();
@@ -111,7 +111,8 @@ export class RequestScheduler {
               .finally(release);
             return running;
           },
-          { signal: combined },
+          // A request of higher priority starts first; the gate then serves them in the order they start.
+          { signal: combined, priority },
         );
       } catch (err) {
         if (running) await (running as Promise<T>).catch(() => undefined);

@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS runs (
   summary TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published_at) WHERE published_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS warc_payloads (
   url TEXT PRIMARY KEY,
   digest TEXT NOT NULL,

@@ -1,12 +1,12 @@
 import { Cron } from 'croner';
-import { nowIso } from '../clock/clock.js';
+import { nowIso, nowMs } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { Storage } from '../crawl/storage.js';
 import type { ArticleOutcome } from '../crawl/article-pipeline.js';
-import { RETRY_FAILED_HINT, runCrawl, type CrawlSummary } from '../crawl/crawl-run.js';
-import { describeFinding, DRIFT_REMEDY, type DriftFinding } from '../crawl/drift.js';
+import { RETRY_FAILED_HINT, runCrawl, type CrawlDeps, type CrawlSummary } from '../crawl/crawl-run.js';
+import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
 import { COUNTED_AS, emptyCounts, processed, type ProgressCounts } from '../crawl/progress.js';
-import type { ArticleState, RunRecord, State } from '../frontier/state-store.js';
+import type { RunRecord, State } from '../frontier/state-store.js';
 import type { HttpClient } from '../fetch/http-client.js';
 import type { SiteHealth } from '../fetch/site-health.js';
 import { describeProxy, redactUrl } from '../fetch/proxy.js';
@@ -16,6 +16,11 @@ import type { Logger } from '../log/logger.js';
 import type { ArticlePipeline } from '../crawl/article-pipeline.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import type { ServiceMetrics } from './metrics.js';
+import { BackfillLane, parseBackfillRange, type BackfillRange, type BackfillStatus } from './backfill-lane.js';
+import { FeedWatch } from './feed-watch.js';
+import { freshness, webhookAlarm, type Alarms, type StatusDocument, type WebhookStatus } from './service-status.js';
+
+export type { Alarms, Freshness, StatusDocument, WebhookStatus } from './service-status.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -29,54 +34,6 @@ export interface ServiceDeps {
   metrics: ServiceMetrics;
   /** Manual fetches allowed to wait in the queue at once; more get "busy". */
   maxQueuedFetches?: number;
-}
-
-export interface Alarms {
-  drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null;
-  blocked: { runId: number; at: string | null; pauses: number } | null;
-  /** The last runs stopped because nothing answered: how many in a row, the address and why. */
-  unreachable: { runId: number; at: string | null; runsInARow: number; address: string; message: string } | null;
-  /** Articles that failed all their runs: retried only on the slow schedule. */
-  needsAttention: { articles: number; maxFailedRuns: number; schedule: string; remedy: string } | null;
-  /** Webhook deliveries that failed their last attempt, and endpoints a 410 turned off. */
-  webhooks: { dead: number; disabled: string[]; remedy: string } | null;
-}
-
-/** A webhook endpoint, as /status and the status page show it (credentials in its URL hidden). */
-export interface WebhookStatus {
-  url: string;
-  events: readonly string[];
-  pending: number;
-  delivered: number;
-  dead: number;
-  disabled: { at: string; reason: string } | null;
-  lastError: string | null;
-}
-
-/** `GET /status`, and what the status page shows of the same. */
-export interface StatusDocument {
-  site: string;
-  storage: string;
-  /** When this service started: `outcomes` count from here. */
-  startedAt: string;
-  alarms: Alarms;
-  running: { runId: number | null; startedAt: string; done: number; total: number; counts: ProgressCounts } | null;
-  nextRun: string | null;
-  lastSuccess: { runId: number; finishedAt: string } | null;
-  queue: { waiting: number; running: number; manualFetchesQueued: number };
-  proxy: ReturnType<typeof describeProxy>;
-  articles: Record<ArticleState, number> & { needsAttention: number };
-  outcomes: Record<string, number>;
-  recentRuns: RunRecord[];
-  webhooks: WebhookStatus[];
-}
-
-/** Dead deliveries and disabled endpoints, when there are any. */
-function webhookAlarm(webhooks: WebhookStatus[]): Alarms['webhooks'] {
-  const dead = webhooks.reduce((n, w) => n + w.dead, 0);
-  const disabled = webhooks.filter((w) => w.disabled).map((w) => w.url);
-  if (dead === 0 && disabled.length === 0) return null;
-  return { dead, disabled, remedy: 'fix the receiver, then newsnap deliver --replay [--url URL] sends the dead deliveries again (and enables an endpoint a 410 turned off)' };
 }
 
 /** What `/status` and the status page count since the service started: every outcome a crawl counts. */
@@ -110,17 +67,61 @@ export class CrawlService {
   private readonly fetches = new Set<Promise<unknown>>();
   /** Article outcomes since the service started: crawls and manual fetches alike. */
   private readonly outcomes: Record<string, number> = Object.fromEntries(OUTCOME_COUNTS.map((k) => [k, 0]));
+  private readonly watch: FeedWatch;
+  private readonly backfill: BackfillLane;
 
-  constructor(private readonly d: ServiceDeps) {}
+  constructor(private readonly d: ServiceDeps) {
+    this.watch = new FeedWatch({ ...d, storage: d.storage, onOutcome: (o) => this.counted(o), onPoll: (outcome) => d.metrics.feedPoll(outcome) });
+    this.backfill = new BackfillLane(d.storage.state.meta, () => this.crawlDeps(true), d.log.child({ component: 'backfill' }));
+  }
 
-  /** Starts the schedule. */
+  /**
+   * Starts the schedule, the feed watch, and the backfill in state (resumed after a restart) or
+   * in `serve.backfill`. A configured backfill that cannot be read stops start-up.
+   */
   start(): void {
+    const configured = this.d.config.serve.backfill;
+    if (configured.since) {
+      const range = parseBackfillRange(configured);
+      if (typeof range === 'string') throw new Error(`configuration key serve.backfill: ${range}`);
+      try {
+        this.backfill.request(range);
+      } catch (err) {
+        this.d.log.warn({ err: (err as Error).message, configured: range }, 'serve.backfill not started');
+      }
+    }
+    this.backfill.resume();
     const { schedule, jitterSeconds } = this.d.config.serve;
     this.cron = new Cron(schedule, { protect: true }, () => {
       const delayMs = jitterSeconds > 0 ? Math.random() * jitterSeconds * 1000 : 0;
       setTimeout(() => void this.tick(), delayMs).unref();
     });
     this.d.log.info({ schedule, next: this.cron.nextRun()?.toISOString() ?? null }, 'schedule started');
+    this.watch.start();
+  }
+
+  /** `POST /backfill`: a backfill of `range` beside the schedule. Throws BackfillConflict while another is under way. */
+  requestBackfill(range: BackfillRange): BackfillStatus {
+    if (this.stopping.signal.aborted) throw new StoppingError('newsnap is shutting down; try again later');
+    return this.backfill.request(range);
+  }
+
+  /** What a crawl of this service runs with; a background one's outcomes say nothing of freshness. */
+  private crawlDeps(background: boolean): CrawlDeps {
+    return {
+      config: this.d.config,
+      log: this.d.log,
+      urls: this.d.urls,
+      http: this.d.http,
+      scheduler: this.d.scheduler,
+      storage: this.d.storage,
+      pipeline: this.d.pipeline,
+      health: this.d.health,
+      out: process.stdout,
+      tty: false,
+      onOutcome: (o) => this.counted(o, background),
+      onSummary: (s) => this.d.metrics.crawl(s),
+    };
   }
 
   /** Runs a crawl now unless one is running (then the tick is skipped and logged). */
@@ -137,23 +138,13 @@ export class CrawlService {
     this.current = current;
     current.done = runCrawl(
       {
-        config: this.d.config,
-        log: this.d.log,
-        urls: this.d.urls,
-        http: this.d.http,
-        scheduler: this.d.scheduler,
-        storage: this.d.storage,
-        pipeline: this.d.pipeline,
-        health: this.d.health,
-        out: process.stdout,
-        tty: false,
-        onOutcome: (o) => this.counted(o),
+        ...this.crawlDeps(false),
         onStart: (live) => {
           current.live = live;
         },
-        onSummary: (s) => this.d.metrics.crawl(s),
       },
-      {},
+      // While a backfill runs beside it, a scheduled crawl keeps to its own days.
+      { ownWindowOnly: this.backfill.active },
       controller.signal,
     )
       .then((summary) => {
@@ -238,6 +229,9 @@ export class CrawlService {
       outcomes: { ...this.outcomes },
       recentRuns: runs,
       webhooks,
+      feedWatch: this.watch.status(),
+      freshness: freshness(state.reports.captureLags(new Date(nowMs() - 86_400_000).toISOString())),
+      backfill: this.backfill.status(),
     };
   }
 
@@ -247,8 +241,8 @@ export class CrawlService {
     return a && b ? (b.getTime() - a.getTime()) / 1000 : 0;
   }
 
-  private counted(o: ArticleOutcome): void {
-    this.d.metrics.article(o);
+  private counted(o: ArticleOutcome, background = false): void {
+    this.d.metrics.article(o, background);
     const key = COUNTED_AS[o.kind];
     if (key) this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
   }
@@ -280,6 +274,6 @@ export class CrawlService {
     this.cron?.stop();
     this.current?.controller.abort();
     this.d.scheduler.stop();
-    await Promise.all([this.current?.done, ...this.fetches]);
+    await Promise.all([this.current?.done, ...this.fetches, this.watch.stop(), this.backfill.stop()]);
   }
 }

@@ -6,6 +6,7 @@ import { OUTCOMES } from '../frontier/article-states.js';
 import type { Logger } from '../log/logger.js';
 import { storageProblem } from '../snapshot/storage-access.js';
 import type { SiteUrls } from '../site/site-urls.js';
+import { BackfillConflict, parseBackfillRange } from './backfill-lane.js';
 import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
@@ -91,18 +92,20 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if (method === 'GET' && path === '/status') return send(res, 200, o.service.status());
-  if (path === '/fetch') {
+  if (path === '/fetch' || path === '/backfill') {
     if (method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
     if (o.token && !authorized(req.headers.authorization, o.token, { basic: false })) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send JSON: content-type application/json' });
     const body = await readBody(req, MAX_BODY);
     if (body === null) return send(res, 413, { error: `body over ${MAX_BODY} bytes` });
-    let url: unknown;
+    let parsed: { url?: unknown; since?: unknown; until?: unknown };
     try {
-      url = (JSON.parse(body) as { url?: unknown }).url;
+      parsed = JSON.parse(body) as typeof parsed;
     } catch {
-      return send(res, 400, { error: 'body is not valid JSON; send {"url": "https://anlatilaninotesi.com.tr/YYYYMMDD/<slug>-<id>.html"}' });
+      return send(res, 400, { error: `body is not valid JSON; send ${path === '/fetch' ? '{"url": "https://anlatilaninotesi.com.tr/YYYYMMDD/<slug>-<id>.html"}' : '{"since": "YYYY-MM-DD", "until": "YYYY-MM-DD"}'}` });
     }
+    if (path === '/backfill') return backfill(o, res, parsed ?? {});
+    const url = parsed?.url;
     if (typeof url !== 'string') return send(res, 400, { error: 'body needs a "url" string' });
     const ref = o.urls.parseArticle(url);
     if (!ref) return send(res, 400, { error: `not an article URL of ${o.urls.base.origin}: ${url}` });
@@ -125,7 +128,20 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       throw err;
     }
   }
-  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /healthz /readyz /metrics /status, POST /fetch' });
+  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /healthz /readyz /metrics /status, POST /fetch /backfill' });
+}
+
+/** `POST /backfill {"since", "until"}`: 202 with the backfill's status; 409 while another is under way. */
+function backfill(o: ApiOptions, res: ServerResponse, body: { since?: unknown; until?: unknown }): void {
+  const range = parseBackfillRange(body);
+  if (typeof range === 'string') return send(res, 400, { error: range });
+  try {
+    send(res, 202, o.service.requestBackfill(range));
+  } catch (err) {
+    if (err instanceof BackfillConflict) return send(res, 409, { error: err.message, backfill: o.service.status().backfill });
+    if (err instanceof StoppingError) return send(res, 503, { error: err.message }, { 'retry-after': '30' });
+    throw err;
+  }
 }
 
 /**

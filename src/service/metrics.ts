@@ -6,6 +6,9 @@ import type { HttpClient } from '../fetch/http-client.js';
 import { OUTCOMES } from '../frontier/article-states.js';
 import type { RequestScheduler } from '../frontier/request-scheduler.js';
 
+/** Seconds: the targets are a minute and two; a crawl cycle is 15 minutes; a day, a week. */
+const LAG_BUCKETS = [15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800];
+
 /** What the metrics read from the service when they are scraped. */
 export interface MetricsProbe {
   /** The alarms the status page shows: the same truth for both. */
@@ -34,6 +37,19 @@ export class ServiceMetrics {
   private readonly skippedTicks = new Counter({ name: 'newsnap_schedule_skipped_total', help: 'Scheduled ticks skipped because a crawl was still running', registers: [this.registry] });
   private readonly webhooks = new Counter({ name: 'newsnap_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome: delivered, retried (failed, tried again later), dead (failed its last attempt), disabled (the endpoint answered 410)', labelNames: ['outcome'], registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'newsnap_crawl_duration_seconds', help: 'Duration of crawl runs', buckets: [1, 5, 15, 60, 300, 900, 3600], registers: [this.registry] });
+  private readonly captureLag = new Histogram({
+    name: 'newsnap_capture_lag_seconds',
+    help: "From an article's article:published_time to its first capture (a backfill's captures are not counted)",
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly editLag = new Histogram({
+    name: 'newsnap_edit_lag_seconds',
+    help: "From an edited article's article:modified_time to the capture of that version",
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly feedPolls = new Counter({ name: 'newsnap_feed_polls_total', help: 'Reads of the RSS feed between crawls (discovery.feedEvery), by outcome: changed, unchanged (304), failed', labelNames: ['outcome'], registers: [this.registry] });
 
   constructor(http: HttpClient, scheduler: RequestScheduler, probe: MetricsProbe) {
     const startedMs = nowMs();
@@ -83,8 +99,16 @@ export class ServiceMetrics {
     });
   }
 
-  article(outcome: ArticleOutcome): void {
+  /** An article's outcome; `background` ones (a backfill's) count, but say nothing of freshness. */
+  article(outcome: ArticleOutcome, background = false): void {
     this.snapshots.inc({ outcome: OUTCOMES[outcome.kind].metric });
+    if (background || !('lag' in outcome) || !outcome.lag) return;
+    if (outcome.lag.captureSeconds !== undefined) this.captureLag.observe(outcome.lag.captureSeconds);
+    if (outcome.lag.editSeconds !== undefined) this.editLag.observe(outcome.lag.editSeconds);
+  }
+
+  feedPoll(outcome: string): void {
+    this.feedPolls.inc({ outcome });
   }
 
   crawl(summary: CrawlSummary): void {

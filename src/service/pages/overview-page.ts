@@ -131,11 +131,41 @@ function crawlState(s: StatusDocument, nowMs: number): Html {
 <div class="progress"><span style="width:${r.total > 0 ? Math.min(100, Math.round((100 * r.done) / r.total)) : 0}%"></span></div>
 <p><span data-stat="running.done">${num(r.done)}</span> of <span data-stat="running.total">${num(r.total)}</span> done: ${num(r.counts.written)} new, ${num(r.counts.updated)} updated, ${num(r.counts.unchanged)} unchanged, ${num(r.counts.gone)} gone, ${num(r.counts.failed)} failed</p></div>`
     : html`<p data-section="running"><strong>No crawl running.</strong></p>`;
+  const f = s.freshness;
+  const w = s.feedWatch;
   return html`<section><h2>Crawls</h2>${running}
 <dl class="stats" style="grid-template-columns: 1fr">
 <div><dt>next scheduled run</dt><dd style="font-size:1rem" data-stat="nextRun">${when(s.nextRun, nowMs)}</dd></div>
 <div><dt>last successful run</dt><dd style="font-size:1rem" data-stat="lastSuccess">${s.lastSuccess ? html`run ${s.lastSuccess.runId}, ended ${when(s.lastSuccess.finishedAt, nowMs)}` : html`<span class="muted">none yet</span>`}</dd></div>
-</dl></section>`;
+<div><dt>capture lag, articles published in the last 24 h</dt><dd style="font-size:1rem" data-stat="captureLag">${
+    f.captured > 0 ? html`median <span data-stat="captureLag.median">${seconds(f.medianSeconds)}</span>, 95th percentile <span data-stat="captureLag.p95">${seconds(f.p95Seconds)}</span> (${num(f.captured)} articles)` : html`<span class="muted">no article published in the last 24 h captured yet</span>`
+  }</dd></div>
+<div><dt>next feed poll (every ${w.every})</dt><dd style="font-size:1rem" data-stat="nextFeedPoll">${
+    w.nextPollAt ? when(w.nextPollAt, nowMs) : html`<span class="muted">${w.every === 'off' || w.every === '0' ? 'the feed watch is off' : 'none'}</span>`
+  }${w.lastPoll ? html` <span class="muted">· last: ${w.lastPoll.outcome}${w.lastPoll.newArticles ? `, ${w.lastPoll.newArticles} new` : ''}${w.failuresInARow ? `, ${w.failuresInARow} failed in a row` : ''}</span>` : ''}</dd></div>
+</dl></section>${backfill(s, nowMs)}`;
+}
+
+function seconds(value: number | null): string {
+  if (value === null) return '–';
+  return value < 120 ? `${value} s` : value < 7200 ? `${Math.round(value / 60)} min` : `${(value / 3600).toFixed(1)} h`;
+}
+
+/** The backfill serve works through beside its schedule: its progress and when it should end. */
+function backfill(s: StatusDocument, nowMs: number): Html {
+  const b = s.backfill;
+  if (!b) return html``;
+  const range = `${dashed(b.since)} to ${dashed(b.until)}`;
+  if (b.phase === 'done') return html`<section data-section="backfill"><h2>Backfill</h2><p>${range}: <span class="ok">done</span> ${when(b.completedAt, nowMs)}.</p></section>`;
+  const what =
+    b.phase === 'discovering'
+      ? 'reading the sitemaps of its months'
+      : b.phase === 'waiting'
+        ? 'the site could not be reached: trying again later'
+        : html`<span data-stat="backfill.done">${num(b.done)}</span> of <span data-stat="backfill.total">${num(b.total)}</span> articles${b.perHour ? `, ${num(b.perHour)} an hour` : ''}${b.etaAt ? html`, done ${when(b.etaAt, nowMs)} at this pace` : ''}`;
+  return html`<section data-section="backfill"><h2>Backfill</h2><p>${range}, requested ${when(b.requestedAt, nowMs)}: ${what}.</p>
+<div class="progress"><span style="width:${b.total > 0 ? Math.min(100, Math.round((100 * b.done) / b.total)) : 0}%"></span></div>
+<p class="muted">It gets the request budget left over: the feed watch, new articles and due revisits go first, inside the same rate limit.</p></section>`;
 }
 
 function perDay(d: OverviewData): BarGroup[] {

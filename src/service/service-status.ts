@@ -1,0 +1,73 @@
+import type { DriftFinding } from '../crawl/drift.js';
+import type { ProgressCounts } from '../crawl/progress.js';
+import type { describeProxy } from '../fetch/proxy.js';
+import type { ArticleState, RunRecord } from '../frontier/state-store.js';
+import type { BackfillStatus } from './backfill-lane.js';
+import type { FeedWatchStatus } from './feed-watch.js';
+
+export interface Alarms {
+  drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null;
+  blocked: { runId: number; at: string | null; pauses: number } | null;
+  /** The last runs stopped because nothing answered: how many in a row, the address and why. */
+  unreachable: { runId: number; at: string | null; runsInARow: number; address: string; message: string } | null;
+  /** Articles that failed all their runs: retried only on the slow schedule. */
+  needsAttention: { articles: number; maxFailedRuns: number; schedule: string; remedy: string } | null;
+  /** Webhook deliveries that failed their last attempt, and endpoints a 410 turned off. */
+  webhooks: { dead: number; disabled: string[]; remedy: string } | null;
+}
+
+/** A webhook endpoint, as /status and the status page show it (credentials in its URL hidden). */
+export interface WebhookStatus {
+  url: string;
+  events: readonly string[];
+  pending: number;
+  delivered: number;
+  dead: number;
+  disabled: { at: string; reason: string } | null;
+  lastError: string | null;
+}
+
+/** `GET /status`, and what the status page shows of the same. */
+export interface StatusDocument {
+  site: string;
+  storage: string;
+  /** When this service started: `outcomes` count from here. */
+  startedAt: string;
+  alarms: Alarms;
+  running: { runId: number | null; startedAt: string; done: number; total: number; counts: ProgressCounts } | null;
+  nextRun: string | null;
+  lastSuccess: { runId: number; finishedAt: string } | null;
+  queue: { waiting: number; running: number; manualFetchesQueued: number };
+  proxy: ReturnType<typeof describeProxy>;
+  articles: Record<ArticleState, number> & { needsAttention: number };
+  outcomes: Record<string, number>;
+  recentRuns: RunRecord[];
+  webhooks: WebhookStatus[];
+  /** The RSS watch between crawls (discovery.feedEvery). */
+  feedWatch: FeedWatchStatus;
+  /** How soon articles published in the last 24 h were first captured. */
+  freshness: Freshness;
+  /** The backfill serve works through beside its schedule, if any. */
+  backfill: BackfillStatus | null;
+}
+
+/** The capture lag of articles published in the last 24 h: from article:published_time to the first capture. */
+export interface Freshness {
+  captured: number;
+  medianSeconds: number | null;
+  p95Seconds: number | null;
+}
+
+/** Median and 95th percentile of lags sorted ascending (nearest rank). */
+export function freshness(lags: number[]): Freshness {
+  const at = (q: number) => (lags.length === 0 ? null : Math.round(lags[Math.min(lags.length - 1, Math.ceil(q * lags.length) - 1)] as number));
+  return { captured: lags.length, medianSeconds: at(0.5), p95Seconds: at(0.95) };
+}
+
+/** Dead deliveries and disabled endpoints, when there are any. */
+export function webhookAlarm(webhooks: WebhookStatus[]): Alarms['webhooks'] {
+  const dead = webhooks.reduce((n, w) => n + w.dead, 0);
+  const disabled = webhooks.filter((w) => w.disabled).map((w) => w.url);
+  if (dead === 0 && disabled.length === 0) return null;
+  return { dead, disabled, remedy: 'fix the receiver, then newsnap deliver --replay [--url URL] sends the dead deliveries again (and enables an endpoint a 410 turned off)' };
+}
