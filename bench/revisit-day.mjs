@@ -2,15 +2,16 @@
 // articles a day, on a mirror whose article pages send validators (ETag, Last-Modified) and on one
 // whose pages do not (every revisit a 200 with the same bytes).
 // Usage: node bench/revisit-day.mjs [--per-day 150] [--every-minutes 15] [--days-back 32]
-//          [--with-validators | --without-validators] [--cli path/to/other/dist/cli/main.js]
+//          [--with-validators | --without-validators] [--cli path/to/other/dist/cli/main.js] [--json FILE]
 //
 // A mirror holds `days-back` days of articles at `per-day` a day; one backfill captures them.
 // Then NEWSNAP_NOW steps through two simulated days in runs every `every-minutes` (as `serve`'s
 // default schedule does), publishing new articles at their times: the first day warms the
 // schedule up, the second is measured. Every request the mirror sees and every byte added to the
-// WARC archive is counted.
+// WARC archive is counted, and so is every byte the mirror served. --json writes the measured
+// day's numbers for bench/freshness.mjs, whose comparison of requests per hour includes revisits.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,8 @@ const daysBack = flag('days-back', 32);
 const cliAt = args.indexOf('--cli');
 // Another build's CLI (e.g. an older newsnap) against this mirror, for a before/after.
 const cli = cliAt >= 0 ? args[cliAt + 1] : join(root, 'dist/cli/main.js');
+const jsonAt = args.indexOf('--json');
+const jsonOut = jsonAt >= 0 ? args[jsonAt + 1] : null;
 const only = args.includes('--with-validators') ? [true] : args.includes('--without-validators') ? [false] : [true, false];
 
 // The measured day is mid-month: incremental runs read one month sitemap, as on most days.
@@ -72,7 +75,7 @@ async function measure(validators) {
   let measured = null;
   for (let day = 0; day < 2; day++) {
     const start = day === 0 ? warmStart : measuredStart;
-    const count = { discovery: 0, new: 0, revisit: 0, byStatus: {}, warcBytes: 0 };
+    const count = { discovery: 0, new: 0, revisit: 0, byStatus: {}, warcBytes: 0, served: { discovery: 0, new: 0, revisit: 0 } };
     const bytesBefore = warcBytes(storage);
     for (let k = 0; k < steps; k++) {
       const now = start + k * every * 60_000;
@@ -82,12 +85,10 @@ async function measure(validators) {
       await crawl(now);
       for (const r of mirror.log) {
         count.byStatus[r.status] = (count.byStatus[r.status] ?? 0) + 1;
-        if (!/^\/\d{8}\/[^/]+-\d{10}\.html$/.test(r.path)) count.discovery++;
-        else if (seen.has(r.path)) count.revisit++;
-        else {
-          count.new++;
-          seen.add(r.path);
-        }
+        const kind = !/^\/\d{8}\/[^/]+-\d{10}\.html$/.test(r.path) ? 'discovery' : seen.has(r.path) ? 'revisit' : 'new';
+        count[kind]++;
+        count.served[kind] += r.bytes;
+        seen.add(r.path);
       }
     }
     count.warcBytes = warcBytes(storage) - bytesBefore;
@@ -117,6 +118,11 @@ for (const [validators, t] of results) {
   const all = t.discovery + t.new + t.revisit;
   process.stdout.write(
     `${validators ? 'with validators   ' : 'without validators'}: ${all} requests a day (${t.new} new, ${t.revisit} revisits, ${t.discovery} discovery) = ${((all / 86_400) * 60).toFixed(1)} a minute; ` +
-      `WARC ${(t.warcBytes / 1e6).toFixed(1)} MB a day (${(t.warcBytes / Math.max(1, t.new) / 1e3).toFixed(0)} KB per new article; backfill ${(t.backfillBytes / 1e6).toFixed(1)} MB)\n`,
+      `WARC ${(t.warcBytes / 1e6).toFixed(1)} MB a day (${(t.warcBytes / Math.max(1, t.new) / 1e3).toFixed(0)} KB per new article; backfill ${(t.backfillBytes / 1e6).toFixed(1)} MB); ` +
+      `served ${((t.served.discovery + t.served.new + t.served.revisit) / 1e6).toFixed(1)} MB a day (discovery ${(t.served.discovery / 1e6).toFixed(1)}, new ${(t.served.new / 1e6).toFixed(1)}, revisits ${(t.served.revisit / 1e6).toFixed(1)})\n`,
   );
+}
+if (jsonOut) {
+  const day = (t) => ({ requests: { discovery: t.discovery, new: t.new, revisit: t.revisit }, served: t.served, warcBytes: t.warcBytes, backfillWarcBytes: t.backfillBytes });
+  writeFileSync(jsonOut, `${JSON.stringify({ cli, perDay, everyMinutes: every, ...Object.fromEntries([...results].map(([v, t]) => [v ? 'withValidators' : 'withoutValidators', day(t)])) }, null, 2)}\n`);
 }

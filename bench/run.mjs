@@ -2,6 +2,7 @@
 // Usage: node bench/run.mjs [--smoke] [--articles N] [--rounds N] [--concurrency N]
 // Prints every number with the machine's description and writes bench/RESULTS.md.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,10 +64,14 @@ const median = (xs) => {
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 log(`# newsnap benchmark${smoke ? ' (smoke)' : ''}\nmachine: ${machine}\nmirror: ${articles} articles, concurrency ${concurrency}, ${rounds} round(s)`);
 
-const results = { newsnap: [], crawlee: [], scrapy: [] };
+const TOOLS = ['newsnap', 'crawlee', 'crawlee-http', 'scrapy'];
+const results = Object.fromEntries(TOOLS.map((t) => [t, []]));
+/** Why a tool's row does not count: its output did not match the URL list (pages, articles, snapshots). */
+const failed = {};
 /** The last newsnap round's storage: its WARC archive is what reextract reads back. */
 let archived = null;
 let archivedArticles = 0;
+let scrapyMissing = null;
 const { child: mirror, origin } = await startMirror(['--articles', String(articles), '--days', '30']);
 try {
   // The same URLs for every tool: what newsnap discovers, listed by a dry run.
@@ -78,9 +83,12 @@ try {
   log(`urls: ${urls.length}`);
   // Debian's python3-scrapy lives under the system Python, whatever python3 is first on PATH.
   const hasScrapy = spawnSync(PYTHON, ['-c', 'import scrapy'], { stdio: 'ignore' }).status === 0;
+  if (!hasScrapy) scrapyMissing = `${PYTHON} cannot import scrapy: Debian's python3-scrapy is not installed (apt-get install python3-scrapy); scripts/setup.sh leaves it out, as the tests do not need it`;
+  /** What newsnap wrote: the expected output every peer must match. */
+  let expected = null;
 
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['newsnap', 'crawlee', 'scrapy'] : ['scrapy', 'crawlee', 'newsnap'];
+    const order = round % 2 === 0 ? TOOLS : [...TOOLS].reverse();
     for (const tool of order) {
       let r;
       if (tool === 'newsnap') {
@@ -89,20 +97,45 @@ try {
         if (archived) rmSync(archived, { recursive: true, force: true });
         archived = storage;
         archivedArticles = urls.length;
-      } else if (tool === 'crawlee') {
-        r = timed(process.execPath, [join(here, 'crawlee-run.mjs'), urlsFile, origin, String(concurrency)], { cwd: here });
+      } else if (tool === 'crawlee' || tool === 'crawlee-http') {
+        r = timed(process.execPath, [join(here, 'crawlee-run.mjs'), tool === 'crawlee' ? 'cheerio' : 'http', urlsFile, origin, String(concurrency)], { cwd: here });
       } else {
         if (!hasScrapy) continue;
         r = timed(PYTHON, [join(here, 'scrapy_run.py'), urlsFile, origin, String(concurrency)]);
       }
       if (r.status !== 0) throw new Error(`${tool} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+      const out = tool === 'newsnap' ? newsnapOutput(r.stdout, archived, urls) : JSON.parse(r.stdout.trim().split('\n').at(-1));
+      if (tool === 'newsnap') expected ??= out;
+      const problem = outputProblem(out, expected, urls.length);
+      if (problem) failed[tool] = problem;
       const row = { pagesPerSecond: urls.length / r.wall, cpuPer1000: (r.cpu / urls.length) * 1000, rssMb: r.rssMb, wall: r.wall };
       results[tool].push(row);
-      log(`round ${round + 1} ${tool.padEnd(7)} ${row.pagesPerSecond.toFixed(1)} pages/s  ${row.cpuPer1000.toFixed(2)} CPU s/1000 pages  peak RSS ${row.rssMb.toFixed(0)} MB  (${r.wall.toFixed(1)} s)`);
+      log(`round ${round + 1} ${tool.padEnd(12)} ${row.pagesPerSecond.toFixed(1)} pages/s  ${row.cpuPer1000.toFixed(2)} CPU s/1000 pages  peak RSS ${row.rssMb.toFixed(0)} MB  (${r.wall.toFixed(1)} s; ${out.pages} pages, ${out.articles} articles${problem ? `; OUTPUT WRONG: ${problem}` : ''})`);
     }
   }
 } finally {
   mirror.kill();
+}
+
+/** newsnap's output: pages and articles from its summary line, and the digest of its snapshots in URL order. */
+function newsnapOutput(stdout, storage, urls) {
+  const n = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(stdout)?.[1] ?? NaN);
+  const written = n('written');
+  const digest = createHash('sha256');
+  for (const u of urls) {
+    const m = /\/(\d{4})(\d{2})(\d{2})\/[^/]+-(\d{10})\.html$/.exec(u);
+    const file = m ? join(storage, 'snapshots', `${m[1]}-${m[2]}-${m[3]}`, `${m[4]}.txt`) : '';
+    digest.update(file && existsSync(file) ? readFileSync(file, 'utf8') : '\0');
+  }
+  return { pages: written + n('unchanged') + n('not articles') + n('failed'), articles: written, digest: digest.digest('hex') };
+}
+
+/** Each tool must handle every URL and find the articles newsnap found (and, with newsnap's extraction, the same snapshots). */
+function outputProblem(out, expected, urlCount) {
+  if (out.pages !== urlCount) return `${out.pages} pages handled of ${urlCount}`;
+  if (expected && out.articles !== expected.articles) return `${out.articles} articles, newsnap found ${expected.articles}`;
+  if (expected && out.digest && out.digest !== expected.digest) return 'snapshots differ from newsnap\'s';
+  return null;
 }
 
 // The archive: bytes per 1000 articles, and re-extraction from it with 1 worker and with every core.
@@ -163,6 +196,8 @@ let idleRequests;
 try {
   const storage = join(work, 'idle');
   const run = () => execFileSync(process.execPath, [cli, 'crawl', '--origin', idle.origin, '--storage', storage, '--rate', '0', '--render', 'never', '--log-level', 'error'], { encoding: 'utf8' });
+  // The first run reads the month; the second, today's sitemap range for the first time.
+  run();
   run();
   const before = (await (await fetch(`${idle.origin}/__mirror/log`)).json()).length;
   run();
@@ -174,11 +209,20 @@ try {
 }
 rmSync(work, { recursive: true, force: true });
 
-const m = (tool, key) => (results[tool].length ? median(results[tool].map((r) => r[key])) : NaN);
+const m = (tool, key) => (results[tool].length && !failed[tool] ? median(results[tool].map((r) => r[key])) : NaN);
 const ratio = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : 'n/a');
-const table = ['newsnap', 'crawlee', 'scrapy']
-  .filter((t) => results[t].length)
-  .map((t) => `| ${t === 'crawlee' ? 'Crawlee CheerioCrawler (@crawlee/cheerio 3.18)' : t === 'scrapy' ? 'Scrapy (Debian python3-scrapy)' : 'newsnap crawl --rate 0'} | ${m(t, 'pagesPerSecond').toFixed(1)} | ${m(t, 'cpuPer1000').toFixed(2)} | ${m(t, 'rssMb').toFixed(0)} |`);
+const NAMES = {
+  newsnap: 'newsnap crawl --rate 0 (archive on)',
+  crawlee: 'Crawlee CheerioCrawler (@crawlee/cheerio 3.18), extraction on its own `$`',
+  'crawlee-http': 'Crawlee HttpCrawler (@crawlee/http 3.18), newsnap parses the body once',
+  scrapy: 'Scrapy (Debian python3-scrapy), the same fields with parsel',
+};
+const table = TOOLS.filter((t) => results[t].length || (t === 'scrapy' && scrapyMissing)).map((t) => {
+  if (!results[t].length) return `| ${NAMES[t]} | missing: ${scrapyMissing} | | |`;
+  const row = (key, digits) => median(results[t].map((r) => r[key])).toFixed(digits);
+  return `| ${NAMES[t]} | ${failed[t] ? `**failed** (${failed[t]}); ` : ''}${row('pagesPerSecond', 1)} | ${row('cpuPer1000', 2)} | ${row('rssMb', 0)} |`;
+});
+if (scrapyMissing) log(`scrapy: missing (${scrapyMissing})`);
 const summary = `newsnap/Crawlee: pages/s ×${ratio(m('newsnap', 'pagesPerSecond'), m('crawlee', 'pagesPerSecond'))}, peak RSS ×${ratio(m('newsnap', 'rssMb'), m('crawlee', 'rssMb'))}, CPU per page ×${ratio(m('newsnap', 'cpuPer1000'), m('crawlee', 'cpuPer1000'))}`;
 log(summary);
 const worstExtraction = Math.max(...Object.values(extraction));
@@ -204,9 +248,13 @@ Machine: ${machine}.
 
 ${urls_line()}Concurrency ${concurrency}, ${rounds} alternating rounds, medians. Every tool fetches the same
 URLs from the project's mirror (a separate process on the same machine) and runs the same
-extraction (newsnap's; Scrapy uses its parsel equivalent). newsnap runs its whole pipeline:
-discovery, fetch, extract, format, atomic write with fsync, manifest, state. Crawlee keeps its
-results in memory with persistence off.
+extraction: newsnap's own (Crawlee's CheerioCrawler runs it on the \`$\` it has already parsed;
+its HttpCrawler hands newsnap's extraction the raw body), or for Scrapy the same fields by the
+same rules with parsel. Each row's output is checked: every URL handled, the articles newsnap
+found, and for the Crawlee rows the very same snapshots (a digest in URL order); a row that
+differs is marked failed. newsnap runs its whole pipeline: discovery, fetch, extract, format,
+atomic write with fsync, manifest, state, and the WARC archive of every exchange. The peers keep
+their results in memory with persistence off.
 
 | tool | pages/s | CPU s per 1000 pages | peak RSS (MB) |
 |---|---|---|---|

@@ -18,7 +18,9 @@ const { MirrorServer } = await import(join(root, 'dist/mirror/index.js'));
 const { articlePath } = await import(join(root, 'dist/mirror/site-model.js'));
 const { ownedBrowserProcesses } = await import(join(root, 'dist/fetch/browser-processes.js'));
 const args = process.argv.slice(2);
-const trials = Number(args[args.indexOf('--trials') + 1] || 3);
+const trialsAt = args.indexOf('--trials');
+const trials = trialsAt >= 0 ? Number(args[trialsAt + 1]) : 3;
+if (!(trials >= 1)) throw new Error(`--trials ${args[trialsAt + 1]} is not a number of trials`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function trial(command) {

@@ -37,6 +37,13 @@ if ! /usr/bin/python3 -c 'import feedparser' >/dev/null 2>&1 && [ "$(id -u)" = "
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-feedparser >/dev/null
 fi
 
+# GNU time measures the benchmarks' processes (wall, CPU, peak RSS).
+if [ ! -x /usr/bin/time ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing GNU time (the benchmarks measure their processes with it)"
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null
+fi
+
 # Playwright drives the system Chromium (render.chromiumPath); it must never download its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 npm ci --no-audit --no-fund

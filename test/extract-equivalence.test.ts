@@ -3,7 +3,7 @@ import * as cheerio from 'cheerio';
 import { DomHandler } from 'domhandler';
 import { Parser, parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
-import { extractArticle } from '../src/extract/index.js';
+import { extractArticle, extractArticleFromDom } from '../src/extract/index.js';
 import { IndexOfTokenizer } from '../src/extract/indexof-tokenizer.js';
 import { decodeHtml } from '../src/fetch/decode-html.js';
 import { articlePage } from '../src/mirror/page-templates.js';
@@ -42,6 +42,13 @@ describe('pruned DOM and full DOM extract the same; the indexOf tokenizer builds
       expect(Array.isArray(decoded)).toBe(true);
       expect((decoded as string[]).join('')).toBe(html);
       expect(extractArticle(decoded, url, sputnikTurkiye)).toEqual(whole);
+    }
+  });
+
+  it("over a DOM a peer already parsed (cheerio's own parse5 \`$\`, as Crawlee builds it) the extraction is the same", () => {
+    const generated = generateArticles({ count: 40, days: 5, lastDay: '20251215', seed: 9, jsEvery: 0 }).map((a) => ({ html: articlePage(a), url: articleUrl(a) }));
+    for (const { html, url } of [...REFERENCE_CASES.map((c) => ({ html: readFileSync(c.page, 'utf8'), url: c.url })), ...generated]) {
+      expect(extractArticleFromDom(cheerio.load(html), url, sputnikTurkiye)).toEqual(extractArticle(html, url, sputnikTurkiye));
     }
   });
 

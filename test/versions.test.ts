@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { expectedSnapshot, MirrorServer, type MirrorArticle } from '../src/mirror/index.js';
 import { articlePath, articleUrl, seededRandom } from '../src/mirror/site-model.js';
 import { collect, runCli, startCli } from './helpers/cli.js';
-import { startServe } from './helpers/serve.js';
+import { startServe, until } from './helpers/serve.js';
 import { articleRequests, compareWithMirror, maxInWindow, snapshotPath } from './helpers/mirror.js';
 import { listFiles, readManifest, tempDir } from './helpers/storage.js';
 
@@ -204,13 +204,22 @@ describe('articles over time', () => {
 
     const args = ['crawl', '--origin', origin, '--storage', victim, '--rate', '0', '--concurrency', '4'];
     const updatedAfterKill: number[] = [];
+    const updatedLines = async () => (await readManifest(victim)).filter((l) => l.event === 'updated').length;
     for (let trial = 0; trial < 8; trial++) {
+      const written = await updatedLines();
       const child = startCli(args, { env: env(at(5)) });
       const done = collect(child);
-      await new Promise((r) => setTimeout(r, 250 + Math.floor(rnd() * 700)));
-      child.kill('SIGKILL');
+      let exited = false;
+      void done.then(() => (exited = true));
+      // Each kill lands while this run writes updates (however long the start took on a busy
+      // machine): after its first one, at a seeded moment. A run with none left ends by itself.
+      await until('an update written or the run over', async () => (exited || (await updatedLines()) > written ? true : undefined));
+      if (!exited) {
+        await new Promise((r) => setTimeout(r, Math.floor(rnd() * 400)));
+        child.kill('SIGKILL');
+      }
       await done;
-      updatedAfterKill.push((await readManifest(victim)).filter((l) => l.event === 'updated').length);
+      updatedAfterKill.push(await updatedLines());
     }
     // At least one kill landed among the updates, not before the first or after the last.
     expect(updatedAfterKill.some((n) => n > 0 && n < edited.length), `updated lines after each kill: ${updatedAfterKill.join(', ')}`).toBe(true);

@@ -1,5 +1,4 @@
 import { requireOperatorContact } from '../config/index.js';
-import { parseDay } from '../crawl/crawl-plan.js';
 import { RETRY_FAILED_HINT, runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
 import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
 import { processed } from '../crawl/progress.js';
@@ -10,6 +9,7 @@ import { openStorage } from './open-storage.js';
 import { crawlExitCode, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
+import { dayRangeFlags } from './command-flags.js';
 import { UsageError } from './usage-error.js';
 
 export interface CrawlFlags {
@@ -22,10 +22,8 @@ export interface CrawlFlags {
 
 /** Validates crawl flags into a request; throws UsageError naming the flag. */
 export function crawlRequest(flags: CrawlFlags): CrawlRequest {
-  const since = flags.since === undefined ? undefined : (parseDay(flags.since) ?? usage(`--since ${flags.since} is not a date (YYYY-MM-DD)`));
-  const until = flags.until === undefined ? undefined : (parseDay(flags.until) ?? usage(`--until ${flags.until} is not a date (YYYY-MM-DD)`));
-  if (until && !since) usage('--until needs --since');
-  if (since && until && since > until) usage(`--since ${flags.since} is after --until ${flags.until}`);
+  if (flags.until !== undefined && flags.since === undefined) usage('--until needs --since');
+  const { since, until } = dayRangeFlags(flags);
   const max = flags.max === undefined ? undefined : Number(flags.max);
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) usage(`--max ${flags.max} must be a whole number above 0`);
   return { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(max ? { max } : {}), dryRun: flags.dryRun === true, retryFailed: flags.retryFailed === true };
@@ -36,8 +34,8 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
   const request = crawlRequest(flags);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const storage = await openStorage(ctx, shutdown);
-    const runtime = createRuntime(ctx, shutdown, storage);
+    const storage = await openStorage(ctx, shutdown, { compressOnThread: true });
+    const runtime = createRuntime(ctx, shutdown, storage, { extractionThreads: true });
     const deliverer = startDeliverer(ctx, storage, shutdown);
     let summary: CrawlSummary;
     try {

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { LockedError } from '../frontier/run-lock.js';
 import { SqliteState } from '../frontier/state-store.js';
 import { redactUrl } from '../fetch/proxy.js';
@@ -8,6 +6,7 @@ import type { Context } from './context.js';
 import { startDeliverer, webhookTargets } from './delivery.js';
 import { openStorage } from './open-storage.js';
 import { Shutdown } from './shutdown.js';
+import { requireExistingStorage } from './command-flags.js';
 import { UsageError } from './usage-error.js';
 
 export interface DeliverFlags {
@@ -35,7 +34,7 @@ export async function deliverCommand(ctx: Context, flags: DeliverFlags): Promise
   const waitSeconds = flags.wait === undefined ? 60 : Number(flags.wait);
   if (!(waitSeconds >= 0)) throw new UsageError(`--wait ${flags.wait} must be seconds, 0 or more`);
   const root = ctx.config.storage;
-  if (!existsSync(join(root, 'state.sqlite'))) throw new UsageError(`no newsnap storage at ${root} (no state.sqlite): give --storage`);
+  requireExistingStorage(root);
 
   if (flags.replay) {
     // Marking is a transaction in state.sqlite: safe beside the running command that holds the lock.

@@ -1,13 +1,12 @@
-import { createWriteStream, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { parseDay } from '../crawl/crawl-plan.js';
 import { csvHeader, csvRow, exportRecords, jsonLine } from '../delivery/export.js';
 import { SqliteState } from '../frontier/state-store.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
+import { dayRangeFlags, requireExistingStorage } from './command-flags.js';
 import { UsageError } from './usage-error.js';
 
 export interface ExportFlags {
@@ -25,16 +24,9 @@ export interface ExportFlags {
 export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<ExitCodeValue> {
   const format = flags.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format ${format}: jsonl or csv`);
-  const day = (flag: string, value: string | undefined) => {
-    if (value === undefined) return undefined;
-    const parsed = parseDay(value);
-    if (!parsed) throw new UsageError(`--${flag} ${value} is not a date (YYYY-MM-DD)`);
-    return parsed;
-  };
-  const since = day('since', flags.since);
-  const until = day('until', flags.until);
+  const { since, until } = dayRangeFlags(flags);
   const root = ctx.config.storage;
-  if (!existsSync(join(root, 'state.sqlite'))) throw new UsageError(`no newsnap storage at ${root} (no state.sqlite): give --storage`);
+  requireExistingStorage(root);
   const out = flags.out ?? '-';
   const file = out === '-' ? null : createWriteStream(out);
   const gzip = out.endsWith('.gz') ? createGzip() : null;

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { articleHistory, versionDiffs, type ArticleVersion } from '../crawl/article-history.js';
 import { SqliteState } from '../frontier/state-store.js';
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { requireExistingStorage } from './command-flags.js';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -13,7 +12,7 @@ import { UsageError } from './usage-error.js';
 export async function historyCommand(ctx: Context, id: string, flags: { diff?: boolean; json?: boolean }): Promise<ExitCodeValue> {
   if (!/^\d{1,20}$/.test(id)) throw new UsageError(`${id} is not an article id (the number at the end of its URL, e.g. 1102014239)`);
   const storage = ctx.config.storage;
-  if (!existsSync(join(storage, 'state.sqlite'))) throw new UsageError(`no newsnap storage at ${storage} (no state.sqlite): give --storage`);
+  requireExistingStorage(storage);
   const state = new SqliteState(storage, { readonly: true });
   let found;
   try {

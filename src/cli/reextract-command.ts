@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { parseDay } from '../crawl/crawl-plan.js';
 import { runReextract, type ReextractRequest, type ReextractSummary } from '../crawl/reextract.js';
 import { revisitPolicy } from '../frontier/revisit-policy.js';
 import type { Context } from './context.js';
 import { openStorage } from './open-storage.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { Shutdown } from './shutdown.js';
+import { dayRangeFlags } from './command-flags.js';
 import { UsageError } from './usage-error.js';
 
 export interface ReextractFlags {
@@ -16,15 +16,7 @@ export interface ReextractFlags {
 }
 
 export function reextractRequest(flags: ReextractFlags): ReextractRequest {
-  const day = (flag: string, value: string | undefined) => {
-    if (value === undefined) return undefined;
-    const parsed = parseDay(value);
-    if (!parsed) throw new UsageError(`--${flag} ${value} is not a date (YYYY-MM-DD)`);
-    return parsed;
-  };
-  const since = day('since', flags.since);
-  const until = day('until', flags.until);
-  if (since && until && since > until) throw new UsageError(`--since ${flags.since} is after --until ${flags.until}`);
+  const { since, until } = dayRangeFlags(flags);
   for (const id of flags.id ?? []) if (!/^\d{1,20}$/.test(id)) throw new UsageError(`--id ${id} is not an article id (the number at the end of its URL)`);
   const workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${flags.workers} must be a whole number of at least 1`);

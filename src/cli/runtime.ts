@@ -1,5 +1,7 @@
 import type { Storage } from '../crawl/storage.js';
+import { availableParallelism } from 'node:os';
 import { ArticlePipeline } from '../crawl/article-pipeline.js';
+import { localExtractor, threadedExtractor } from '../crawl/extractor.js';
 import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
 import { describeProxy } from '../fetch/proxy.js';
@@ -31,7 +33,7 @@ export interface Runtime {
  * flight abort), a forced exit kills the browser; with a storage folder, every exchange and
  * render goes to its WARC writer (when it has one).
  */
-export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage | null): Runtime {
+export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage | null, options: { extractionThreads?: boolean } = {}): Runtime {
   const http = new HttpClient(ctx.urls, ctx.config.http);
   const c = ctx.config.crawl;
   const scheduler = new RequestScheduler({
@@ -47,7 +49,11 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
   if (proxy) ctx.log.info({ proxy }, 'requests go through a proxy');
   scheduler.onRetryScheduled(({ label, attempt, delayMs, error }) => ctx.log.info({ label, attempt, delayMs, err: error.message }, 'retry scheduled'));
   const renderer = createRenderer(ctx, http.proxy);
+  // A crawl extracts on the other cores while this thread fetches and writes; a fetch of a page
+  // or two is not worth a thread's start.
+  const extractor = options.extractionThreads ? threadedExtractor(ctx.config.site, Math.max(1, availableParallelism() - 1)) : localExtractor(ctx.config.site);
   const pipeline = new ArticlePipeline({
+    extractor,
     profile: ctx.config.site,
     pages: new HttpPageFetcher(http),
     scheduler,
@@ -78,6 +84,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
       shutdown.signal.removeEventListener('abort', stopping);
       await renderer.close();
       await http.close();
+      await extractor.close();
     },
   };
 }

@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseDay } from '../crawl/crawl-plan.js';
 import { verifyStorage, type VerifyReport } from '../crawl/verify.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
-import { UsageError } from './usage-error.js';
+import { dayRangeFlags, requireExistingStorage } from './command-flags.js';
 
 export interface VerifyFlags {
   since?: string;
@@ -17,14 +14,9 @@ export interface VerifyFlags {
  * It only reads (no lock, no request), so it works beside a running crawl or serve.
  */
 export async function verifyCommand(ctx: Context, flags: VerifyFlags): Promise<ExitCodeValue> {
-  const day = (flag: string, value: string | undefined) => {
-    if (value === undefined) return undefined;
-    return parseDay(value) ?? (() => { throw new UsageError(`--${flag} ${value} is not a date (YYYY-MM-DD)`); })();
-  };
-  const since = day('since', flags.since);
-  const until = day('until', flags.until);
+  const { since, until } = dayRangeFlags(flags);
   const storage = ctx.config.storage;
-  if (!existsSync(join(storage, 'state.sqlite'))) throw new UsageError(`no newsnap storage at ${storage} (no state.sqlite): give --storage`);
+  requireExistingStorage(storage);
   let lastSaid = performance.now();
   const report = await verifyStorage(storage, {
     ...(since ? { since } : {}),

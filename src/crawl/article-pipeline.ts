@@ -1,6 +1,5 @@
 import type { RenderPolicy } from '../config/config.js';
 import type { Extraction } from '../extract/article.js';
-import { extractArticle } from '../extract/extract-article.js';
 import { FetchError } from '../fetch/fetch-error.js';
 import type { WarcLocation } from '../fetch/exchange.js';
 import type { FetchedPage, NotModified, PageFetcher, PageValidators } from '../fetch/page-fetcher.js';
@@ -16,6 +15,7 @@ import { describeUnreachable, type SiteHealth } from '../fetch/site-health.js';
 import { isCaptured } from '../frontier/article-states.js';
 import type { Storage } from './storage.js';
 import { ArticleRecorder, type CaptureLag } from './article-recorder.js';
+import { localExtractor, type Extractor } from './extractor.js';
 import type { WatchedField } from './drift.js';
 
 export type ArticleOutcome =
@@ -63,6 +63,8 @@ export interface PipelineOptions {
   renderPolicy: RenderPolicy;
   renderer?: Renderer;
   revisit: RevisitPolicy;
+  /** Where pages are extracted; default this thread. */
+  extractor?: Extractor;
 }
 
 type Fetched =
@@ -98,7 +100,11 @@ export class ArticlePipeline {
   /** Articles being processed, by id. */
   private readonly inFlight = new Map<string, Promise<ArticleOutcome>>();
 
-  constructor(private readonly o: PipelineOptions) {}
+  private readonly extractor: Extractor;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.extractor = o.extractor ?? localExtractor(o.profile);
+  }
 
   /**
    * One article at a time per id: in `serve` the feed watch, a scheduled crawl, a backfill and a
@@ -181,13 +187,13 @@ export class ArticlePipeline {
   }
 
   private async fetch(ref: ArticleRef, signal: AbortSignal | undefined, validators: PageValidators | undefined, options: ProcessOptions): Promise<Fetched> {
-    const { profile, renderPolicy, renderer } = this.o;
+    const { renderPolicy, renderer } = this.o;
     let pageValidators: PageValidators | undefined;
     if (renderPolicy !== 'always') {
       const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal, validators, options.priority);
       if (page.notModified) return page;
       pageValidators = page.validators;
-      const extraction = extractArticle(page.html, page.url, profile);
+      const extraction = await this.extract(page);
       const skip = renderPolicy === 'fallback' && options.renderFallback?.() === false;
       if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never' || skip) {
         return {
@@ -207,7 +213,7 @@ export class ArticlePipeline {
     if (page.notModified) return page;
     return {
       notModified: false,
-      extraction: extractArticle(page.html, page.url, profile),
+      extraction: await this.extract(page),
       rendered: true,
       ...(page.elapsedMs === undefined ? {} : { renderMs: page.elapsedMs }),
       ...(pageValidators ? { validators: pageValidators } : {}),
@@ -216,10 +222,13 @@ export class ArticlePipeline {
   }
 
   private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal?: AbortSignal, validators?: PageValidators, priority?: number): Promise<FetchedPage | NotModified> {
-    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, validators), signal, priority).then((page) => {
-      if (!page.notModified && page.charsetNote) this.o.log.warn({ url: ref.url }, page.charsetNote);
-      return page;
-    });
+    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, validators), signal, priority);
+  }
+
+  private async extract(page: FetchedPage): Promise<Extraction> {
+    const { extraction, charsetNote } = await this.extractor.extract(page.source, page.url);
+    if (charsetNote) this.o.log.warn({ url: page.url }, charsetNote);
+    return extraction;
   }
 }
 

@@ -70,7 +70,8 @@ export interface CrawlSummary {
   message?: string;
 }
 
-export interface CrawlDeps {
+/** What any work on the site runs with: one queue, one rate limit, one writer. */
+export interface CrawlTools {
   config: Config;
   log: Logger;
   urls: SiteUrls;
@@ -78,6 +79,9 @@ export interface CrawlDeps {
   scheduler: RequestScheduler;
   storage: Storage;
   pipeline: ArticlePipeline;
+}
+
+export interface CrawlDeps extends CrawlTools {
   health: SiteHealth;
   /** Where a dry run lists URLs. */
   out: NodeJS.WritableStream;

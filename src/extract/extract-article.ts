@@ -39,7 +39,7 @@ function compile(profile: SiteProfile): CompiledProfile {
  *   when unknown (a saved file): then only an article URL in the page itself identifies it
  */
 export function extractArticle(html: PageText, pageUrl: string | null, profile: SiteProfile, options: { dom?: 'pruned' | 'full' } = {}): Extraction {
-  const { urls, titleTail, keep } = compile(profile);
+  const { keep } = compile(profile);
   // cheerio over htmlparser2's DOM (a seventh of the cost of cheerio's default parse5 mode),
   // pruned to what the selectors can match when they are simple enough; `dom: 'full'` builds
   // the whole page, and the tests hold both to the same output.
@@ -47,7 +47,15 @@ export function extractArticle(html: PageText, pageUrl: string | null, profile: 
     keep && options.dom !== 'full'
       ? parsePrunedDocument(html, keep)
       : parseDocument(typeof html === 'string' ? html : html.join(''), { decodeEntities: true, Tokenizer: IndexOfTokenizer });
-  const $ = cheerio.load(dom);
+  return extractArticleFromDom(cheerio.load(dom), pageUrl, profile);
+}
+
+/**
+ * The same extraction over a page already parsed into cheerio: a peer crawler's `$` (the
+ * benchmark runs it on the one Crawlee built), or a whole DOM.
+ */
+export function extractArticleFromDom($: cheerio.CheerioAPI, pageUrl: string | null, profile: SiteProfile): Extraction {
+  const { urls, titleTail } = compile(profile);
   const meta = collectMeta($);
 
   const declared = declaredUrl($, meta);

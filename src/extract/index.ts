@@ -1,3 +1,3 @@
 export type { Article, Extraction, NotArticleReason, PageText } from './article.js';
-export { extractArticle } from './extract-article.js';
+export { extractArticle, extractArticleFromDom } from './extract-article.js';
 export { normalizeText } from './normalize-text.js';

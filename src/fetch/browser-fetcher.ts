@@ -5,7 +5,7 @@ import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from 
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
-import { killOwnedBrowsers, ownerEnvironment, waitOwnedBrowsersGone } from './browser-processes.js';
+import { killOwnedBrowsers, killOwnedBrowsersSync, ownerEnvironment, waitOwnedBrowsersGone } from './browser-processes.js';
 import { delay } from '../clock/delay.js';
 
 export interface BrowserOptions {
@@ -131,7 +131,7 @@ export class BrowserPageFetcher implements PageFetcher {
       const archived = this.recorder ? archiveRender(this.recorder, document, { url: finalUrl, at: nowIso(), html }) : undefined;
       await page.close();
       reusable = !stop.aborted;
-      return { url: finalUrl, html, elapsedMs: Math.round(performance.now() - slotAt), ...(archived ? { archived } : {}) };
+      return { url: finalUrl, source: { html }, elapsedMs: Math.round(performance.now() - slotAt), ...(archived ? { archived } : {}) };
     } catch (err) {
       throw stop.aborted && !(err instanceof FetchError && err.kind === 'aborted') ? abortedError(siteUrl, err) : err;
     } finally {
@@ -193,7 +193,7 @@ export class BrowserPageFetcher implements PageFetcher {
 
   /** SIGKILLs the browser's processes at once: the last resort of a shutdown past its deadline. */
   killNow(): void {
-    killOwnedBrowsers();
+    killOwnedBrowsersSync(CLOSE_GRACE_MS / 2);
   }
 
   private launch(): Promise<Browser> {

@@ -88,6 +88,21 @@ export function killOwnedBrowsers(owner = process.pid): void {
   for (const p of pids) signal(p);
 }
 
+/**
+ * SIGKILLs every browser process of `owner` and blocks until the kernel has ended them (or `ms`
+ * passed): the forced exit that calls it ends the process next, and a killed process under load
+ * can take a moment to die, so "exited" must not come before "no browser left".
+ */
+export function killOwnedBrowsersSync(ms: number, owner = process.pid): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = performance.now() + ms;
+  do {
+    killOwnedBrowsers(owner);
+    if (ownedBrowserProcesses(owner).pids.length === 0) return;
+    Atomics.wait(nap, 0, 0, 20);
+  } while (performance.now() < deadline);
+}
+
 /** Waits until no browser process of `owner` is alive, or `ms` passed; true when all are gone. */
 export async function waitOwnedBrowsersGone(ms: number, owner = process.pid): Promise<boolean> {
   const deadline = performance.now() + ms;

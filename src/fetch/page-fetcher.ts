@@ -1,16 +1,20 @@
 import type { PageText } from '../extract/article.js';
 import type { WarcLocation } from './exchange.js';
-import { decodeHtml } from './decode-html.js';
 import { FetchError } from './fetch-error.js';
 import { requireOk, type HttpClient } from './http-client.js';
 
-/** A fetched article page, decoded to text. */
+/**
+ * A page's markup as a fetcher got it: the bytes of a response, with the Content-Type that names
+ * their charset (decoded where it is extracted: a crawl does that on another thread), or the
+ * text of a rendered DOM.
+ */
+export type PageSource = { body: Buffer; contentType?: string } | { html: PageText };
+
+/** A fetched article page. */
 export interface FetchedPage {
   /** The page's own site URL after redirects (production form). */
   url: string;
-  html: PageText;
-  /** Set when the page was not UTF-8 or said nothing: what was assumed, for the log. */
-  charsetNote?: string;
+  source: PageSource;
   /** Time the fetcher itself spent, excluding any wait for a free slot. */
   elapsedMs?: number;
   /** The page's validators, for a conditional request next time. */
@@ -39,7 +43,7 @@ export interface PageFetcher {
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)\b/i;
 
-/** Fetches pages over HTTP and decodes them by the charset of the headers or the page. */
+/** Fetches pages over HTTP: HTML only, its charset decoded where it is extracted. */
 export class HttpPageFetcher implements PageFetcher {
   constructor(private readonly http: HttpClient) {}
 
@@ -55,7 +59,6 @@ export class HttpPageFetcher implements PageFetcher {
     if (type !== undefined && !HTML_TYPES.test(type.trim())) {
       throw new FetchError('not-html', res.url.href, `${res.url.href} is not HTML (content-type ${type})`, { status: res.status });
     }
-    const { html, note } = decodeHtml(res.body, type);
-    return { url: res.url.href, html, validators: fresh, ...(note ? { charsetNote: note } : {}), ...(res.archived ? { archived: res.archived } : {}) };
+    return { url: res.url.href, source: { body: res.body, ...(type ? { contentType: type } : {}) }, validators: fresh, ...(res.archived ? { archived: res.archived } : {}) };
   }
 }

@@ -44,6 +44,8 @@ export interface LoggedRequest {
   path: string;
   status: number;
   userAgent: string;
+  /** Body bytes sent (0 for a 304 or a fault). */
+  bytes: number;
 }
 
 export const SITE_ROBOTS = `User-agent: *
@@ -74,6 +76,7 @@ export class MirrorServer {
   private readonly fixed = new Map<string, string>();
   private readonly faults: Fault[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly entries = new WeakMap<ServerResponse, LoggedRequest>();
   private articles: MirrorArticle[];
   private version = 0;
   robots: string;
@@ -215,8 +218,9 @@ export class MirrorServer {
       handleControl(this, req, res, path);
       return;
     }
-    const entry: LoggedRequest = { t, method: req.method ?? 'GET', path, status: 0, userAgent: String(req.headers['user-agent'] ?? '') };
+    const entry: LoggedRequest = { t, method: req.method ?? 'GET', path, status: 0, userAgent: String(req.headers['user-agent'] ?? ''), bytes: 0 };
     this.log.push(entry);
+    this.entries.set(res, entry);
     res.on('finish', () => (entry.status = res.statusCode));
     res.on('close', () => {
       if (!entry.status) entry.status = res.statusCode || -1;
@@ -299,6 +303,8 @@ export class MirrorServer {
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && data.length > 100_000 && process.env.NEWSNAP_MIRROR_GZIP === '1';
     const out = gzip ? gzipSync(data) : data;
     res.writeHead(status, { 'content-type': type, 'content-length': String(out.length), ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+    const entry = this.entries.get(res);
+    if (entry) entry.bytes = out.length;
     res.end(out);
   }
 

@@ -1,24 +1,12 @@
 import { nowIso, nowMs } from '../clock/clock.js';
-import { feedWatchMs, type Config } from '../config/config.js';
-import type { ArticleOutcome, ArticlePipeline } from '../crawl/article-pipeline.js';
-import { productToken } from '../crawl/crawl-run.js';
-import type { Storage } from '../crawl/storage.js';
+import { feedWatchMs } from '../config/config.js';
+import type { ArticleOutcome } from '../crawl/article-pipeline.js';
+import { productToken, type CrawlTools } from '../crawl/crawl-run.js';
 import { runBounded } from '../crawl/work-loop.js';
 import { Discovery } from '../discover/discovery.js';
-import type { HttpClient } from '../fetch/http-client.js';
-import type { RequestScheduler } from '../frontier/request-scheduler.js';
-import type { Logger } from '../log/logger.js';
 import { shiftDay, siteToday } from '../site/calendar.js';
-import type { SiteUrls } from '../site/site-urls.js';
 
-export interface FeedWatchDeps {
-  config: Config;
-  log: Logger;
-  urls: SiteUrls;
-  http: HttpClient;
-  scheduler: RequestScheduler;
-  storage: Storage;
-  pipeline: ArticlePipeline;
+export interface FeedWatchDeps extends CrawlTools {
   /** Every article outcome of the watch (counted as a crawl's are). */
   onOutcome: (outcome: ArticleOutcome) => void;
   /** Every poll of the feed, by outcome: changed, unchanged, failed. */
