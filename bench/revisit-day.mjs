@@ -57,6 +57,8 @@ async function measure(validators) {
     const child = spawn(process.execPath, [cli, 'crawl', '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', '8', ...extra], {
       env: { ...env, NEWSNAP_NOW: new Date(nowMs).toISOString() },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Each build runs from its own project folder, with its own config/newsnap.json.
+      cwd: join(dirname(cli), '..', '..'),
     });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));

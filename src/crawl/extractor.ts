@@ -1,5 +1,5 @@
-import { Piscina } from 'piscina';
 import type { PageSource } from '../fetch/page-fetcher.js';
+import { threadPool } from '../threads/thread-pool.js';
 import type { SiteProfile } from '../site/profile.js';
 import type { ExtractTask } from './extract-worker.js';
 import { extractPage, type ExtractedPage } from './page-extraction.js';
@@ -23,15 +23,12 @@ export function localExtractor(profile: SiteProfile): Extractor {
  * are parsed beside it. Extraction is a third of a page's CPU time, the one part with no I/O.
  */
 export function threadedExtractor(profile: SiteProfile, threads: number): Extractor {
-  const pool = new Piscina<ExtractTask, ExtractedPage>({
-    filename: new URL('./extract-worker.js', import.meta.url).href,
+  const pool = threadPool<ExtractTask, ExtractedPage>(new URL('./extract-worker.js', import.meta.url), {
+    threads,
     workerData: { profile },
-    minThreads: threads,
-    maxThreads: threads,
     // A worker holds its next page while it parses one: no idle round trip between two.
     concurrentTasksPerWorker: 2,
-    // The pool must not keep a finished command alive.
-    idleTimeout: 1000,
+    idleTimeoutMs: 1000,
   });
   return {
     // The bytes go as they are (a copy: the archive may still be compressing them), decoded there.

@@ -1,4 +1,4 @@
-import { Piscina } from 'piscina';
+import { threadPool } from '../threads/thread-pool.js';
 import type { RevisitPolicy } from '../frontier/revisit-policy.js';
 import type { ArticleRecord, WorkCursor } from '../frontier/state-store.js';
 import type { Logger } from '../log/logger.js';
@@ -61,11 +61,9 @@ export async function runReextract(deps: ReextractDeps, request: ReextractReques
   const total = countArchived(storage, range);
   counts.queued = total;
   const workerData: ReextractWorkerData = { root: storage.root, profile: deps.profile };
-  const pool = new Piscina<ReextractTask[], ReextractResult[]>({
-    filename: new URL('./reextract-worker.js', import.meta.url).href,
-    workerData,
-    minThreads: request.workers,
-    maxThreads: request.workers,
+  const pool = threadPool<ReextractTask[], ReextractResult[]>(new URL('./reextract-worker.js', import.meta.url), {
+    threads: request.workers,
+    workerData: { ...workerData },
     // Each worker holds its next batch before it finishes the one at hand: no idle round trip
     // through the main thread between two (the work itself is synchronous, one page at a time).
     concurrentTasksPerWorker: 2,

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
+import { threadPool } from '../threads/thread-pool.js';
 import { WARCRecord, WARCSerializer } from 'warcio';
 import type { CompressTask } from './compress-worker.js';
 import { nowIso } from '../clock/clock.js';
@@ -109,7 +110,7 @@ export class WarcWriter implements ExchangeRecorder {
   ) {
     this.serial = lastSerial;
     this.compressor = options.compressOnThread
-      ? new Piscina<CompressTask, Uint8Array>({ filename: new URL('./compress-worker.js', import.meta.url).href, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 2, idleTimeout: 1000 })
+      ? threadPool<CompressTask, Uint8Array>(new URL('./compress-worker.js', import.meta.url), { threads: 1, concurrentTasksPerWorker: 2, idleTimeoutMs: 1000 })
       : null;
   }
 
