@@ -94,3 +94,24 @@ describe('a storage folder that holds articles stranded by an outage (schema 1)'
     for (const x of [a!, b!, c!]) expect(readFileSync(join(storage, snapshotPath(x)), 'utf8')).toBe(expectedSnapshot(x));
   });
 });
+
+describe('a storage folder of the previous schema, given to a command that only reads', () => {
+  // `events` needs no state to read the manifest from its start, so it works on any schema.
+  it('is refused by verify, export and history (exit 2, naming the file and the command that upgrades it), and left as it was', async () => {
+    const storage = await tempDir();
+    new SqliteState(storage).close();
+    const db = new Database(join(storage, 'state.sqlite'));
+    db.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    db.close();
+    writeFileSync(join(storage, 'manifest.jsonl'), '');
+    for (const command of [['verify'], ['export'], ['history', '1102014239']]) {
+      const res = await runCli([...command, '--storage', storage]);
+      expect(res.code, `${command[0]}: ${res.stderr.slice(-800)}`).toBe(2);
+      expect(res.stderr).toContain(`${join(storage, 'state.sqlite')} was written by an older newsnap (schema ${SCHEMA_VERSION - 1}, this one reads ${SCHEMA_VERSION})`);
+      expect(res.stderr).toContain('run newsnap crawl (or fetch) on it once');
+    }
+    const after = new Database(join(storage, 'state.sqlite'), { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION - 1);
+    after.close();
+  });
+});

@@ -3,6 +3,7 @@ import { ClockError } from '../clock/clock.js';
 import { ConfigError } from '../config/index.js';
 import { ProxyConfigError } from '../fetch/proxy.js';
 import { LockedError } from '../frontier/run-lock.js';
+import { StateVersionError } from '../frontier/state-schema.js';
 import { StorageError } from '../snapshot/storage-error.js';
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
@@ -32,7 +33,7 @@ export async function runCommand(body: () => Promise<ExitCodeValue>): Promise<vo
 }
 
 function exitCodeFor(err: unknown): ExitCodeValue {
-  if (err instanceof UsageError || err instanceof ConfigError || err instanceof ClockError || err instanceof ProxyConfigError) return ExitCode.USAGE;
+  if (err instanceof UsageError || err instanceof ConfigError || err instanceof ClockError || err instanceof ProxyConfigError || err instanceof StateVersionError) return ExitCode.USAGE;
   if (err instanceof LockedError) return ExitCode.LOCKED;
   if (err instanceof StorageError) return ExitCode.STORAGE;
   return ExitCode.FAILED;

@@ -18,7 +18,7 @@ export async function historyCommand(ctx: Context, id: string, flags: { diff?: b
   try {
     found = articleHistory(state, id);
   } catch (err) {
-    throw new UsageError(`cannot read the history in ${storage}: ${(err as Error).message} (a storage written by an older newsnap is upgraded by its next crawl or fetch)`);
+    throw new UsageError(`cannot read the history in ${storage}: ${(err as Error).message}`);
   } finally {
     state.close();
   }

@@ -156,13 +156,34 @@ export interface Migration {
   forgiven: number;
 }
 
+/** A state store this newsnap cannot use as it is: nothing was read or written. */
+export class StateVersionError extends Error {
+  override readonly name = 'StateVersionError';
+}
+
+/**
+ * A store only read (verify, export, events, history) is never migrated: one written by an older
+ * newsnap is refused, naming the command that upgrades it, rather than failing on a missing table.
+ */
+export function requireCurrentSchema(db: Database.Database, where: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw newerStore(version, where);
+  if (version < SCHEMA_VERSION) {
+    throw new StateVersionError(
+      `${where} was written by an older newsnap (schema ${version}, this one reads ${SCHEMA_VERSION}) and is upgraded only by a command that writes: run newsnap crawl (or fetch) on it once`,
+    );
+  }
+}
+
+function newerStore(version: number, where: string): StateVersionError {
+  return new StateVersionError(`${where} was written by a newer newsnap (schema ${version}, this one knows ${SCHEMA_VERSION}): upgrade newsnap`);
+}
+
 /** Creates the tables, or migrates an older store (and says what it did). */
-export function ensureSchema(db: Database.Database): Migration | null {
+export function ensureSchema(db: Database.Database, where: string): Migration | null {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return null;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`state.sqlite was written by a newer newsnap (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade newsnap`);
-  }
+  if (version > SCHEMA_VERSION) throw newerStore(version, where);
   const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'`).get() !== undefined;
   let forgiven = 0;
   db.transaction(() => {

@@ -7,7 +7,7 @@ import { SqliteOutbox, type OutboxStore } from './outbox-store.js';
 import { SqlitePayloads, type PayloadStore } from './payload-store.js';
 import { SqliteReports, type ReportStore } from './report-store.js';
 import { SqliteMeta, SqliteRuns, SqliteSources, type MetaStore, type RunStore, type SourceStore } from './run-store.js';
-import { ensureSchema, type Migration } from './state-schema.js';
+import { ensureSchema, requireCurrentSchema, type Migration } from './state-schema.js';
 
 export type * from './state-types.js';
 export type { ArticleStore, FrontierStore, MetaStore, OutboxStore, PayloadStore, ReportStore, RunStore, SourceStore };
@@ -58,7 +58,9 @@ export class SqliteState implements State {
       // NORMAL in WAL mode survives a killed process; only a power cut may drop the last commits.
       this.db.pragma('synchronous = NORMAL');
     }
-    this.migration = options.readonly ? null : ensureSchema(this.db);
+    const where = join(storageDir, 'state.sqlite');
+    if (options.readonly) requireCurrentSchema(this.db, where);
+    this.migration = options.readonly ? null : ensureSchema(this.db, where);
     this.meta = new SqliteMeta(this.db);
     this.frontier = new SqliteFrontier(this.db, this.meta);
     this.articles = new SqliteArticles(this.db);
