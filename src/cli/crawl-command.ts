@@ -34,7 +34,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
   const request = crawlRequest(flags);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.INTERRUPTED });
   try {
-    const storage = await openStorage(ctx, shutdown, { compressOnThread: true });
+    const storage = await openStorage(ctx, shutdown);
     const runtime = createRuntime(ctx, shutdown, storage, { extractionThreads: true });
     const deliverer = startDeliverer(ctx, storage, shutdown);
     let summary: CrawlSummary;

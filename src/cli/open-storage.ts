@@ -9,7 +9,7 @@ import type { Shutdown } from './shutdown.js';
  * Opens the storage folder for writing (lock, state, manifest, WARC files), saying in the log
  * what it repaired after a killed run or upgraded from an earlier newsnap. A forced exit releases the lock.
  */
-export async function openStorage(ctx: Context, shutdown: Shutdown, options: { warc?: boolean; compressOnThread?: boolean } = {}): Promise<Storage> {
+export async function openStorage(ctx: Context, shutdown: Shutdown, options: { warc?: boolean } = {}): Promise<Storage> {
   const { config } = ctx;
   const warc = (options.warc ?? true) && config.archive.warc;
   const storage = await Storage.open(config.storage, {
@@ -22,7 +22,6 @@ export async function openStorage(ctx: Context, shutdown: Shutdown, options: { w
             maxFileBytes: config.archive.maxFileBytes,
             gzipLevel: config.archive.gzipLevel,
             info: warcInfo({ userAgent: config.http.userAgent, site: config.site.baseUrl, origin: config.origin }),
-            ...(options.compressOnThread ? { compressOnThread: true } : {}),
           },
         }
       : {}),

@@ -18,7 +18,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   requireOperatorContact(ctx.config);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
   try {
-    const storage = await openStorage(ctx, shutdown, { compressOnThread: true });
+    const storage = await openStorage(ctx, shutdown);
     const runtime = createRuntime(ctx, shutdown, storage, { extractionThreads: true });
     // The metrics read the same status the pages and /status show; the service is made just below.
     const metrics: ServiceMetrics = new ServiceMetrics(runtime.http, runtime.scheduler, {

@@ -4,10 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Piscina } from 'piscina';
-import { threadPool } from '../threads/thread-pool.js';
 import { WARCRecord, WARCSerializer } from 'warcio';
-import type { CompressTask } from './compress-worker.js';
 import { nowIso } from '../clock/clock.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
 import { fsyncDir } from '../snapshot/snapshot-store.js';
@@ -33,11 +30,6 @@ export interface WarcOptions {
   gzipLevel: number;
   /** The `warcinfo` record that opens every file (software, operator, origin, …). */
   info: Record<string, string>;
-  /**
-   * Compress each record on a worker thread (a crawl's: its own thread fetches, hashes and writes);
-   * otherwise on libuv's pool, whose callbacks cost the calling thread a tenth of a crawl's time.
-   */
-  compressOnThread?: boolean;
 }
 
 const EMPTY_PAYLOAD_DIGEST = Buffer.from(`WARC-Payload-Digest: ${sha256Of(EMPTY)}\r\n`);
@@ -97,7 +89,6 @@ export class WarcWriter implements ExchangeRecorder {
   /** Records being serialized or compressed: not in the append chain yet, but close() must wait for them. */
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
-  private readonly compressor: Piscina<CompressTask, Uint8Array> | null;
 
   private constructor(
     private readonly root: string,
@@ -109,9 +100,6 @@ export class WarcWriter implements ExchangeRecorder {
     private readonly payloads: PayloadIndex | null,
   ) {
     this.serial = lastSerial;
-    this.compressor = options.compressOnThread
-      ? threadPool<CompressTask, Uint8Array>(new URL('./compress-worker.js', import.meta.url), { threads: 1, concurrentTasksPerWorker: 2, idleTimeoutMs: 1000 })
-      : null;
   }
 
   /** Opens the archive folder, closing (repaired) any file a killed run left `.open`. */
@@ -207,7 +195,6 @@ export class WarcWriter implements ExchangeRecorder {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     await this.chain;
     await this.closeCurrent();
-    await this.compressor?.destroy();
     if (this.failure) throw this.failure;
   }
 
@@ -225,13 +212,6 @@ export class WarcWriter implements ExchangeRecorder {
       record.warcHeaders.headers.set('WARC-Block-Digest', sha256Of(head, payload));
     }
     const raw = withoutEmptyPayloadDigest(await WARCSerializer.serialize(record, { gzip: false }));
-    if (this.compressor) {
-      // A record that owns its memory goes without a copy; a small one may sit in Buffer's shared pool.
-      const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
-      const member: Uint8Array = await this.compressor.run({ raw, level: this.options.gzipLevel }, owned ? { transferList: [raw.buffer as ArrayBuffer] } : {});
-      // A transferred Buffer arrives as a plain Uint8Array: the same memory, viewed again.
-      return Buffer.from(member.buffer, member.byteOffset, member.byteLength);
-    }
     return gzipAsync(raw, { level: this.options.gzipLevel });
   }
 
