@@ -1,11 +1,9 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { startServe, until, type Served } from './helpers/serve.js';
-import { readManifest, tempDir } from './helpers/storage.js';
+import { queryState, readManifest, tempDir } from './helpers/storage.js';
 import { newSecret, WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // No NEWSNAP_NOW here: a receiver checks a signature's timestamp against its own clock.
@@ -38,12 +36,7 @@ async function serve(args: string[], extra: Record<string, string>): Promise<Ser
 }
 
 function outbox(storage: string): Array<{ state: string; n: number }> {
-  const db = new Database(join(storage, 'state.sqlite'), { readonly: true });
-  try {
-    return db.prepare('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state').all() as never;
-  } finally {
-    db.close();
-  }
+  return queryState(storage, 'SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state');
 }
 
 describe('the change feed', () => {

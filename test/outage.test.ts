@@ -1,12 +1,10 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { articlePath, articleUrl } from '../src/mirror/site-model.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { startServe } from './helpers/serve.js';
-import { tempDir } from './helpers/storage.js';
+import { queryState, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
 const T0 = '2025-12-15T12:00:00Z';
@@ -29,12 +27,7 @@ function requestsOf(stdout: Buffer): number {
 }
 
 function articleRows(storage: string): Array<{ id: string; state: string; attempts: number; last_error: string | null }> {
-  const db = new Database(join(storage, 'state.sqlite'), { readonly: true });
-  try {
-    return db.prepare('SELECT id, state, attempts, last_error FROM articles ORDER BY id').all() as never;
-  } finally {
-    db.close();
-  }
+  return queryState(storage, 'SELECT id, state, attempts, last_error FROM articles ORDER BY id');
 }
 
 describe('an unreachable site is the run\'s failure, never the article\'s', () => {

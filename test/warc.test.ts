@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { WarcWriter } from '../src/warc/warc-writer.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { killAfterLines, lastRunEnded, manifestLines } from './helpers/kill.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
-import { listFiles, tempDir } from './helpers/storage.js';
+import { listFiles, queryState, tempDir } from './helpers/storage.js';
 import { readWarcByHand, readWarcWithWarcio } from './helpers/warc-files.js';
 
 const NOW = '2025-12-15T12:00:00Z';
@@ -179,9 +178,10 @@ describe('the WARC archive', () => {
     const storage = await tempDir();
     const crawl = await runCli(['crawl', '--since', '20251214', '--origin', origin, '--storage', storage, '--rate', '0'], { env });
     expect(crawl.code, crawl.stderr.slice(-2000)).toBe(0);
-    const db = new Database(join(storage, 'state.sqlite'), { readonly: true });
-    const rows = db.prepare('SELECT id, archived_file AS file, archived_offset AS offset, archived_length AS length FROM articles WHERE archived_file IS NOT NULL ORDER BY id').all() as Array<{ id: string; file: string; offset: number; length: number }>;
-    db.close();
+    const rows = queryState<{ id: string; file: string; offset: number; length: number }>(
+      storage,
+      'SELECT id, archived_file AS file, archived_offset AS offset, archived_length AS length FROM articles WHERE archived_file IS NOT NULL ORDER BY id',
+    );
     expect(rows.length).toBeGreaterThan(10);
     const victim = rows[3]!;
     const fd = openSync(join(storage, victim.file), 'r+');

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { LockedError, RunLock } from '../../src/frontier/run-lock.js';
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,5 +45,15 @@ export function lockIsFree(storage: string): boolean {
   } catch (err) {
     if (err instanceof LockedError) return false;
     throw err;
+  }
+}
+
+/** Rows of one query on a storage folder's state, read-only (beside a running newsnap too). */
+export function queryState<Row>(storage: string, sql: string, ...params: unknown[]): Row[] {
+  const db = new Database(join(storage, 'state.sqlite'), { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as Row[];
+  } finally {
+    db.close();
   }
 }
