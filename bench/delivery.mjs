@@ -90,6 +90,8 @@ log(`# delivery benchmark\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model
   const served = await start(['serve', '--origin', mirror.url, '--storage', storage, '--schedule', '0 0 1 1 *', '--rate', '0'], {
     NEWSNAP_SERVE_PORT: '0',
     NEWSNAP_LOG_LEVEL: 'info',
+    // Every line must come from this loop's POST /fetch: no feed watch capturing articles meanwhile.
+    NEWSNAP_DISCOVERY_FEED_EVERY: 'off',
     NEWSNAP_DELIVERY_WEBHOOKS: JSON.stringify([{ url: hook, secret }]),
   });
   const written = new Map();

@@ -132,7 +132,9 @@ db.close();
 const built = (performance.now() - t0) / 1000;
 
 const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--storage', storage, '--schedule', '0 0 1 1 *', '--log-level', 'info'], {
-  env: { ...process.env, NEWSNAP_SERVE_PORT: '0', NEWSNAP_NOW: NOW },
+  // Pages only: no crawl and no feed watch (nothing is sent anywhere), and a mirror address that
+  // needs no operator contact in the User-Agent.
+  env: { ...process.env, NEWSNAP_SERVE_PORT: '0', NEWSNAP_NOW: NOW, NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_ORIGIN: 'http://127.0.0.1:9' },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
 const api = await new Promise((resolve, reject) => {

@@ -52,7 +52,7 @@ describe('Dockerfile, performed without Docker', () => {
     chownSync(storage, NOBODY, NOBODY);
     const child = spawn(process.execPath, [join(scratch, 'dist/cli/main.js'), 'serve'], {
       cwd: scratch,
-      env: { PATH: process.env.PATH ?? '', NEWSNAP_STORAGE: storage, NEWSNAP_SERVE_PORT: '0', NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_LOG_LEVEL: 'info', NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA },
+      env: { PATH: process.env.PATH ?? '', NEWSNAP_STORAGE: storage, NEWSNAP_SERVE_PORT: '0', NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_LOG_LEVEL: 'info', NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA },
       stdio: ['ignore', 'pipe', 'pipe'],
       uid: NOBODY,
       gid: NOBODY,

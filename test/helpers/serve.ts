@@ -11,9 +11,14 @@ export interface Served {
   kill(): Promise<void>;
 }
 
-/** Starts `newsnap serve` on a free port and resolves once it listens. */
+/**
+ * Starts `newsnap serve` on a free port and resolves once it listens. One given no mirror (no
+ * --origin) points at the site itself: its feed watch, which would read the site's feed at once,
+ * is off, so that no test ever sends a request beyond 127.0.0.1.
+ */
 export async function startServe(args: string[], options: CliOptions = {}): Promise<Served> {
-  const child = startCli(['serve', ...args], { ...options, env: { NEWSNAP_SERVE_PORT: '0', ...options.env } });
+  const onSite = !args.includes('--origin') && !options.env?.NEWSNAP_ORIGIN;
+  const child = startCli(['serve', ...args], { ...options, env: { NEWSNAP_SERVE_PORT: '0', ...(onSite ? { NEWSNAP_DISCOVERY_FEED_EVERY: 'off' } : {}), ...options.env } });
   const done = collect(child, 120_000);
   const api = await new Promise<string>((resolve, reject) => {
     let buf = '';
