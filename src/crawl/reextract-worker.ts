@@ -3,12 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import type { Article } from '../extract/article.js';
-import { extractArticle } from '../extract/extract-article.js';
 import type { WarcLocation } from '../fetch/exchange.js';
-import { decodeHtml } from '../fetch/decode-html.js';
 import type { SiteProfile } from '../site/profile.js';
 import { formatSnapshot } from '../snapshot/format.js';
 import { readArchived } from '../warc/warc-reader.js';
+import { extractPage } from './page-extraction.js';
 
 /** Given once to each worker: where storage is, and the site profile of the current config. */
 export interface ReextractWorkerData {
@@ -55,8 +54,8 @@ export default function reextractBatch(tasks: ReextractTask[]): ReextractResult[
  */
 function reextract(task: ReextractTask): ReextractResult {
   const page = readArchived(root, task.at);
-  const html = page.type === 'conversion' ? page.body.toString('utf8') : decodeHtml(page.body, page.contentType ?? undefined).html;
-  const extraction = extractArticle(html, page.url, profile);
+  const source = page.type === 'conversion' ? { html: page.body.toString('utf8') } : { body: page.body, ...(page.contentType ? { contentType: page.contentType } : {}) };
+  const { extraction } = extractPage(source, page.url, profile);
   if (!extraction.ok) return { ok: false, url: page.url, reason: extraction.reason, message: extraction.message };
   const text = formatSnapshot(extraction.article);
   // Most pages give the bytes already stored: saying so spares the main thread (the pool's
