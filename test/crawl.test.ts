@@ -5,6 +5,7 @@ import { MirrorServer } from '../src/mirror/index.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { articleRequests, compareWithMirror, maxInWindow } from './helpers/mirror.js';
 import { killAfterLines, lastRunEnded } from './helpers/kill.js';
+import { until } from './helpers/progress.js';
 import { listFiles, lockIsFree, readManifest, tempDir } from './helpers/storage.js';
 
 const TODAY = '20251215';
@@ -169,11 +170,12 @@ describe('newsnap crawl', () => {
     const storage = await tempDir();
     const first = startCli(['crawl', '--since', mirror.all()[0]!.day, '--origin', origin, '--storage', storage, '--rate', '2'], { env: baseEnv });
     const firstDone = collect(first);
-    for (let i = 0; i < 100 && !existsSync(join(storage, 'newsnap.lock.json')); i++) await new Promise((r) => setTimeout(r, 50));
+    await until('the first run holding the lock', () => (existsSync(join(storage, 'newsnap.lock.json')) ? true : undefined));
     const second = await runCli(['crawl', '--origin', origin, '--storage', storage], { env: baseEnv });
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(new RegExp(`storage .+ is in use by "newsnap crawl --since \\d+ --origin .+" \\(pid ${first.pid} on host .+, since .+\\)`));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Mid-run: it has asked for articles (at 2 a second, 30 of them take 15 s more).
+    await until('the first run fetching articles', () => (articleRequests(mirror.log).length >= 2 ? true : undefined));
     first.kill('SIGTERM');
     const res = await firstDone;
     expect(res.code).toBe(130);

@@ -57,7 +57,7 @@ describe('Dockerfile, performed without Docker', () => {
       uid: NOBODY,
       gid: NOBODY,
     });
-    const done = collect(child, 60_000);
+    const done = collect(child);
     const api = await new Promise<string>((resolve, reject) => {
       let buf = '';
       child.stderr!.on('data', (c: Buffer) => {

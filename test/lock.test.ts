@@ -35,7 +35,7 @@ describe('one writer per storage folder, across PID namespaces', () => {
     const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'kill', '-0', String(holder.pid)], { encoding: 'utf8' });
     expect(probe.status).not.toBe(0);
 
-    const second = await collect(inOwnPidNamespace([...args, '--rate', '0']), 30_000);
+    const second = await collect(inOwnPidNamespace([...args, '--rate', '0']));
     expect(second.code, second.stderr.slice(-2000)).toBe(4);
     expect(second.stderr).toMatch(
       new RegExp(`newsnap: storage ${storage} is in use by "newsnap crawl --since \\d+ --origin ${mirror.baseUrl}/? --storage ${storage} --rate 4" \\(pid ${holder.pid} on host ${hostname()}, since 2025-12-15T12:00:00\\.000Z\\)`),
@@ -45,7 +45,7 @@ describe('one writer per storage folder, across PID namespaces', () => {
 
     holder.kill('SIGKILL');
     expect((await holderDone).signal).toBe('SIGKILL');
-    const third = await collect(inOwnPidNamespace([...args, '--rate', '0']), 60_000);
+    const third = await collect(inOwnPidNamespace([...args, '--rate', '0']));
     expect(third.code, third.stderr.slice(-2000)).toBe(0);
     expect(await compareWithMirror(storage, mirror.all())).toEqual([]);
     const files = readdirSync(join(storage, 'warc')).map((f) => join(storage, 'warc', f));

@@ -69,6 +69,8 @@ const SECTIONS = ['world', 'turkey', 'economy'];
  * fault switches. Control endpoints live under `/__mirror/` and are not logged.
  */
 export class MirrorServer {
+  /** Requests every mirror of this process has served: a test's sign that work is moving (see test/helpers/progress.ts). */
+  static requestsServed = 0;
   readonly log: LoggedRequest[] = [];
   private readonly server: Server;
   private readonly byId = new Map<string, MirrorArticle>();
@@ -220,6 +222,7 @@ export class MirrorServer {
     }
     const entry: LoggedRequest = { t, method: req.method ?? 'GET', path, status: 0, userAgent: String(req.headers['user-agent'] ?? ''), bytes: 0 };
     this.log.push(entry);
+    MirrorServer.requestsServed++;
     this.entries.set(res, entry);
     res.on('finish', () => (entry.status = res.statusCode));
     res.on('close', () => {

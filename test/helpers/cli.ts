@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, PROJECT } from './paths.js';
+import { childWrote, IDLE_MS } from './progress.js';
 
 export interface CliResult {
   code: number | null;
@@ -17,9 +18,9 @@ export interface CliOptions {
   gid?: number;
 }
 
-export function runCli(args: string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions & { idleMs?: number } = {}): Promise<CliResult> {
   const child = startCli(args, options);
-  return collect(child, options.timeoutMs ?? 90_000);
+  return collect(child, options.idleMs);
 }
 
 export function startCli(args: string[], options: CliOptions = {}): ChildProcess {
@@ -31,16 +32,34 @@ export function startCli(args: string[], options: CliOptions = {}): ChildProcess
   });
 }
 
-export function collect(child: ChildProcess, timeoutMs = 90_000): Promise<CliResult> {
+/**
+ * The child's output and exit. Only a hang fails it: the child is killed once it has written
+ * nothing for `idleMs` (a crawl logs its progress every 10 s; a slow machine only makes it
+ * longer), and the error says so with the end of its log.
+ */
+export function collect(child: ChildProcess, idleMs = IDLE_MS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
     let err = '';
-    child.stdout?.on('data', (c: Buffer) => out.push(c));
-    child.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    const timer = setTimeout(() => {
+    let timer: NodeJS.Timeout;
+    const hang = () => {
       child.kill('SIGKILL');
-      reject(new Error(`CLI did not finish within ${timeoutMs} ms; stderr so far:\n${err.slice(-4000)}`));
-    }, timeoutMs);
+      reject(new Error(`CLI wrote nothing for ${idleMs / 1000} s (a hang) and was killed; stderr so far:\n${err.slice(-4000)}`));
+    };
+    const moved = (bytes: number) => {
+      childWrote(bytes);
+      clearTimeout(timer);
+      timer = setTimeout(hang, idleMs);
+    };
+    timer = setTimeout(hang, idleMs);
+    child.stdout?.on('data', (c: Buffer) => {
+      out.push(c);
+      moved(c.length);
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+      moved(c.length);
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

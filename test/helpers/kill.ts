@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { CliResult } from './cli.js';
+import { Watchdog } from './progress.js';
 
 /** Complete lines of a storage folder's manifest (a line cut off by a kill is not counted). */
 export function manifestLines(storage: string): number {
@@ -35,15 +36,15 @@ export function lastRunEnded(storage: string): boolean | null {
  * were when it started, so the kill lands mid-run with work done; returns the lines at the kill.
  * The caller asserts that work was left too (fewer lines than the whole job).
  */
-export async function killAfterLines(child: ChildProcess, done: Promise<CliResult>, storage: string, afterLines: number, timeoutMs = 60_000): Promise<{ before: number; atKill: number }> {
+export async function killAfterLines(child: ChildProcess, done: Promise<CliResult>, storage: string, afterLines: number): Promise<{ before: number; atKill: number }> {
   const before = manifestLines(storage);
-  const started = performance.now();
+  const dog = new Watchdog();
   let exited = false;
   void done.then(() => (exited = true));
   for (;;) {
     if (exited) throw new Error(`the run ended before ${afterLines} new manifest lines: the kill could not land mid-run`);
     if (manifestLines(storage) >= before + afterLines) break;
-    if (performance.now() - started > timeoutMs) throw new Error(`no ${afterLines} new manifest lines within ${timeoutMs} ms`);
+    if (dog.expired()) throw new Error(`waiting for ${afterLines} new manifest lines: ${dog.describe()}`);
     await new Promise((r) => setTimeout(r, 2));
   }
   child.kill('SIGKILL');
@@ -70,14 +71,14 @@ export function runsRecorded(storage: string): number {
  * lock is held, start-up repairs done, discovery under way), so the kill lands in discovery or in
  * the first articles rather than before storage opened.
  */
-export async function killAfterRunBegins(child: ChildProcess, done: Promise<CliResult>, storage: string, delayMs: number, timeoutMs = 60_000): Promise<void> {
+export async function killAfterRunBegins(child: ChildProcess, done: Promise<CliResult>, storage: string, delayMs: number): Promise<void> {
   const before = runsRecorded(storage);
-  const started = performance.now();
+  const dog = new Watchdog();
   let exited = false;
   void done.then(() => (exited = true));
   while (runsRecorded(storage) <= before) {
     if (exited) throw new Error('the run ended before it recorded its start');
-    if (performance.now() - started > timeoutMs) throw new Error(`no run began within ${timeoutMs} ms`);
+    if (dog.expired()) throw new Error(`waiting for the run to begin: ${dog.describe()}`);
     await new Promise((r) => setTimeout(r, 2));
   }
   await new Promise((r) => setTimeout(r, delayMs));

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { collect, startCli, type CliOptions, type CliResult } from './cli.js';
 
+export { until } from './progress.js';
+
 export interface Served {
   child: ChildProcess;
   /** The API's base URL, e.g. http://127.0.0.1:41234. */
@@ -19,7 +21,7 @@ export interface Served {
 export async function startServe(args: string[], options: CliOptions = {}): Promise<Served> {
   const onSite = !args.includes('--origin') && !options.env?.NEWSNAP_ORIGIN;
   const child = startCli(['serve', ...args], { ...options, env: { NEWSNAP_SERVE_PORT: '0', ...(onSite ? { NEWSNAP_DISCOVERY_FEED_EVERY: 'off' } : {}), ...options.env } });
-  const done = collect(child, 120_000);
+  const done = collect(child);
   const api = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stderr!.on('data', (c: Buffer) => {
@@ -38,15 +40,4 @@ export async function startServe(args: string[], options: CliOptions = {}): Prom
       await done.catch(() => undefined);
     },
   };
-}
-
-/** Polls `probe` until it gives a value, or fails naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
