@@ -21,8 +21,8 @@ const keep = flag('keep', null);
 const storage = keep ?? mkdtempSync(join(os.tmpdir(), 'newsnap-big-'));
 const cli = join(root, 'dist/cli/main.js');
 const { generateArticles, expectedSnapshot, articleUrl } = await import(join(root, 'dist/mirror/site-model.js'));
-const { SqliteState } = await import(join(root, 'dist/frontier/state-store.js'));
-const { MANIFEST_OFFSET, MANIFEST_SEQ } = await import(join(root, 'dist/frontier/state-schema.js'));
+const { SqliteState } = await import(join(root, 'dist/storage/state/state-store.js'));
+const { MANIFEST_OFFSET, MANIFEST_SEQ } = await import(join(root, 'dist/storage/state/state-schema.js'));
 const log = (line) => process.stdout.write(`${line}\n`);
 log(`# a storage folder of ${count} articles\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { MirrorServer } = await import(join(root, 'dist/mirror/index.js'));
-const { revisitPolicy, checksPerArticle } = await import(join(root, 'dist/frontier/revisit-policy.js'));
+const { revisitPolicy, checksPerArticle } = await import(join(root, 'dist/engine/revisit-policy.js'));
 const { DEFAULTS } = await import(join(root, 'dist/config/config.js'));
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {

@@ -28,8 +28,8 @@ const screenshotAt = args.indexOf('--screenshot');
 const screenshot = screenshotAt >= 0 ? args[screenshotAt + 1] : null;
 const NOW = '2026-11-28T12:00:00.000Z';
 process.env.NEWSNAP_NOW = NOW;
-const { SqliteState } = await import(join(root, 'dist/frontier/state-store.js'));
-const { MANIFEST_OFFSET } = await import(join(root, 'dist/frontier/state-schema.js'));
+const { SqliteState } = await import(join(root, 'dist/storage/state/state-store.js'));
+const { MANIFEST_OFFSET } = await import(join(root, 'dist/storage/state/state-schema.js'));
 
 const storage = mkdtempSync(join(os.tmpdir(), 'newsnap-status-bench-'));
 const seedDir = join(root, '..', 'shared', 'seed');

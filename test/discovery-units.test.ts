@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { daysOf, incrementalSitemapReads, incrementalWindow, monthsOf, parseDay } from '../src/crawl/crawl-plan.js';
+import { daysOf, incrementalSitemapReads, incrementalWindow, monthsOf, parseDay } from '../src/engine/lanes/crawl-plan.js';
 import { parseRobots, XmlLocStream } from '../src/discover/index.js';
-import { SlidingWindowGate } from '../src/frontier/sliding-window.js';
+import { SlidingWindowGate } from '../src/engine/sliding-window.js';
 import { REFERENCE } from './helpers/paths.js';
 
 const sample = (name: string) => readFileSync(join(REFERENCE, 'discovery', name));

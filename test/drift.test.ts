@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baselineOf, emptyStats, findDrift, type ExtractionStats } from '../src/crawl/drift.js';
+import { baselineOf, emptyStats, findDrift, type ExtractionStats } from '../src/engine/policies/drift.js';
 import { extractArticle } from '../src/extract/extract-article.js';
-import type { RunRecord } from '../src/frontier/state-store.js';
+import type { RunRecord } from '../src/storage/state/state-store.js';
 import { MirrorServer } from '../src/mirror/index.js';
 import { articlePage, challengePage } from '../src/mirror/page-templates.js';
 import { articlePath, articleUrl } from '../src/mirror/site-model.js';

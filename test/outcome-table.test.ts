@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COUNTED_AS } from '../src/crawl/progress.js';
+import { COUNTED_AS } from '../src/engine/progress.js';
 import { ExitCode } from '../src/exit-codes.js';
 import { PROJECT } from './helpers/paths.js';
-import { ARTICLE_STATES, exitCodeOf, OUTCOME_KINDS, OUTCOMES, STATE_MACHINE, stateAfterEvent, transition } from '../src/frontier/article-states.js';
+import { ARTICLE_STATES, exitCodeOf, OUTCOME_KINDS, OUTCOMES, STATE_MACHINE, stateAfterEvent, transition } from '../src/storage/state/article-states.js';
 
 /**
  * The one table of outcomes and the state machine, read as tables: a new outcome kind or state

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FetchError } from '../src/fetch/fetch-error.js';
-import { RequestScheduler } from '../src/frontier/request-scheduler.js';
+import { RequestScheduler } from '../src/engine/request-scheduler.js';
 
 describe('the request scheduler', () => {
   it('a Retry-After holds the request already queued behind the one that got it', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { instantOf } from '../src/extract/published-date.js';
-import { checksPerArticle, nextCheck, parseDuration, parseTiers, revisitPolicy } from '../src/frontier/revisit-policy.js';
+import { parseDuration, parseTiers } from '../src/clock/durations.js';
+import { checksPerArticle, nextCheck, revisitPolicy } from '../src/engine/revisit-policy.js';
 
 const H = 3_600_000;
 

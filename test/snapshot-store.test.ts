@@ -2,9 +2,10 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Storage } from '../src/crawl/storage.js';
-import { LockedError } from '../src/frontier/run-lock.js';
-import { Manifest, SnapshotStore } from '../src/snapshot/index.js';
+import { Storage } from '../src/storage/storage.js';
+import { LockedError } from '../src/storage/run-lock.js';
+import { Manifest } from '../src/storage/manifest.js';
+import { SnapshotStore } from '../src/storage/snapshot-store.js';
 import { fileIdentity, listFiles, readManifest, tempDir } from './helpers/storage.js';
 
 const article = { id: '1102014239', url: 'https://anlatilaninotesi.com.tr/20251220/x-1102014239.html', date: '2025-12-20', title: 'T', body: 'B' };

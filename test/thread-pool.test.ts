@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 const distPool = fileURLToPath(new URL('../dist/threads/thread-pool.js', import.meta.url));
-const distWorker = new URL('../dist/crawl/extract-worker.js', import.meta.url).href;
+const distWorker = new URL('../dist/engine/pipeline/extract-worker.js', import.meta.url).href;
 
 // A pool destroyed while its worker is still loading its module (a crawl with nothing to do, a
 // SIGTERM during start-up) used to abort the whole process from inside V8, now and then. This

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDay } from '../crawl/crawl-plan.js';
+import { parseDay } from '../engine/lanes/crawl-plan.js';
 import { UsageError } from './usage-error.js';
 
 /** Days of a `--since`/`--until` pair, as YYYYMMDD. */

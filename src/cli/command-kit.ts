@@ -2,9 +2,9 @@ import { Option, type Command } from 'commander';
 import { ClockError } from '../clock/clock.js';
 import { ConfigError } from '../config/index.js';
 import { ProxyConfigError } from '../fetch/proxy.js';
-import { LockedError } from '../frontier/run-lock.js';
-import { StateVersionError } from '../frontier/state-schema.js';
-import { StorageError } from '../snapshot/storage-error.js';
+import { LockedError } from '../storage/run-lock.js';
+import { StateVersionError } from '../storage/state/state-schema.js';
+import { StorageError } from '../disk/storage-error.js';
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { UsageError } from './usage-error.js';
 

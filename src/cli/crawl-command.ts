@@ -1,8 +1,8 @@
 import { requireOperatorContact } from '../config/index.js';
-import { RETRY_FAILED_HINT, runCrawl, type CrawlRequest, type CrawlSummary } from '../crawl/crawl-run.js';
-import { describeFinding, DRIFT_REMEDY } from '../crawl/drift.js';
-import { processed } from '../crawl/progress.js';
-import { OUTCOMES } from '../frontier/article-states.js';
+import { RETRY_FAILED_HINT, runCrawl, type CrawlRequest, type CrawlSummary } from '../engine/lanes/crawl-run.js';
+import { describeFinding, DRIFT_REMEDY } from '../engine/policies/drift.js';
+import { processed } from '../engine/progress.js';
+import { OUTCOMES } from '../storage/state/article-states.js';
 import type { Context } from './context.js';
 import { finishDeliveries, startDeliverer } from './delivery.js';
 import { openStorage } from './open-storage.js';

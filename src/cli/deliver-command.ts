@@ -1,5 +1,5 @@
-import { LockedError } from '../frontier/run-lock.js';
-import { SqliteState } from '../frontier/state-store.js';
+import { LockedError } from '../storage/run-lock.js';
+import { SqliteState } from '../storage/state/state-store.js';
 import { redactUrl } from '../fetch/proxy.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';

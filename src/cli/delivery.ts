@@ -1,8 +1,8 @@
-import type { Storage } from '../crawl/storage.js';
+import type { Storage } from '../storage/storage.js';
 import { ChangeFeed } from '../delivery/change-feed.js';
 import { WebhookDeliverer, type DeliveryOutcome } from '../delivery/webhook-deliverer.js';
-import { parseSchedule } from '../frontier/revisit-policy.js';
-import { MANIFEST_EVENTS } from '../snapshot/manifest.js';
+import { parseSchedule } from '../clock/durations.js';
+import { MANIFEST_EVENTS } from '../storage/manifest.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteState } from '../frontier/state-store.js';
-import { readManifestLines, type ManifestPosition, type ManifestRecord } from '../snapshot/manifest.js';
+import { SqliteState } from '../storage/state/state-store.js';
+import { readManifestLines, type ManifestPosition, type ManifestRecord } from '../storage/manifest.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
 import { Shutdown } from './shutdown.js';

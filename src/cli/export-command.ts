@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { csvHeader, csvRow, exportRecords, jsonLine } from '../delivery/export.js';
-import { SqliteState } from '../frontier/state-store.js';
-import { StorageError } from '../snapshot/storage-error.js';
+import { csvHeader, csvRow, exportRecords, jsonLine } from '../export/export.js';
+import { SqliteState } from '../storage/state/state-store.js';
+import { StorageError } from '../disk/storage-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
 import { dayRangeFlags, requireExistingStorage } from './command-flags.js';

@@ -1,6 +1,6 @@
 import { requireOperatorContact } from '../config/index.js';
-import { describeOutcome } from '../crawl/article-pipeline.js';
-import { exitCodeOf } from '../frontier/article-states.js';
+import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
+import { exitCodeOf } from '../storage/state/article-states.js';
 import type { ArticleRef } from '../site/site-urls.js';
 import type { Context } from './context.js';
 import { finishDeliveries, startDeliverer } from './delivery.js';

@@ -1,5 +1,5 @@
-import { articleHistory, versionDiffs, type ArticleVersion } from '../crawl/article-history.js';
-import { SqliteState } from '../frontier/state-store.js';
+import { articleHistory, versionDiffs, type ArticleVersion } from '../storage/article-history.js';
+import { SqliteState } from '../storage/state/state-store.js';
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { requireExistingStorage } from './command-flags.js';

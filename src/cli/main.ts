@@ -5,7 +5,7 @@ import { EXIT_CODES_HELP, ExitCode } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from './command-kit.js';
 import { addReaderCommands } from './reader-commands.js';
 import type { MirrorFlags } from './mirror-command.js';
-import { OUTCOMES, type OutcomeKind } from '../frontier/article-states.js';
+import { OUTCOMES, type OutcomeKind } from '../storage/state/article-states.js';
 
 /** The lines `fetch` prints, one per URL, with what each means (from the outcome table). */
 const FETCH_LINES: Array<[OutcomeKind, string]> = [

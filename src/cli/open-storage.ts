@@ -1,4 +1,4 @@
-import { Storage } from '../crawl/storage.js';
+import { Storage } from '../storage/storage.js';
 import { redactUrl } from '../fetch/proxy.js';
 import { warcInfo } from '../warc/warc-writer.js';
 import { webhookTargets } from './delivery.js';

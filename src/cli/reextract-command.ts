@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { runReextract, type ReextractRequest, type ReextractSummary } from '../crawl/reextract.js';
-import { revisitPolicy } from '../frontier/revisit-policy.js';
+import { runReextract, type ReextractRequest, type ReextractSummary } from '../reextract/reextract.js';
+import { revisitPolicy } from '../engine/revisit-policy.js';
 import type { Context } from './context.js';
 import { openStorage } from './open-storage.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';

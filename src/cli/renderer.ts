@@ -1,4 +1,4 @@
-import type { Renderer } from '../crawl/article-pipeline.js';
+import type { Renderer } from '../engine/pipeline/article-pipeline.js';
 import { BrowserPageFetcher, browserUnavailable } from '../fetch/browser-fetcher.js';
 import type { ExchangeRecorder } from '../fetch/exchange.js';
 import { browserProxy, type ProxySettings } from '../fetch/proxy.js';

@@ -1,11 +1,11 @@
 import { requireOperatorContact } from '../config/index.js';
 import { createApi, listen } from '../service/http-api.js';
-import { CrawlService } from '../service/crawl-service.js';
+import { CrawlService } from '../engine/lanes/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
 import { changeFeed, startDeliverer } from './delivery.js';
 import { openStorage } from './open-storage.js';
-import { storageProblem } from '../snapshot/storage-access.js';
+import { storageProblem } from '../storage/storage-access.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';

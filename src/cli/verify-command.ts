@@ -1,4 +1,4 @@
-import { verifyStorage, type VerifyReport } from '../crawl/verify.js';
+import { verifyStorage, type VerifyReport } from '../storage/verify.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
 import { dayRangeFlags, requireExistingStorage } from './command-flags.js';

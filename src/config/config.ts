@@ -1,9 +1,20 @@
 import { sputnikTurkiye, type SiteProfile } from '../site/profile.js';
 import type { HttpOptions } from '../fetch/http-client.js';
-import { parseDuration, type RevisitOptions } from '../frontier/revisit-policy.js';
+import { parseDuration } from '../clock/durations.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type RenderPolicy = 'never' | 'fallback' | 'always';
+
+/** The `revisit` section of config: when captured articles are looked at again. */
+export interface RevisitOptions {
+  schedule: string;
+  goneSchedule: string;
+  givenUpSchedule: string;
+  maxPerRun: number;
+  missingChecks: number;
+  missingSpacing: string;
+  retryAfterFailure: string;
+}
 
 export interface CrawlOptions {
   /** Requests a second over any rolling second; 0 turns the limit off (mirrors and benchmarks only). */

@@ -1,8 +1,8 @@
 import { Cron } from 'croner';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDuration, parseSchedule, parseTiers } from '../frontier/revisit-policy.js';
-import { MANIFEST_EVENTS } from '../snapshot/manifest.js';
+import { parseDuration, parseSchedule, parseTiers } from '../clock/durations.js';
+import { MANIFEST_EVENTS } from '../storage/manifest.js';
 import { DEFAULTS, ENUMS, feedWatchMs, type Config } from './config.js';
 
 /** A configuration problem; names the key and what is wrong with it. */

@@ -1,4 +1,4 @@
-import { readManifestLines, type ManifestPosition, type ManifestRecord } from '../snapshot/manifest.js';
+import { readManifestLines, type ManifestPosition, type ManifestRecord } from '../storage/manifest.js';
 
 /** A page of the change feed: the events after a `seq`, and the `seq` to ask after next. */
 export interface EventPage {

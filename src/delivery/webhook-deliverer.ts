@@ -5,9 +5,9 @@ import { delay } from '../clock/delay.js';
 import type { WebhookEndpoint } from '../config/config.js';
 import { parseRetryAfter } from '../fetch/fetch-error.js';
 import { redactUrl } from '../fetch/proxy.js';
-import type { Delivery, OutboxStore } from '../frontier/outbox-store.js';
+import type { Delivery, OutboxStore } from '../storage/state/outbox-store.js';
 import type { Logger } from '../log/logger.js';
-import type { ManifestRecord } from '../snapshot/manifest.js';
+import type { ManifestRecord } from '../storage/manifest.js';
 import type { ChangeFeed } from './change-feed.js';
 
 /** What became of one attempt at one delivery. */

@@ -1,14 +1,14 @@
 import * as cheerio from 'cheerio/slim';
 import { FetchError } from '../fetch/fetch-error.js';
 import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-client.js';
-import type { RequestScheduler } from '../frontier/request-scheduler.js';
-import type { DiscoveredRef, State } from '../frontier/state-store.js';
-import { describeUnreachable } from '../fetch/site-health.js';
+import type { RequestRunner } from '../fetch/request-runner.js';
+import type { DiscoveredRef, State } from '../storage/state/state-store.js';
+import { describeUnreachable } from '../fetch/unreachable.js';
 import type { Logger } from '../log/logger.js';
 import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
-import { StorageError } from '../snapshot/storage-error.js';
+import { StorageError } from '../disk/storage-error.js';
 import { XmlLocStream } from './xml-locs.js';
 
 /** Why robots.txt stops a run before anything else is asked. */
@@ -33,7 +33,7 @@ export interface SourceResult {
 
 export interface DiscoveryOptions {
   http: HttpClient;
-  scheduler: RequestScheduler;
+  scheduler: RequestRunner;
   state: Pick<State, 'frontier' | 'sources'>;
   urls: SiteUrls;
   log: Logger;

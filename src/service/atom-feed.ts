@@ -1,6 +1,6 @@
 import { Feed } from 'feed';
-import { versionDiffs, type ArticleVersion } from '../crawl/article-history.js';
-import type { EventRecord, State } from '../frontier/state-store.js';
+import { versionDiffs, type ArticleVersion } from '../storage/article-history.js';
+import type { EventRecord, State } from '../storage/state/state-store.js';
 import { esc } from './pages/html.js';
 
 /** Entries a feed holds: the latest events. */

@@ -1,6 +1,6 @@
 import type { EventPage } from '../delivery/change-feed.js';
 import { MAX_EVENTS_PAGE, type ChangeFeed } from '../delivery/change-feed.js';
-import type { ManifestRecord } from '../snapshot/manifest.js';
+import type { ManifestRecord } from '../storage/manifest.js';
 
 /** What `GET /events` reads: the change feed, and news of every line state applies. */
 export interface ChangeSource {

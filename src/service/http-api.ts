@@ -1,13 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeOutcome } from '../crawl/article-pipeline.js';
-import { OUTCOMES } from '../frontier/article-states.js';
+import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
+import { OUTCOMES } from '../storage/state/article-states.js';
 import type { Logger } from '../log/logger.js';
-import { storageProblem } from '../snapshot/storage-access.js';
+import { storageProblem } from '../storage/storage-access.js';
 import type { SiteUrls } from '../site/site-urls.js';
-import { BackfillConflict, parseBackfillRange } from './backfill-lane.js';
-import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
+import { BackfillConflict, parseBackfillRange } from '../engine/lanes/backfill-lane.js';
+import { BusyError, StoppingError, type CrawlService } from '../engine/lanes/crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
 import { articleFeed, changesFeed, type FeedContext } from './atom-feed.js';

@@ -1,10 +1,10 @@
 import { nowMs } from '../clock/clock.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ArticleOutcome } from '../crawl/article-pipeline.js';
-import type { CrawlSummary } from '../crawl/crawl-run.js';
+import type { ArticleOutcome } from '../engine/pipeline/article-pipeline.js';
+import type { CrawlSummary } from '../engine/lanes/crawl-run.js';
 import type { HttpClient } from '../fetch/http-client.js';
-import { OUTCOMES } from '../frontier/article-states.js';
-import type { RequestScheduler } from '../frontier/request-scheduler.js';
+import { OUTCOMES } from '../storage/state/article-states.js';
+import type { RequestScheduler } from '../engine/request-scheduler.js';
 
 /** Seconds: the targets are a minute and two; a crawl cycle is 15 minutes; a day, a week. */
 const LAG_BUCKETS = [15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800];

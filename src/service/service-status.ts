@@ -1,9 +1,9 @@
-import type { DriftFinding } from '../crawl/drift.js';
-import type { ProgressCounts } from '../crawl/progress.js';
+import type { DriftFinding } from '../engine/policies/drift.js';
+import type { ProgressCounts } from '../engine/progress.js';
 import type { describeProxy } from '../fetch/proxy.js';
-import type { ArticleState, RunRecord } from '../frontier/state-store.js';
-import type { BackfillStatus } from './backfill-lane.js';
-import type { FeedWatchStatus } from './feed-watch.js';
+import type { ArticleState, RunRecord } from '../storage/state/state-store.js';
+import type { BackfillStatus } from '../engine/lanes/backfill-lane.js';
+import type { FeedWatchStatus } from '../engine/lanes/feed-watch.js';
 
 export interface Alarms {
   drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null;

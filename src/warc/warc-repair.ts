@@ -3,8 +3,8 @@ import { open, readdir, rename, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { WARCParser } from 'warcio';
-import { fsyncDir } from '../snapshot/snapshot-store.js';
-import { StorageError } from '../snapshot/storage-error.js';
+import { fsyncDir } from '../disk/atomic-file.js';
+import { StorageError } from '../disk/storage-error.js';
 
 /**
  * Closes the files a killed run left `.open`. A kill -9 may tear the last record; everything

@@ -7,8 +7,8 @@ import { gzip } from 'node:zlib';
 import { WARCRecord, WARCSerializer } from 'warcio';
 import { nowIso } from '../clock/clock.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
-import { fsyncDir } from '../snapshot/snapshot-store.js';
-import { StorageError } from '../snapshot/storage-error.js';
+import { fsyncDir } from '../disk/atomic-file.js';
+import { StorageError } from '../disk/storage-error.js';
 import { OPEN_SUFFIX, WARC_DIR } from './warc-files.js';
 import { repairOpenFiles } from './warc-repair.js';
 

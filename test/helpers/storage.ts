@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { LockedError, RunLock } from '../../src/frontier/run-lock.js';
+import { LockedError, RunLock } from '../../src/storage/run-lock.js';
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';

@@ -1,5 +1,5 @@
-import type { ArticleHistory, VersionDiff } from '../../crawl/article-history.js';
-import type { ArticleRecord } from '../../frontier/state-store.js';
+import type { ArticleHistory, VersionDiff } from '../../storage/article-history.js';
+import type { ArticleRecord } from '../../storage/state/state-store.js';
 import { html, layout, num, when, type Html } from './html.js';
 
 export interface ArticleView extends ArticleHistory {

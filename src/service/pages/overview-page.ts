@@ -1,10 +1,10 @@
-import type { CrawlSummary } from '../../crawl/crawl-run.js';
-import { COUNTED_AS } from '../../crawl/progress.js';
+import type { CrawlSummary } from '../../engine/lanes/crawl-run.js';
+import { COUNTED_AS } from '../../engine/progress.js';
 import { crawlExitCode } from '../../exit-codes.js';
-import { OUTCOMES, type OutcomeKind } from '../../frontier/article-states.js';
-import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../frontier/state-store.js';
+import { OUTCOMES, type OutcomeKind } from '../../storage/state/article-states.js';
+import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../storage/state/state-store.js';
 import { dashed, shiftDay, siteToday } from '../../site/calendar.js';
-import type { StatusDocument } from '../crawl-service.js';
+import type { StatusDocument } from '../../engine/lanes/crawl-service.js';
 import { stackedBars, type BarGroup } from './charts.js';
 import { duration, html, layout, num, when, whenShort, type Html } from './html.js';
 

@@ -1,0 +1,167 @@
+import { delay } from '../../clock/delay.js';
+import { nowIso, nowMs } from '../../clock/clock.js';
+import { runCrawl, type CrawlDeps, type CrawlSummary } from './crawl-run.js';
+import { parseDay } from './crawl-plan.js';
+import { processed, type ProgressCounts } from '../progress.js';
+import type { MetaStore } from '../../storage/state/state-store.js';
+import type { Logger } from '../../log/logger.js';
+import { siteToday } from '../../site/calendar.js';
+
+/** A backfill `serve` works through: days `since`..`until` (YYYYMMDD). */
+export interface BackfillRange {
+  since: string;
+  until: string;
+}
+
+/** What /status and the status page show of the backfill. */
+export interface BackfillStatus extends BackfillRange {
+  requestedAt: string;
+  /** discovering: reading the range's sitemaps; fetching: working through its articles; waiting: the site failed, tried again later; done. */
+  phase: 'discovering' | 'fetching' | 'waiting' | 'done';
+  runId: number | null;
+  /** Articles of this run of the backfill done, and to do (0 while discovering). */
+  done: number;
+  total: number;
+  counts: ProgressCounts | null;
+  /** Articles an hour at the pace so far, and when the rest should be done at it. */
+  perHour: number | null;
+  etaAt: string | null;
+  completedAt: string | null;
+}
+
+interface Stored extends BackfillRange {
+  requestedAt: string;
+  completedAt?: string;
+}
+
+/** The meta key the backfill lives under: it survives restarts. */
+const META_KEY = 'serve.backfill';
+/** After a backfill run that could not reach the site, the next try waits this long. */
+const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
+
+export class BackfillConflict extends Error {
+  override readonly name = 'BackfillConflict';
+}
+
+/**
+ * A backfill inside `serve`, beside its schedule: a crawl of the range whose requests wait behind
+ * every other in the shared queue (the feed watch, new articles and due revisits go first, inside
+ * the same rate limit), one article at a time. It is kept in state, so a restart resumes it; while
+ * it runs, scheduled crawls take new work from their own window only.
+ */
+export class BackfillLane {
+  private stored: Stored | null;
+  private running: { controller: AbortController; done: Promise<void>; live?: { runId: number; counts: ProgressCounts; total: () => number }; startedMs: number } | null = null;
+  private waitingUntil: number | null = null;
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly crawlDeps: () => CrawlDeps,
+    private readonly log: Logger,
+  ) {
+    const raw = meta.get(META_KEY);
+    this.stored = raw ? (JSON.parse(raw) as Stored) : null;
+  }
+
+  /** Whether a backfill is under way (scheduled crawls then keep to their own window). */
+  get active(): boolean {
+    return this.stored !== null && !this.stored.completedAt;
+  }
+
+  /**
+   * Asks for a backfill of `range`: the one configured (`serve.backfill`) or posted. The same range
+   * again changes nothing (a finished one is not redone); another while one is under way is a
+   * conflict. Returns its status.
+   */
+  request(range: BackfillRange): BackfillStatus {
+    if (this.stored && this.stored.since === range.since && this.stored.until === range.until) {
+      this.resume();
+      return this.status() as BackfillStatus;
+    }
+    if (this.active) throw new BackfillConflict(`a backfill of ${this.stored!.since}..${this.stored!.until} is under way; ask again when it is done`);
+    this.stored = { ...range, requestedAt: nowIso() };
+    this.meta.set(META_KEY, JSON.stringify(this.stored));
+    this.log.info(range, 'backfill requested');
+    this.resume();
+    return this.status() as BackfillStatus;
+  }
+
+  /** Starts (or resumes after a restart) the backfill in state, unless it is done. */
+  resume(): void {
+    if (!this.active || this.running || this.stopping.signal.aborted) return;
+    const controller = new AbortController();
+    const running: NonNullable<BackfillLane['running']> = { controller, done: Promise.resolve(), startedMs: nowMs() };
+    this.running = running;
+    running.done = this.work(running).finally(() => {
+      if (this.running === running) this.running = null;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.running?.controller.abort();
+    await this.running?.done;
+  }
+
+  status(): BackfillStatus | null {
+    const s = this.stored;
+    if (!s) return null;
+    const live = this.running?.live;
+    const done = live ? processed(live.counts) : 0;
+    const total = live?.total() ?? 0;
+    const hours = this.running ? (nowMs() - this.running.startedMs) / 3_600_000 : 0;
+    const perHour = live && done > 0 && hours > 0 ? done / hours : null;
+    const phase = s.completedAt ? 'done' : this.waitingUntil !== null ? 'waiting' : total > 0 ? 'fetching' : 'discovering';
+    return {
+      since: s.since,
+      until: s.until,
+      requestedAt: s.requestedAt,
+      phase,
+      runId: live?.runId ?? null,
+      done,
+      total,
+      counts: live ? { ...live.counts } : null,
+      perHour: perHour === null ? null : Math.round(perHour),
+      etaAt: perHour && total > done ? new Date(nowMs() + ((total - done) / perHour) * 3_600_000).toISOString() : null,
+      completedAt: s.completedAt ?? null,
+    };
+  }
+
+  private async work(running: NonNullable<BackfillLane['running']>): Promise<void> {
+    const range = this.stored as Stored;
+    const signal = AbortSignal.any([running.controller.signal, this.stopping.signal]);
+    while (!signal.aborted) {
+      this.waitingUntil = null;
+      let summary: CrawlSummary | null = null;
+      try {
+        const deps = this.crawlDeps();
+        summary = await runCrawl({ ...deps, onStart: (live) => (running.live = live) }, { since: range.since, until: range.until, background: true }, signal);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'backfill run failed');
+      }
+      if (signal.aborted || summary?.status === 'interrupted') return;
+      if (summary && (summary.status === 'done' || summary.status === 'partial')) {
+        this.stored = { ...range, completedAt: nowIso() };
+        this.meta.set(META_KEY, JSON.stringify(this.stored));
+        this.log.info({ ...range, counts: summary.counts, status: summary.status }, 'backfill finished');
+        return;
+      }
+      // The site could not be reached, or the run failed: the next try after a pause.
+      this.waitingUntil = nowMs() + RETRY_AFTER_FAILURE_MS;
+      this.log.warn({ ...range, status: summary?.status ?? 'error', retryInMs: RETRY_AFTER_FAILURE_MS }, 'backfill run did not finish: trying again later');
+      await delay(RETRY_AFTER_FAILURE_MS, signal);
+    }
+  }
+}
+
+/** A backfill range from a config value or a request: both days, since ≤ until ≤ today; a string says what is wrong. */
+export function parseBackfillRange(input: { since?: unknown; until?: unknown }): BackfillRange | string {
+  const since = typeof input.since === 'string' ? parseDay(input.since) : null;
+  if (!since) return `"since" must be a day, YYYY-MM-DD; got ${JSON.stringify(input.since)}`;
+  const today = siteToday(nowMs());
+  const until = input.until === undefined || input.until === '' ? today : typeof input.until === 'string' ? parseDay(input.until) : null;
+  if (!until) return `"until" must be a day, YYYY-MM-DD; got ${JSON.stringify(input.until)}`;
+  if (since > until) return `"since" (${input.since as string}) is after "until" (${until})`;
+  return { since, until: until > today ? today : until };
+}

@@ -1,0 +1,269 @@
+import type { RenderPolicy } from '../../config/config.js';
+import type { Extraction } from '../../extract/article.js';
+import { FetchError } from '../../fetch/fetch-error.js';
+import type { WarcLocation } from '../../fetch/exchange.js';
+import type { FetchedPage, NotModified, PageFetcher, PageValidators } from '../../fetch/page-fetcher.js';
+import type { RequestScheduler } from '../request-scheduler.js';
+import type { RevisitPolicy } from '../revisit-policy.js';
+import type { ArticleRecord } from '../../storage/state/state-store.js';
+import type { Logger } from '../../log/logger.js';
+import type { SiteProfile } from '../../site/profile.js';
+import type { ArticleRef } from '../../site/site-urls.js';
+import { formatSnapshot } from '../../snapshot/format.js';
+import { StorageError } from '../../disk/storage-error.js';
+import type { SiteHealth } from '../policies/site-health.js';
+import { describeUnreachable } from '../../fetch/unreachable.js';
+import { isCaptured } from '../../storage/state/article-states.js';
+import type { Storage } from '../../storage/storage.js';
+import { ArticleRecorder, type CaptureLag } from './article-recorder.js';
+import { localExtractor, type Extractor } from './extractor.js';
+import type { WatchedField } from '../policies/drift.js';
+
+export type ArticleOutcome =
+  | {
+      kind: 'written' | 'updated' | 'restored' | 'unchanged';
+      ref: ArticleRef;
+      path: string;
+      revisit: boolean;
+      rendered: boolean;
+      renderMs?: number;
+      /** The optional fields the page's article carried; absent for a 304 (no extraction). */
+      fields?: Record<WatchedField, boolean>;
+      /** A first capture's or an edit's lag behind the site's own times (the freshness histograms). */
+      lag?: CaptureLag;
+    }
+  | { kind: 'printed'; ref: ArticleRef; text: string; rendered: boolean }
+  /** The site removed the article (410, or 404 enough times); its files stay. */
+  | { kind: 'gone'; ref: ArticleRef; reason: string }
+  /** A known article answered 404, not yet enough times to call it gone. */
+  | { kind: 'missing'; ref: ArticleRef; count: number }
+  | { kind: 'not-article'; ref: ArticleRef; reason: string; message: string; revisit: boolean }
+  /** robots.txt keeps newsnap from it. */
+  | { kind: 'disallowed'; ref: ArticleRef }
+  /** Not the site's page at all (a challenge or block page, HTTP 403/451): never counted as drift. */
+  | { kind: 'blocked'; ref: ArticleRef; reason: string; revisit: boolean }
+  /** The article's own failure: it counts against its runs. */
+  | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error; revisit: boolean }
+  /** The site could not be reached: the run's failure, not the article's (nothing counted). */
+  | { kind: 'unreachable'; ref: ArticleRef; message: string; error: FetchError; revisit: boolean }
+  /** An empty body not rendered while the run suspects extraction drift: left for a later run. */
+  | { kind: 'postponed'; ref: ArticleRef; message: string }
+  /** The run stopped while the article was in flight; its state is left as it was. */
+  | { kind: 'interrupted'; ref: ArticleRef };
+
+/** A browser that renders pages, or why there is none. */
+export type Renderer = { fetcher: PageFetcher } | { unavailable: string };
+
+export interface PipelineOptions {
+  profile: SiteProfile;
+  pages: PageFetcher;
+  scheduler: RequestScheduler;
+  /** Tells the site's outage from one page's failure. */
+  health: SiteHealth;
+  log: Logger;
+  renderPolicy: RenderPolicy;
+  renderer?: Renderer;
+  revisit: RevisitPolicy;
+  /** Where pages are extracted; default this thread. */
+  extractor?: Extractor;
+}
+
+type Fetched =
+  | { notModified: true; validators?: PageValidators }
+  | {
+      notModified: false;
+      extraction: Extraction;
+      rendered: boolean;
+      renderMs?: number;
+      validators?: PageValidators;
+      archived?: Promise<WarcLocation | null>;
+      /** The body was empty and a render would have followed, but the run suspects drift. */
+      renderSkipped?: boolean;
+    };
+
+export interface ProcessOptions {
+  /** Whether an empty body still goes to the browser; false once the run suspects extraction drift. */
+  renderFallback?: () => boolean;
+  /** Queue priority of its requests (a background backfill's are lower). */
+  priority?: number;
+}
+
+/** HTTP answers that say the site is not serving us, not that the article is missing. */
+const BLOCKED_STATUSES = new Set([403, 451]);
+
+/**
+ * One article through fetch → extract → format → store, with the outcome as a value (never a
+ * throw). An article newsnap already holds is checked again: conditionally when the page gave
+ * validators, and through the same version logic, so an edit becomes a new version and a
+ * removal is recorded.
+ */
+export class ArticlePipeline {
+  /** Articles being processed, by id. */
+  private readonly inFlight = new Map<string, Promise<ArticleOutcome>>();
+
+  private readonly extractor: Extractor;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.extractor = o.extractor ?? localExtractor(o.profile);
+  }
+
+  /**
+   * One article at a time per id: in `serve` the feed watch, a scheduled crawl, a backfill and a
+   * manual fetch may reach the same article at once. The later one waits, then looks at it as a
+   * revisit (a 304, or the same bytes: unchanged), so it is never captured twice.
+   */
+  async process(ref: ArticleRef, storage: Storage | null, signal?: AbortSignal, options: ProcessOptions = {}): Promise<ArticleOutcome> {
+    for (let held = this.inFlight.get(ref.id); held; held = this.inFlight.get(ref.id)) await held;
+    const job = this.processNow(ref, storage, signal, options);
+    this.inFlight.set(ref.id, job);
+    try {
+      return await job;
+    } finally {
+      if (this.inFlight.get(ref.id) === job) this.inFlight.delete(ref.id);
+    }
+  }
+
+  private async processNow(ref: ArticleRef, storage: Storage | null, signal: AbortSignal | undefined, options: ProcessOptions): Promise<ArticleOutcome> {
+    const known = storage?.state.articles.get(ref.id);
+    const revisit = known && isCaptured(known.state) ? known : undefined;
+    const recorder = storage ? new ArticleRecorder(storage, this.o.revisit) : null;
+    const mark = this.o.health.mark();
+    try {
+      // A gone article is asked without validators: a 304 would not tell it is back.
+      const fetched = await this.fetch(ref, signal, revisit?.state === 'done' ? validatorsOf(revisit) : undefined, options);
+      if (fetched.notModified) {
+        if (revisit) recorder?.record(ref, revisit, 'unchanged', { validators: fetched.validators });
+        return { kind: 'unchanged', ref, path: revisit?.path ?? '', revisit: true, rendered: false };
+      }
+      const { extraction, rendered, renderMs } = fetched;
+      // Whatever the page gave, the archive holds it: reextract can read it back later.
+      const archivedAt = await fetched.archived;
+      if (storage && archivedAt) storage.recordWarc(ref.id, ref.url, archivedAt);
+      if (!extraction.ok) {
+        if (extraction.reason === 'foreign-page') return this.blocked(ref, "a challenge or block page: none of the site's markup", known, recorder);
+        if (fetched.renderSkipped && !revisit) {
+          const message = 'empty body, not rendered: extraction drift suspected in this run';
+          recorder?.record(ref, known, 'postponed', { error: message });
+          return { kind: 'postponed', ref, message };
+        }
+        recorder?.record(ref, known, 'not-article', { reason: extraction.reason });
+        return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message, revisit: revisit !== undefined };
+      }
+      const text = formatSnapshot(extraction.article);
+      if (!recorder) return { kind: 'printed', ref, text, rendered };
+      const saved = await recorder.captured(ref, extraction.article, text, fetched.validators ? { validators: fetched.validators } : {});
+      const kind = saved.outcome === 'reextracted' ? 'updated' : saved.outcome;
+      const { article } = extraction;
+      const fields = { siteName: Boolean(article.siteName), description: Boolean(article.description), image: Boolean(article.image) };
+      return { kind, ref, path: saved.path, revisit: revisit !== undefined, rendered, fields, ...(renderMs === undefined ? {} : { renderMs }), ...(saved.lag ? { lag: saved.lag } : {}) };
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
+      if (err instanceof FetchError && err.kind === 'http-status' && BLOCKED_STATUSES.has(err.status ?? 0)) return this.blocked(ref, `HTTP ${err.status}`, known, recorder);
+      if (revisit && recorder && err instanceof FetchError && (err.status === 404 || err.status === 410)) {
+        const r = await recorder.missing(revisit, err.status);
+        return r.gone ? { kind: 'gone', ref, reason: r.reason } : { kind: 'missing', ref, count: r.count };
+      }
+      if (err instanceof FetchError && this.o.health.isOutage(err, mark)) {
+        const message = describeUnreachable(err);
+        recorder?.record(ref, known, 'unreachable', { error: message });
+        return { kind: 'unreachable', ref, message, error: err, revisit: revisit !== undefined };
+      }
+      const error = err instanceof Error ? err : new Error(String(err));
+      recorder?.record(ref, known, 'failed', { error: error.message });
+      return { kind: 'failed', ref, message: error.message, error, revisit: revisit !== undefined };
+    }
+  }
+
+  /** robots.txt keeps newsnap from this article: recorded, never requested. */
+  disallowed(ref: ArticleRef, storage: Storage, known: ArticleRecord): ArticleOutcome {
+    new ArticleRecorder(storage, this.o.revisit).record(ref, known, 'disallowed', {});
+    return { kind: 'disallowed', ref };
+  }
+
+  /** The site did not serve us: the article is looked at again later, as it was. */
+  private blocked(ref: ArticleRef, reason: string, known: ArticleRecord | undefined, recorder: ArticleRecorder | null): ArticleOutcome {
+    recorder?.record(ref, known, 'blocked', { error: `blocked: ${reason}` });
+    return { kind: 'blocked', ref, reason, revisit: known !== undefined && isCaptured(known.state) };
+  }
+
+  private async fetch(ref: ArticleRef, signal: AbortSignal | undefined, validators: PageValidators | undefined, options: ProcessOptions): Promise<Fetched> {
+    const { renderPolicy, renderer } = this.o;
+    let pageValidators: PageValidators | undefined;
+    if (renderPolicy !== 'always') {
+      const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal, validators, options.priority);
+      if (page.notModified) return page;
+      pageValidators = page.validators;
+      const extraction = await this.extract(page);
+      const skip = renderPolicy === 'fallback' && options.renderFallback?.() === false;
+      if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never' || skip) {
+        return {
+          notModified: false,
+          extraction,
+          rendered: false,
+          ...(pageValidators ? { validators: pageValidators } : {}),
+          ...(page.archived ? { archived: page.archived } : {}),
+          ...(skip && !extraction.ok ? { renderSkipped: true } : {}),
+        };
+      }
+    }
+    if (!renderer || 'unavailable' in renderer) {
+      throw new Error(`the page needs a browser render, but ${renderer ? renderer.unavailable : 'rendering is not set up'}`);
+    }
+    const page = await this.fetchWith(renderer.fetcher, `render ${ref.id}`, ref, signal, undefined, options.priority);
+    if (page.notModified) return page;
+    return {
+      notModified: false,
+      extraction: await this.extract(page),
+      rendered: true,
+      ...(page.elapsedMs === undefined ? {} : { renderMs: page.elapsedMs }),
+      ...(pageValidators ? { validators: pageValidators } : {}),
+      ...(page.archived ? { archived: page.archived } : {}),
+    };
+  }
+
+  private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal?: AbortSignal, validators?: PageValidators, priority?: number): Promise<FetchedPage | NotModified> {
+    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, validators), signal, priority);
+  }
+
+  private async extract(page: FetchedPage): Promise<Extraction> {
+    const { extraction, charsetNote } = await this.extractor.extract(page.source, page.url);
+    if (charsetNote) this.o.log.warn({ url: page.url }, charsetNote);
+    return extraction;
+  }
+}
+
+function validatorsOf(known: ArticleRecord): PageValidators | undefined {
+  return known.etag || known.lastModified ? { etag: known.etag, lastModified: known.lastModified } : undefined;
+}
+
+/** One line a person reads: `written PATH URL`, `not an article (REASON) URL`, `failed URL: REASON`. */
+export function describeOutcome(outcome: ArticleOutcome): string {
+  switch (outcome.kind) {
+    case 'written':
+    case 'updated':
+    case 'restored':
+    case 'unchanged':
+      return `${outcome.kind} ${outcome.path} ${outcome.ref.url}`;
+    case 'printed':
+      return `printed ${outcome.ref.url}`;
+    case 'gone':
+      return `gone ${outcome.ref.url} (${outcome.reason})`;
+    case 'missing':
+      return `missing ${outcome.ref.url} (HTTP 404, ${outcome.count} so far)`;
+    case 'not-article':
+      return `not an article (${outcome.reason}) ${outcome.ref.url}`;
+    case 'disallowed':
+      return `disallowed ${outcome.ref.url}: robots.txt keeps newsnap from it`;
+    case 'blocked':
+      return `blocked ${outcome.ref.url}: ${outcome.reason}`;
+    case 'failed':
+      return `failed ${outcome.ref.url}: ${outcome.message}`;
+    case 'unreachable':
+      return `unreachable ${outcome.ref.url}: ${outcome.message}`;
+    case 'postponed':
+      return `postponed ${outcome.ref.url}: ${outcome.message}`;
+    case 'interrupted':
+      return `interrupted ${outcome.ref.url}: the run stopped before it was done`;
+  }
+}

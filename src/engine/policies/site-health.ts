@@ -1,0 +1,71 @@
+import type { FetchError } from '../../fetch/fetch-error.js';
+import type { HttpClient } from '../../fetch/http-client.js';
+
+/**
+ * Whether the site answers at all, as every request of a process sees it: the site's outage is a
+ * run's failure, never an article's. A failure that is about the way to the host (DNS,
+ * connection, TLS, proxy) is never an article's; a timeout or a reset is one only when the site
+ * answered other requests meanwhile (`answeredSince`). Several requests in a row without any
+ * answer mean the site is unreachable: the run stops (`onUnreachable`).
+ */
+export class SiteHealth {
+  private answered = 0;
+  private failedInARow = 0;
+  private lastFailure: FetchError | null = null;
+  private readonly listeners = new Set<(failure: FetchError) => void>();
+
+  constructor(
+    http: HttpClient,
+    /** Requests in a row that get no answer before the site counts as unreachable. */
+    private readonly threshold: number,
+  ) {
+    http.observe(({ status, error }) => {
+      if (error?.kind === 'aborted') return;
+      if (error?.network) this.failed(error);
+      else if (status !== null) this.answer();
+    });
+  }
+
+  /** A token for `answeredSince`: take it before an article's first request. */
+  mark(): number {
+    return this.answered;
+  }
+
+  /** True when the site answered some request after `mark` was taken. */
+  answeredSince(mark: number): boolean {
+    return this.answered > mark;
+  }
+
+  /** The last failure, while no answer has come since; null once the site answers. */
+  get failure(): FetchError | null {
+    return this.lastFailure;
+  }
+
+  get unreachable(): boolean {
+    return this.failedInARow >= this.threshold;
+  }
+
+  /** Calls `listener` on every failure once the site counts as unreachable; returns the function that stops it. */
+  onUnreachable(listener: (failure: FetchError) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Whether a failed article's error says the site, not the article, failed. */
+  isOutage(error: FetchError, mark: number): boolean {
+    if (!error.network) return false;
+    return error.hostLevel || !this.answeredSince(mark);
+  }
+
+  private answer(): void {
+    this.answered++;
+    this.failedInARow = 0;
+    this.lastFailure = null;
+  }
+
+  private failed(error: FetchError): void {
+    this.failedInARow++;
+    this.lastFailure = error;
+    if (this.failedInARow >= this.threshold) for (const listener of this.listeners) listener(error);
+  }
+}
