@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { SiteUrls } from '../site/site-urls.js';
 import { nowIso } from '../clock/clock.js';
+import { deadline } from '../clock/deadline.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange } from './exchange.js';
 import { FetchError, parseRetryAfter, type Contacted } from './fetch-error.js';
 import { proxyError, toFetchError } from './http-failures.js';
@@ -140,9 +141,8 @@ export class HttpClient {
     const started = performance.now();
     const target = this.urls.toOrigin(siteUrl);
     const maxBytes = init.maxBytes ?? this.options.maxBytes;
-    const signal = init.signal
-      ? AbortSignal.any([init.signal, AbortSignal.timeout(this.options.totalTimeoutMs)])
-      : AbortSignal.timeout(this.options.totalTimeoutMs);
+    const total = deadline(this.options.totalTimeoutMs, init.signal);
+    const signal = total.signal;
     let status: number | null = null;
     const sent = nowIso();
     const requestHeaders: Record<string, string> = {
@@ -174,6 +174,8 @@ export class HttpClient {
         : (proxyError(err, proxyAddressOf(this.proxy, target), siteUrl.href) ?? toFetchError(err, siteUrl.href, signal, status, this.contacted(target)));
       this.notify({ url: siteUrl.href, status, ms: performance.now() - started, error });
       throw error;
+    } finally {
+      total.clear();
     }
   }
 }
