@@ -78,7 +78,7 @@ log(`# delivery benchmark\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model
       } catch {
         invalid++;
       }
-      const seq = Number(String(req.headers['webhook-id']).replace('evt_', ''));
+      const seq = Number(/_(\d+)$/.exec(String(req.headers['webhook-id']))?.[1]);
       if (!arrived.has(seq)) arrived.set(seq, t);
       res.writeHead(204).end();
     });

@@ -52,7 +52,11 @@ export function writeFileAtomicallySync(finalPath: string, data: Buffer, tmpPref
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {
-      writeSync(fd, data);
+      for (let done = 0; done < data.length; ) {
+        const n = writeSync(fd, data, done, data.length - done);
+        if (n <= 0) throw Object.assign(new Error(`wrote ${done} of ${data.length} bytes, then nothing`), { code: 'ENOSPC' });
+        done += n;
+      }
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { writeFully } from '../disk/write-fully.js';
 import { join } from 'node:path';
 import { StorageError } from '../disk/storage-error.js';
 
@@ -69,7 +70,17 @@ export class Manifest {
   private lines = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(root: string) {
+  /** A failed append that left bytes it could not take back: nothing is appended until they are. */
+  private torn: StorageError | null = null;
+
+  constructor(
+    private readonly root: string,
+    /**
+     * Runs inside the append order before each line is written: it throws to refuse the line
+     * (the storage refuses while state has not applied an earlier one).
+     */
+    private readonly gate: () => void = () => undefined,
+  ) {
     this.path = join(root, 'manifest.jsonl');
   }
 
@@ -84,38 +95,25 @@ export class Manifest {
   }
 
   /**
-   * Opens for appending; drops a partial last line left by a crash. Returns the records from
-   * `from` on (a line start, and the `seq` of the line before), each with the byte offset of its
-   * line (its identity).
+   * Opens for appending; drops a partial last line left by a crash. `from` is where state stands
+   * (a line start and the `seq` of the line before it): the lines after it are counted, streamed,
+   * so that the next line gets the next `seq` (a manifest of any size costs the memory of one line).
    */
-  async open(from: ManifestPosition = { offset: 0, seq: 0 }): Promise<Array<{ record: ManifestRecord; offset: number }>> {
-    const { offset } = from;
-    let text = '';
+  async open(from: ManifestPosition = { offset: 0, seq: 0 }): Promise<void> {
+    let lines = from.seq;
     try {
       const st = await stat(this.path).catch(() => null);
       if (st) {
-        const fh = await open(this.path, 'r');
-        try {
-          const buf = Buffer.alloc(Math.max(0, st.size - offset));
-          await fh.read(buf, 0, buf.length, Math.min(offset, st.size));
-          text = buf.toString('utf8');
-        } finally {
-          await fh.close();
-        }
-        const complete = text.lastIndexOf('\n') + 1;
-        if (complete < text.length) {
-          await truncate(this.path, Math.min(offset, st.size) + Buffer.byteLength(text.slice(0, complete)));
-          text = text.slice(0, complete);
-        }
+        const complete = await completeLength(this.path, st.size, Math.min(from.offset, st.size));
+        if (complete < st.size) await truncate(this.path, complete);
+        for await (const _ of readManifestLines(this.root, { from, end: complete })) lines++;
       }
       this.handle = await open(this.path, 'a', 0o644);
       this.size = (await this.handle.stat()).size;
     } catch (err) {
       throw StorageError.from(err, this.path, 'open manifest');
     }
-    const records = parseLines(text, from);
-    this.lines = from.seq + countLines(text);
-    return records;
+    this.lines = lines;
   }
 
   /** The records from byte `offset` to the end (a journal looks for a line it may have written). */
@@ -142,13 +140,18 @@ export class Manifest {
    */
   append(entry: NewManifestRecord, written?: (record: ManifestRecord, offset: number, length: number) => void): Promise<{ record: ManifestRecord; offset: number; length: number }> {
     const next = this.tail.then(async () => {
-      if (!this.handle) throw new StorageError(this.path, undefined, `manifest ${this.path} is not open`);
+      const handle = this.handle;
+      if (!handle) throw new StorageError(this.path, undefined, `manifest ${this.path} is not open`);
+      this.gate();
+      await this.untear(handle);
       const record: ManifestRecord = { seq: this.lines + 1, ...entry };
       const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
       try {
-        await this.handle.write(line);
-        await this.handle.datasync();
+        await writeFully(handle, line);
+        await handle.datasync();
       } catch (err) {
+        // Whatever part of the line reached the file is cut off: the next line starts clean.
+        await this.cutBack(handle, err);
         throw StorageError.from(err, this.path, 'append to manifest');
       }
       const offset = this.size;
@@ -159,6 +162,25 @@ export class Manifest {
     });
     this.tail = next.catch(() => undefined);
     return next;
+  }
+
+  /** Cuts the file back to its last whole line after a failed append; if even that fails, appends wait until it succeeds. */
+  private async cutBack(handle: FileHandle, cause: unknown): Promise<void> {
+    try {
+      await handle.truncate(this.size);
+    } catch {
+      this.torn = StorageError.from(cause, this.path, 'append to manifest');
+    }
+  }
+
+  private async untear(handle: FileHandle): Promise<void> {
+    if (!this.torn) return;
+    try {
+      await handle.truncate(this.size);
+      this.torn = null;
+    } catch {
+      throw this.torn;
+    }
   }
 
   async close(): Promise<void> {
@@ -229,5 +251,27 @@ export async function* readManifestLines(root: string, o: { from?: ManifestPosit
       }
     }
     if (from < chunk.length) pending.push(Buffer.from(chunk.subarray(from)));
+  }
+}
+
+/**
+ * The length of the manifest's whole lines: the byte after its last newline at or after `from`
+ * (a line start). Read backwards from the end in pieces, so a large manifest is not read whole.
+ */
+async function completeLength(path: string, size: number, from: number): Promise<number> {
+  if (size <= from) return size;
+  const fh = await open(path, 'r');
+  try {
+    const piece = Buffer.alloc(64 * 1024);
+    for (let end = size; end > from; ) {
+      const start = Math.max(from, end - piece.length);
+      const { bytesRead } = await fh.read(piece, 0, end - start, start);
+      const nl = piece.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (nl >= 0) return start + nl + 1;
+      end = start;
+    }
+    return from;
+  } finally {
+    await fh.close();
   }
 }

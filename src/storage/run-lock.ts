@@ -25,6 +25,9 @@ export class LockedError extends Error {
   }
 }
 
+/** How long `acquire` waits for a lock held a moment (a reader's probe) before it names the holder. */
+const ACQUIRE_WAIT_MS = 250;
+
 /** The file the kernel lock is taken on: never removed, so every run locks the same inode. */
 export const LOCK_FILE = 'newsnap.lock';
 /** Who holds it: written by the holder right after it took the lock; only informative. */
@@ -49,9 +52,13 @@ export class RunLock {
     this.holderPath = join(storageDir, HOLDER_FILE);
   }
 
-  /** Takes the lock at once, or throws LockedError naming the holder. */
+  /**
+   * Takes the lock, or throws LockedError naming the holder. It waits a moment first: a reader's
+   * probe (`probe()`) holds the lock for a few microseconds, and a run that starts then must not
+   * be turned away; a real holder keeps it for the whole run, and the wait ends at once then too.
+   */
   acquire(command: string): void {
-    const db = new Database(this.path, { timeout: 0 });
+    const db = new Database(this.path, { timeout: ACQUIRE_WAIT_MS });
     try {
       db.exec('BEGIN IMMEDIATE');
     } catch (err) {
@@ -68,17 +75,25 @@ export class RunLock {
 
   /**
    * Whether a run holds the lock now, for readers that never take it (verify): the lock is tried
-   * and let go at once, and the holder file is left as it is.
+   * and let go at once, and the holder file is left as it is. `unknown` when it cannot be told (a
+   * user who may not write the lock file, say), with the reason; a run that starts meanwhile
+   * waits for the probe to let go (see `acquire`).
    */
-  held(): boolean {
-    if (!existsSync(this.path)) return false;
-    const db = new Database(this.path, { timeout: 0, fileMustExist: true });
+  probe(): { held: boolean } | { unknown: string } {
+    if (!existsSync(this.path)) return { held: false };
+    let db: Database.Database;
+    try {
+      db = new Database(this.path, { timeout: 0, fileMustExist: true });
+    } catch (err) {
+      return { unknown: `${this.path} cannot be opened: ${(err as Error).message}` };
+    }
     try {
       db.exec('BEGIN IMMEDIATE');
       db.exec('ROLLBACK');
-      return false;
-    } catch {
-      return true;
+      return { held: false };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      return code === 'SQLITE_BUSY' ? { held: true } : { unknown: `${this.path}: ${code ?? (err as Error).message}` };
     } finally {
       db.close();
     }

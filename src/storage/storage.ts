@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { readdir, unlink } from 'node:fs/promises';
+import { open as openFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunLock } from './run-lock.js';
 import { MANIFEST_OFFSET, MANIFEST_SEQ, type Migration } from './state/state-schema.js';
 import { SqliteState, type ArticleUpdate, type State } from './state/state-store.js';
+import { nowIso } from '../clock/clock.js';
 import type { WarcLocation } from '../fetch/exchange.js';
 import { Manifest, readManifestLines, type ManifestPosition, type ManifestRecord, type NewManifestRecord } from './manifest.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { assertStorageWritable } from './storage-access.js';
 import { StorageError } from '../disk/storage-error.js';
+import { writeFully } from '../disk/write-fully.js';
+import { opOf, StorageHealth, type StorageOp } from './storage-health.js';
 import { VersionStore, type CommittedVersion, type VersionChange } from './version-store.js';
 import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
 
@@ -27,6 +30,16 @@ const STORAGE_ID = 'storage.id';
  */
 export class Storage {
   private readonly versions: VersionStore;
+  /** Whether each kind of write goes through now (what /readyz, the status page and the metrics show). */
+  readonly health = new StorageHealth();
+  /**
+   * Lines durable in the manifest that state has not applied yet, oldest first: at most the one a
+   * failed transaction kept out, since no line is appended while one waits here.
+   */
+  private readonly unapplied: Array<{ record: ManifestRecord; offset: number; end: number }> = [];
+  /** Why state is behind the manifest, while it is. */
+  private behind: StorageError | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
   /** What opening repaired after a killed run, or upgraded from an earlier newsnap. */
   readonly repaired = { manifestLines: 0, versionChanges: 0, migration: null as Migration | null, warcFiles: [] as string[], temporaries: 0 };
   /** The raw archive every exchange goes to, when `archive.warc` is on. */
@@ -40,7 +53,12 @@ export class Storage {
     private readonly lock: RunLock,
     private readonly webhooks: ReadonlyArray<{ url: string; events: readonly string[] }>,
   ) {
-    this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, length) => this.applyToState(record, offset, length));
+    this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, end) => this.lineWritten(record, offset, end));
+    this.health.onChange(() => {
+      // While state writes fail, the next ones fail at once instead of blocking the thread for the busy timeout.
+      this.state.waitForLocks(!this.health.current().some((p) => p.op === 'state' || p.op === 'outbox'));
+      this.watchRecovery();
+    });
   }
 
   /**
@@ -55,19 +73,23 @@ export class Storage {
     let state: SqliteState | null = null;
     try {
       state = new SqliteState(root);
-      const manifest = new Manifest(root);
-      const unapplied = await manifest.open(await appliedPosition(root, state));
-      const storage = new Storage(root, state, manifest, lock, options.webhooks ?? []);
-      // Lines written but not yet in state first, then the changes a crash left half done.
-      for (let i = 0; i < unapplied.length; i++) {
-        const { record, offset } = unapplied[i] as (typeof unapplied)[number];
-        storage.applyToState(record, offset, unapplied[i + 1]?.offset ?? manifest.length);
+      const from = await appliedPosition(root, state);
+      let storage: Storage | null = null;
+      // Nothing is appended while state is behind: the gate asks the storage, once it exists.
+      const manifest = new Manifest(root, () => storage?.refuseWhileBehind());
+      await manifest.open(from);
+      storage = new Storage(root, state, manifest, lock, options.webhooks ?? []);
+      // Lines written but not yet in state first (streamed), then the changes a crash left half done.
+      for await (const line of readManifestLines(root, { from, end: manifest.length })) {
+        if (!('record' in line)) continue;
+        storage.applyLine({ record: line.record, offset: line.offset, end: line.next });
+        storage.repaired.manifestLines++;
       }
-      storage.repaired.manifestLines = unapplied.length;
       storage.repaired.versionChanges = await storage.versions.recover();
       storage.repaired.migration = state.migration;
       if (options.warc) {
-        storage.warc = await WarcWriter.open(root, options.warc, state.payloads);
+        const health = storage.health;
+        storage.warc = await WarcWriter.open(root, options.warc, state.payloads, { failed: (e) => health.failed('warc', e), ok: () => health.ok('warc') });
         storage.repaired.warcFiles = storage.warc.repaired;
         // A killed run's torn file was cut back: a revisit must not refer to a record cut off.
         if (storage.warc.repaired.length > 0 || state.meta.get(CLEAN) !== '1') state.payloads.forgetUnwritten((file) => sizeOf(join(root, file)));
@@ -90,17 +112,34 @@ export class Storage {
 
   /** Makes a new version the article's current snapshot (history kept), and records it. */
   commit(change: VersionChange): Promise<CommittedVersion> {
-    return this.versions.commit(change);
+    return this.watched(['snapshot', 'history', 'journal', 'manifest'], () => this.versions.commit(change));
   }
 
   /** Records a removal: nothing on disk changes but the manifest and state. */
   commitGone(record: Omit<NewManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
-    return this.versions.gone(record);
+    return this.watched(['manifest'], () => this.versions.gone(record));
   }
 
   /** Writes a current snapshot file that went missing or was damaged, from its rebuilt bytes (see VersionStore.restoreLost). */
   restoreLostSnapshot(current: { id: string; path: string; sha256: string }, text: string): Promise<boolean> {
-    return this.versions.restoreLost(current, text);
+    return this.watched(['snapshot'], () => this.versions.restoreLost(current, text));
+  }
+
+  /** Tells the health record what a write did: a failure of its kind, or that those kinds go through again. */
+  private async watched<T>(ops: StorageOp[], work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      this.health.ok(...ops);
+      return result;
+    } catch (err) {
+      if (err instanceof StorageError) this.health.failed(opOf(err), err);
+      throw err;
+    }
+  }
+
+  /** The `seq` of the last manifest line state has applied: what readers of the change feed can see. */
+  get lastSeq(): number {
+    return this.manifest.lastSeq - this.unapplied.length;
   }
 
   /** This storage folder's own name (a random UUID given at its first open). */
@@ -126,6 +165,8 @@ export class Storage {
 
   /** Closes the WARC file (pending records first), the manifest and the state; the lock last. */
   async close(): Promise<void> {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = null;
     try {
       await this.warc?.close();
     } finally {
@@ -148,12 +189,51 @@ export class Storage {
   }
 
   /**
-   * Applies one manifest line to state, queues it for the webhooks that take its kind, and moves
-   * the applied prefix past it, in one transaction. Lines come in manifest order (the manifest
-   * runs this before its next append), so the prefix is exact; a line a crash kept from state is
-   * applied (and queued) at the next open.
+   * The manifest calls this once a line is durable, in manifest order, before the next append.
+   * It never throws: the line is the commit point, and a line state cannot take now waits (in
+   * order) until it can; meanwhile no further line is appended (`refuseWhileBehind`).
    */
-  private applyToState(record: ManifestRecord, offset: number, end: number): void {
+  private lineWritten(record: ManifestRecord, offset: number, end: number): void {
+    this.unapplied.push({ record, offset, end });
+    this.catchUp();
+  }
+
+  /** Applies every waiting line, oldest first, stopping at the first that fails (kept, with its cause). */
+  private catchUp(): void {
+    while (this.unapplied.length > 0) {
+      const line = this.unapplied[0] as (typeof this.unapplied)[number];
+      try {
+        this.applyLine(line);
+      } catch (err) {
+        const cause = StorageError.from(err, join(this.root, 'state.sqlite'), 'record the manifest line in');
+        this.behind = new StorageError(cause.path, cause.code, `state has not recorded manifest line ${line.record.seq} (${cause.message}); no new line is written until it has`, { cause: err });
+        return;
+      }
+      this.unapplied.shift();
+    }
+    this.behind = null;
+  }
+
+  /**
+   * Brings state up to the manifest before a decision is read from it (is this article new?):
+   * throws the cause while a line cannot be applied, so nothing is decided on a state that lags.
+   */
+  sync(): void {
+    this.refuseWhileBehind();
+  }
+
+  /** The manifest's gate: catches up first; refuses a new line while an earlier one is not in state. */
+  private refuseWhileBehind(): void {
+    this.catchUp();
+    if (this.behind) throw this.behind;
+  }
+
+  /**
+   * Applies one manifest line to state, queues it for the webhooks that take its kind, and moves
+   * the applied position past it, in one transaction: state's position is always a line start
+   * with every line before it applied.
+   */
+  private applyLine({ record, offset, end }: { record: ManifestRecord; offset: number; end: number }): void {
     this.guarded('record the manifest line in', () =>
       this.state.transaction(() => {
         this.state.articles.applyEvent(record, offset);
@@ -165,13 +245,48 @@ export class Storage {
     for (const listener of this.lineListeners) listener(record);
   }
 
-  /** A full disk stops SQLite too; whatever failed, the message names the storage path. */
+  /**
+   * While a kind of write fails, every few seconds: lines state has not applied are applied, and
+   * each failing kind is tried with a small write of its own, so the health record clears by
+   * itself once the cause is gone (a lane with nothing new to write would never show it).
+   */
+  private watchRecovery(): void {
+    if (!this.health.failing) {
+      if (this.probeTimer) clearInterval(this.probeTimer);
+      this.probeTimer = null;
+      return;
+    }
+    this.probeTimer ??= setInterval(() => void this.probe(), PROBE_EVERY_MS);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    this.catchUp();
+    for (const problem of this.health.current()) {
+      try {
+        if (problem.op === 'state' || problem.op === 'outbox') {
+          if (!this.behind) this.state.probeWrite(PROBE_KEY, nowIso());
+          if (!this.behind) this.health.ok('state', 'outbox');
+        } else {
+          await probeFolder(join(this.root, PROBE_FOLDERS[problem.op]));
+          this.health.ok(problem.op);
+        }
+      } catch {
+        // Still failing: the next probe tries again.
+      }
+    }
+  }
+
+  /** A full disk stops SQLite too; whatever failed, the message names the storage path, and the health record has it. */
   private guarded(doing: string, work: () => void): void {
     try {
       work();
     } catch (err) {
-      throw StorageError.from(err, join(this.root, 'state.sqlite'), doing);
+      const error = StorageError.from(err, join(this.root, 'state.sqlite'), doing);
+      this.health.failed('state', error);
+      throw error;
     }
+    if (!this.behind) this.health.ok('state');
   }
 }
 
@@ -214,5 +329,26 @@ function sizeOf(path: string): number | null {
     return statSync(path).size;
   } catch {
     return null;
+  }
+}
+
+/** How often a failing kind of write is tried again by a probe. */
+const PROBE_EVERY_MS = 5_000;
+const PROBE_KEY = 'storage.probedAt';
+/** Where each kind of write goes: a probe writes there. */
+const PROBE_FOLDERS: Record<Exclude<StorageOp, 'state' | 'outbox'>, string> = { manifest: '.', snapshot: 'snapshots', history: 'history', journal: 'journal', warc: 'warc' };
+/** A probe writes this much: a snapshot or a WARC record is of this order, so a probe that passes means writes go through. */
+const PROBE_BYTES = 64 * 1024;
+
+/** Writes, syncs and removes a temporary file in `dir` (a newsnap temporary: start-up removes a left one). */
+async function probeFolder(dir: string): Promise<void> {
+  const path = join(dir, `.probe.${process.pid}.health.tmp`);
+  const fh = await openFile(path, 'w', 0o644);
+  try {
+    await writeFully(fh, Buffer.alloc(PROBE_BYTES));
+    await fh.sync();
+  } finally {
+    await fh.close();
+    await unlink(path).catch(() => undefined);
   }
 }

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunLock } from './run-lock.js';
-import { MANIFEST_OFFSET } from './state/state-schema.js';
+import { MANIFEST_OFFSET, MANIFEST_SEQ } from './state/state-schema.js';
 import { SqliteState } from './state/state-store.js';
-import { readManifestLines } from './manifest.js';
+import { readManifestLines, type ManifestPosition, type ManifestRecord } from './manifest.js';
 import { checkWarcFile, checkWarcRecordAt, type CheckedRecord } from '../warc/warc-check.js';
 import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
 
@@ -30,6 +30,8 @@ export interface VerifyReport {
   problemCount: number;
   /** A run held the storage lock: files it is writing were not counted as left behind. */
   runInProgress: boolean;
+  /** Why it could not be told whether a run held the lock (then left-behind files are not judged either). */
+  lockUnknown?: string;
   range: { since: string | null; until: string | null };
   stats: {
     manifestLines: number;
@@ -59,7 +61,8 @@ const LEFT_BEHIND = ['snapshots', 'history', 'journal'];
 export async function verifyStorage(root: string, options: { since?: string; until?: string; onProgress?: (stats: VerifyReport['stats']) => void } = {}): Promise<VerifyReport> {
   const started = performance.now();
   const state = new SqliteState(root, { readonly: true });
-  const runInProgress = new RunLock(root).held();
+  const lock = new RunLock(root).probe();
+  const runInProgress = 'unknown' in lock || lock.held;
   const stats: VerifyReport['stats'] = { manifestLines: 0, articles: 0, files: 0, bytes: 0, warcFiles: 0, warcRecords: 0, warcBytes: 0, durationMs: 0 };
   const problems: Problem[] = [];
   let problemCount = 0;
@@ -70,9 +73,12 @@ export async function verifyStorage(root: string, options: { since?: string; unt
   const ranged = options.since !== undefined || options.until !== undefined;
   const inRange = (day: string) => (!options.since || day >= options.since) && (!options.until || day <= options.until);
   const tick = () => options.onProgress?.({ ...stats, durationMs: performance.now() - started });
+  // One read transaction: state as it was at one moment, whatever a serve beside it commits.
+  const snapshot = state.readSnapshot();
   try {
     // A run may be appending: read the manifest only as far as state has applied it.
     const applied = Number(state.meta.get(MANIFEST_OFFSET) ?? '0');
+    const appliedSeq = Number(state.meta.get(MANIFEST_SEQ) ?? '0');
     const size = existsSync(join(root, 'manifest.jsonl')) ? statSync(join(root, 'manifest.jsonl')).size : 0;
     if (!runInProgress && applied !== size) {
       report({ kind: 'state', path: 'state.sqlite', detail: `state has applied ${applied} of the manifest's ${size} bytes`, fix: 'run newsnap crawl (or fetch) once: opening the storage applies the rest of the manifest' });
@@ -102,6 +108,9 @@ export async function verifyStorage(root: string, options: { since?: string; unt
       if (stats.manifestLines % 10_000 === 0) tick();
     }
 
+    // A writer beside us may replace a snapshot after our moment: such a file is judged again
+    // against the lines appended since, before it is called damaged.
+    const suspects = new Map<string, Problem>();
     for (const [id, v] of current) {
       if (!inRange(v.day)) continue;
       stats.articles++;
@@ -110,7 +119,7 @@ export async function verifyStorage(root: string, options: { since?: string; unt
         report({ kind: 'state', path: 'state.sqlite', id, detail: `state says ${known.path} (${short(known.sha256)}), the manifest ${v.path} (${short(v.sha256)})`, fix: STATE_FIX });
       }
       checkFile(root, v.path, v.sha256, v.bytes, stats, (detail) =>
-        report({
+        (runInProgress ? (p: Problem) => suspects.set(id, p) : report)({
           kind: 'snapshot',
           path: v.path,
           id,
@@ -124,14 +133,34 @@ export async function verifyStorage(root: string, options: { since?: string; unt
       if (!current.has(v.id)) report({ kind: 'state', path: 'state.sqlite', id: v.id, detail: `state holds a version (${short(v.sha256)}) no manifest line records`, fix: STATE_FIX });
     }
 
+    if (suspects.size > 0) await recheck(root, { offset: Math.min(applied, size), seq: appliedSeq }, suspects, stats, report);
     if (!runInProgress) for (const p of leftovers(root)) report(p);
     if (ranged) checkPages(root, state, current, stats, report);
     else checkWarcFiles(root, state, runInProgress, stats, report, tick);
   } finally {
+    snapshot.end();
     state.close();
   }
   stats.durationMs = Math.round(performance.now() - started);
-  return { storage: root, whole: problemCount === 0, problems, problemCount, runInProgress, range: { since: options.since ?? null, until: options.until ?? null }, stats };
+  return { storage: root, whole: problemCount === 0, problems, problemCount, runInProgress, ...('unknown' in lock ? { lockUnknown: lock.unknown } : {}), range: { since: options.since ?? null, until: options.until ?? null }, stats };
+}
+
+/**
+ * Snapshot files that did not match the version of our moment, judged again against the lines a
+ * writer appended since: a file replaced by a later version (or moved to a later path) that
+ * matches that version is whole. The others are reported as they were found.
+ */
+async function recheck(root: string, from: ManifestPosition, suspects: Map<string, Problem>, stats: VerifyReport['stats'], report: (p: Problem) => void): Promise<void> {
+  const later = new Map<string, ManifestRecord>();
+  for await (const line of readManifestLines(root, { from })) {
+    if ('record' in line && suspects.has(line.record.id) && line.record.event !== 'gone') later.set(line.record.id, line.record);
+  }
+  for (const [id, problem] of suspects) {
+    const r = later.get(id);
+    let whole = false;
+    if (r) checkFile(root, r.path, r.sha256, r.bytes, { ...stats }, () => undefined, () => (whole = true));
+    if (!whole) report(problem);
+  }
 }
 
 const STATE_FIX = 'the manifest is the record: stop newsnap, move state.sqlite aside and run newsnap crawl --dry-run, which reads the whole manifest into a new state (runs and pending work start again)';
@@ -141,7 +170,7 @@ function short(sha: string | null): string {
 }
 
 /** A file the manifest names: there, with its bytes and hash. */
-function checkFile(root: string, rel: string, sha256: string, bytes: number | null, stats: VerifyReport['stats'], problem: (detail: string) => void): void {
+function checkFile(root: string, rel: string, sha256: string, bytes: number | null, stats: VerifyReport['stats'], problem: (detail: string) => void, whole?: () => void): void {
   let data: Buffer;
   try {
     data = readFileSync(join(root, rel));
@@ -151,8 +180,10 @@ function checkFile(root: string, rel: string, sha256: string, bytes: number | nu
   }
   stats.files++;
   stats.bytes += data.length;
+  const digest = createHash('sha256').update(data).digest('hex');
   if (bytes !== null && data.length !== bytes) problem(`${data.length} bytes on disk, the manifest says ${bytes}`);
-  else if (createHash('sha256').update(data).digest('hex') !== sha256) problem(`its bytes changed: sha256 ${createHash('sha256').update(data).digest('hex').slice(0, 12)}… on disk, the manifest says ${sha256.slice(0, 12)}…`);
+  else if (digest !== sha256) problem(`its bytes changed: sha256 ${digest.slice(0, 12)}… on disk, the manifest says ${sha256.slice(0, 12)}…`);
+  else whole?.();
 }
 
 /** Temporary, journal and open files that a finished run never leaves. */

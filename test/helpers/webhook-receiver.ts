@@ -60,7 +60,7 @@ export class WebhookReceiver {
 
   /** The event seqs delivered with a 2xx, each once. */
   deliveredSeqs(): number[] {
-    return [...new Set(this.received.filter((r) => r.valid && r.status < 300).map((r) => Number(r.id.replace(/^evt_/, ''))))].sort((a, b) => a - b);
+    return [...new Set(this.received.filter((r) => r.valid && r.status < 300).map((r) => seqOf(r.id)))].sort((a, b) => a - b);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -79,4 +79,11 @@ export class WebhookReceiver {
       res.end();
     });
   }
+}
+
+/** The `seq` in a webhook-id `evt_<storage id>_<seq>`. */
+export function seqOf(webhookId: string): number {
+  const m = /^evt_[0-9a-f-]{36}_(\d+)$/.exec(webhookId);
+  if (!m) throw new Error(`webhook-id ${JSON.stringify(webhookId)} is not evt_<storage id>_<seq>`);
+  return Number(m[1]);
 }

@@ -41,6 +41,8 @@ export interface OutboxStore {
   tally(): EndpointTally[];
   /** An endpoint answered 410: nothing more is sent to it until it is enabled again. */
   disable(endpoint: string, reason: string): void;
+  /** Removes delivered rows settled before `before` (their count stays in the totals); returns how many. */
+  prune(before: string, limit?: number): number;
   enable(endpoint: string): void;
   /**
    * Sends again: dead deliveries (of `endpoints`, after `after` when given) become pending; with
@@ -64,9 +66,15 @@ export class SqliteOutbox implements OutboxStore {
         `UPDATE deliveries SET state = @state, attempts = @attempts, next_at = @nextAt, last_status = @status, last_error = @error, updated_at = @now WHERE endpoint = @endpoint AND seq = @seq`,
       ),
       backlog: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'pending'`),
+      // Read through the partial indexes and the totals: the cost follows the backlog and the dead
+      // deliveries, never the delivered ones (of which there may be millions).
       tally: db.prepare<[], { endpoint: string; state: string; n: number; last_error: string | null }>(
-        `SELECT endpoint, state, COUNT(*) AS n, MAX(CASE WHEN state <> 'delivered' THEN last_error END) AS last_error FROM deliveries GROUP BY endpoint, state`,
+        `SELECT endpoint, state, COUNT(*) AS n, MAX(last_error) AS last_error FROM deliveries WHERE state = 'pending' GROUP BY endpoint
+         UNION ALL SELECT endpoint, state, COUNT(*) AS n, MAX(last_error) AS last_error FROM deliveries WHERE state = 'dead' GROUP BY endpoint
+         UNION ALL SELECT endpoint, 'delivered' AS state, delivered AS n, NULL AS last_error FROM delivery_totals`,
       ),
+      countDelivered: db.prepare(`INSERT INTO delivery_totals (endpoint, delivered) VALUES (?, 1) ON CONFLICT (endpoint) DO UPDATE SET delivered = delivered + 1`),
+      prune: db.prepare(`DELETE FROM deliveries WHERE (endpoint, seq) IN (SELECT endpoint, seq FROM deliveries WHERE state = 'delivered' AND updated_at < ? LIMIT ?)`),
       endpoints: db.prepare<[], { url: string; disabled_at: string | null; disabled_reason: string | null }>(`SELECT * FROM webhook_endpoints`),
       disable: db.prepare(
         `INSERT INTO webhook_endpoints (url, disabled_at, disabled_reason) VALUES (?, ?, ?) ON CONFLICT (url) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason`,
@@ -101,7 +109,14 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   delivered(d: Delivery, status: number): void {
-    this.s.settle.run({ ...key(d), state: 'delivered', attempts: d.attempts + 1, nextAt: null, status, error: null, now: nowIso() });
+    this.db.transaction(() => {
+      const changed = this.s.settle.run({ ...key(d), state: 'delivered', attempts: d.attempts + 1, nextAt: null, status, error: null, now: nowIso() }).changes;
+      if (changed > 0) this.s.countDelivered.run(d.endpoint);
+    })();
+  }
+
+  prune(before: string, limit = 10_000): number {
+    return this.s.prune.run(before, limit).changes;
   }
 
   retry(d: Delivery, nextAt: string, status: number | null, error: string): void {

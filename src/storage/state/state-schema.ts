@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * The state store's tables, and the migration of a store written by an earlier newsnap. The
  * version lives in SQLite's `user_version`; a migration runs once, in one transaction.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const ARTICLES = `
 CREATE TABLE articles (
@@ -77,6 +77,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
   PRIMARY KEY (endpoint, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (endpoint, next_at, seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (endpoint, seq) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (updated_at) WHERE state = 'delivered';
+CREATE TABLE IF NOT EXISTS delivery_totals (
+  endpoint TEXT PRIMARY KEY,
+  delivered INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
   url TEXT PRIMARY KEY,
   disabled_at TEXT,
@@ -197,7 +203,10 @@ export function ensureSchema(db: Database.Database, where: string): Migration | 
       db.exec('ALTER TABLE events ADD COLUMN seq INTEGER');
       db.prepare(`DELETE FROM meta WHERE key = ?`).run(MANIFEST_SEQ);
     }
+    const totals = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'delivery_totals'`).get() !== undefined;
     db.exec(REST);
+    // Schema 5 counts delivered webhooks in a total (delivered rows are pruned): it starts from the rows there are.
+    if (!totals) db.exec(`INSERT INTO delivery_totals (endpoint, delivered) SELECT endpoint, COUNT(*) FROM deliveries WHERE state = 'delivered' GROUP BY endpoint`);
     // The events table starts empty: the whole manifest is applied again at open, which fills it
     // (applying a line is idempotent).
     if (exists && version === 0) db.prepare(`DELETE FROM meta WHERE key = ?`).run(MANIFEST_OFFSET);

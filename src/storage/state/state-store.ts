@@ -33,8 +33,18 @@ export interface State {
   readonly payloads: PayloadStore;
   /** Runs `work` as one transaction: all its writes, or none. */
   transaction<T>(work: () => T): T;
+  /** A small write that fails at once rather than wait for another process's lock (a health probe). */
+  probeWrite(key: string, value: string): void;
+  /**
+   * Whether writes wait for another process's lock (up to the busy timeout) or fail at once: while
+   * state writes are known to fail, waiting would only block this thread (the HTTP API with it).
+   */
+  waitForLocks(wait: boolean): void;
   close(): void;
 }
+
+/** How long a write waits for another process's lock on the database (a `deliver --replay` beside `serve`). */
+const BUSY_TIMEOUT_MS = 5000;
 
 export class SqliteState implements State {
   private readonly db: Database.Database;
@@ -52,7 +62,7 @@ export class SqliteState implements State {
   constructor(storageDir: string, options: { readonly?: boolean } = {}) {
     if (!options.readonly) mkdirSync(storageDir, { recursive: true });
     this.db = new Database(join(storageDir, 'state.sqlite'), options.readonly ? { readonly: true, fileMustExist: true } : {});
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a killed process; only a power cut may drop the last commits.
@@ -73,6 +83,37 @@ export class SqliteState implements State {
 
   transaction<T>(work: () => T): T {
     return this.db.transaction(work)();
+  }
+
+  /**
+   * A small write that never waits for a lock (a health probe): it fails at once while another
+   * process holds the database, instead of blocking this thread for the busy timeout.
+   */
+  probeWrite(key: string, value: string): void {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.meta.set(key, value);
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  private busyTimeoutMs = BUSY_TIMEOUT_MS;
+
+  waitForLocks(wait: boolean): void {
+    this.busyTimeoutMs = wait ? BUSY_TIMEOUT_MS : 0;
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+  }
+
+  /**
+   * Begins a read transaction that a reader keeps across its awaits: every read until `end()` sees
+   * state as it was at the first (WAL mode), whatever a writer beside it commits meanwhile.
+   */
+  readSnapshot(): { end(): void } {
+    this.db.exec('BEGIN');
+    // The snapshot is taken at the first read, not at BEGIN: read now.
+    this.db.prepare('SELECT 1 FROM meta LIMIT 1').get();
+    return { end: () => (this.db.inTransaction ? this.db.exec('COMMIT') : undefined) };
   }
 
   close(): void {
