@@ -24,6 +24,9 @@ const extractRuns = Number(flag('extract-runs', smoke ? 20 : 300));
 const bigArticles = Number(flag('discovery-articles', smoke ? 2000 : 100000));
 const work = mkdtempSync(join(os.tmpdir(), 'newsnap-bench-'));
 const log = (line) => process.stdout.write(`${line}\n`);
+/** Where the sections of the other benchmarks begin: this run rewrites what is above it only. */
+const OTHERS = '<!-- The sections below come from the other benchmarks (bench/*.mjs), each with its command; bench/run.mjs keeps them. -->';
+
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** Runs a command under GNU time; returns wall, cpu and peak RSS. */
@@ -236,6 +239,9 @@ const targets = [
 // A smoke run proves the bench still runs; a few dozen pages judge no target.
 for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${smoke ? '(smoke run: not judged)' : met ? 'met' : 'NOT met'}`);
 if (!smoke) {
+  // The other benchmarks' sections, below the marker, are kept as they are.
+  const previous = existsSync(join(here, 'RESULTS.md')) ? readFileSync(join(here, 'RESULTS.md'), 'utf8') : '';
+  const kept = previous.includes(OTHERS) ? previous.slice(previous.indexOf(OTHERS)) : `${OTHERS}\n`;
   writeFileSync(
     join(here, 'RESULTS.md'),
     `# Benchmark results
@@ -291,7 +297,8 @@ ${discovery.listed} URLs listed in ${discovery.wall.toFixed(1)} s, peak RSS ${di
 ## Idle incremental run
 
 ${idleRequests.length} requests: ${idleRequests.map((r) => `\`${r.path}\` ${r.status}`).join(', ')}.
-`,
+
+${kept}`,
   );
   log('wrote bench/RESULTS.md');
 }

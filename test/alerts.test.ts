@@ -22,8 +22,8 @@ describe('deploy/prometheus/newsnap-alerts.yml', () => {
     expect(run.stdout).toContain('SUCCESS');
   });
 
-  it('alerts on drift, blocking, no success for twice the schedule, an unreachable site, articles given up on and storage; each tested firing and not firing', () => {
-    expect(alerts.map((a) => a.alert).sort()).toEqual(['NewsnapArticlesNeedAttention', 'NewsnapBlocked', 'NewsnapExtractionDrift', 'NewsnapNoSuccessfulCrawl', 'NewsnapSiteUnreachable', 'NewsnapStorageNotWritable']);
+  it('alerts on drift, blocking, no success for twice the schedule, an unreachable site, articles given up on, a storage that cannot be written and writes that fail; each tested firing and not firing', () => {
+    expect(alerts.map((a) => a.alert).sort()).toEqual(['NewsnapArticlesNeedAttention', 'NewsnapBlocked', 'NewsnapExtractionDrift', 'NewsnapNoSuccessfulCrawl', 'NewsnapSiteUnreachable', 'NewsnapStorageNotWritable', 'NewsnapStorageWritesFailing']);
     const cases = tests.tests.flatMap((t) => t.alert_rule_test);
     for (const { alert } of alerts) {
       expect(cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0), `${alert} firing`).toBe(true);

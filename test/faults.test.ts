@@ -11,8 +11,10 @@ const env = {
   NEWSNAP_RENDER_POLICY: 'never',
   NEWSNAP_CRAWL_BACKOFF_BASE_MS: '100',
   NEWSNAP_CRAWL_RETRIES: '3',
-  NEWSNAP_HTTP_READ_TIMEOUT_MS: '700',
-  NEWSNAP_HTTP_TOTAL_TIMEOUT_MS: '2500',
+  // Short enough that the faults that never answer end soon; long enough that a busy machine's
+  // mirror still answers every healthy page in time (a timeout here is a fault's, never load's).
+  NEWSNAP_HTTP_READ_TIMEOUT_MS: '3000',
+  NEWSNAP_HTTP_TOTAL_TIMEOUT_MS: '8000',
   NEWSNAP_HTTP_MAX_BYTES: '2000000',
 };
 const mirrors: MirrorServer[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { runCli } from './helpers/cli.js';
-import { startServe, until, type Served } from './helpers/serve.js';
+import { firstCrawlEnded, startServe, until, type Served } from './helpers/serve.js';
 import { articleRequests, compareWithMirror } from './helpers/mirror.js';
 import { REFERENCE_CASES, SEED } from './helpers/paths.js';
 import { listFiles, lockIsFree, tempDir } from './helpers/storage.js';
@@ -32,6 +32,14 @@ async function serve(args: string[], extraEnv: Record<string, string> = {}): Pro
   const served = await startServe(args, { env: { ...env, ...extraEnv } });
   cleanup.push(() => served.kill());
   return served;
+}
+
+/** The sum of a metric's series whose labels include `label` (every lane's, say). */
+function metricSum(text: string, name: string, label: string): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && l.slice(0, l.indexOf('}')).split(/[{,]/).includes(label))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
 function metric(text: string, name: string, labels = ''): number {
@@ -71,8 +79,10 @@ describe('newsnap serve', () => {
     expect(metric(text, 'newsnap_articles_total', 'outcome="written"')).toBe(articles);
     expect(metric(text, 'newsnap_articles_total', 'outcome="not_article"')).toBe(mirror.all().length - articles);
     expect(metric(text, 'newsnap_crawls_total', 'status="done"')).toBeGreaterThanOrEqual(3);
-    expect(metric(text, 'newsnap_requests_total', 'status="200"')).toBe(mirror.log.filter((r) => r.status === 200).length);
-    expect(metric(text, 'newsnap_requests_total', 'status="304"')).toBe(mirror.log.filter((r) => r.status === 304).length);
+    // Every request of every lane (the schedule's crawls, the feed watch) is counted, under its lane.
+    expect(metricSum(text, 'newsnap_requests_total', 'status="200"')).toBe(mirror.log.filter((r) => r.status === 200).length);
+    expect(metricSum(text, 'newsnap_requests_total', 'status="304"')).toBe(mirror.log.filter((r) => r.status === 304).length);
+    expect(text).toMatch(/^newsnap_requests_total\{status="200",lane="schedule"\} \d+$/m);
     expect(metric(text, 'newsnap_discovery_sources_total', 'kind="rss",outcome="unchanged"')).toBeGreaterThanOrEqual(2);
     expect(metric(text, 'newsnap_last_successful_crawl_timestamp_seconds')).toBe(Date.parse(NOW) / 1000);
     expect(metric(text, 'newsnap_queue_length')).toBe(0);
@@ -88,6 +98,7 @@ describe('newsnap serve', () => {
     const { mirror, origin } = await mirrorWith({ articles: 10, days: 1 });
     const storage = await tempDir();
     const { api } = await serve(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage, '--rate', '2'], { NEWSNAP_SERVE_TOKEN: 's3cret' });
+    await firstCrawlEnded(api);
     const post = (body: string, headers: Record<string, string> = {}) =>
       fetch(`${api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret', ...headers }, body });
 
@@ -122,6 +133,8 @@ describe('newsnap serve', () => {
     const { mirror, origin } = await mirrorWith({ articles: 12, days: 1 });
     const storage = await tempDir();
     const { api } = await serve(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage, '--rate', '2'], { NEWSNAP_SERVE_MAX_QUEUED_FETCHES: '3' });
+    await firstCrawlEnded(api);
+    mirror.clearLog();
     const urls = mirror.all().slice(0, 10).map((a) => `https://anlatilaninotesi.com.tr/${a.day}/${a.slug}-${a.id}.html`);
     const statuses = await Promise.all(urls.map((url) => fetch(`${api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.status)));
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);

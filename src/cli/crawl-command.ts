@@ -39,22 +39,7 @@ export async function crawlCommand(ctx: Context, flags: CrawlFlags): Promise<Exi
     const deliverer = startDeliverer(ctx, storage, shutdown);
     let summary: CrawlSummary;
     try {
-      summary = await runCrawl(
-        {
-          config: ctx.config,
-          log: ctx.log,
-          urls: ctx.urls,
-          http: runtime.http,
-          scheduler: runtime.scheduler,
-          storage,
-          pipeline: runtime.pipeline,
-          health: runtime.health,
-          out: process.stdout,
-          tty: process.stderr.isTTY === true,
-        },
-        request,
-        shutdown.signal,
-      );
+      summary = await runCrawl({ engine: runtime.engine, lane: 'crawl', out: process.stdout, tty: process.stderr.isTTY === true }, request, shutdown.signal);
     } finally {
       // The browser and the connections close first, deliveries get their moment; the lock is released last.
       await runtime.close();

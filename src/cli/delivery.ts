@@ -1,7 +1,9 @@
 import type { Storage } from '../storage/storage.js';
 import { ChangeFeed } from '../delivery/change-feed.js';
 import { WebhookDeliverer, type DeliveryOutcome } from '../delivery/webhook-deliverer.js';
-import { parseSchedule } from '../clock/durations.js';
+import { parseDuration, parseSchedule } from '../clock/durations.js';
+import { join } from 'node:path';
+import { StorageError } from '../disk/storage-error.js';
 import { MANIFEST_EVENTS } from '../storage/manifest.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
@@ -31,6 +33,12 @@ export function startDeliverer(ctx: Context, storage: Storage, shutdown: Shutdow
     concurrency: d.concurrency,
     userAgent: ctx.config.http.userAgent,
     log: ctx.log,
+    storageId: storage.id,
+    keepDeliveredMs: parseDuration(d.keepDelivered),
+    outboxHealth: {
+      failed: (err) => storage.health.failed('outbox', StorageError.from(err, join(storage.root, 'state.sqlite'), 'write the webhook outbox in')),
+      ok: () => storage.health.ok('outbox'),
+    },
     ...(onOutcome ? { onOutcome } : {}),
   });
   if (!deliverer.enabled) return deliverer;

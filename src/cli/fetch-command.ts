@@ -1,5 +1,6 @@
 import { requireOperatorContact } from '../config/index.js';
 import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
+import { ManualFetch } from '../engine/lanes/manual-fetch.js';
 import { exitCodeOf } from '../storage/state/article-states.js';
 import type { ArticleRef } from '../site/site-urls.js';
 import type { Context } from './context.js';
@@ -24,7 +25,8 @@ export async function fetchCommand(ctx: Context, inputs: string[], flags: FetchF
     const runtime = createRuntime(ctx, shutdown, storage);
     const deliverer = storage ? startDeliverer(ctx, storage, shutdown) : null;
     try {
-      const outcomes = await Promise.all(refs.map((ref) => runtime.pipeline.process(ref, storage, shutdown.signal)));
+      const lane = new ManualFetch(runtime.engine, { lane: 'fetch', maxQueued: Number.POSITIVE_INFINITY });
+      const outcomes = await Promise.all(refs.map((ref) => lane.fetch(ref, shutdown.signal)));
       for (const outcome of outcomes) {
         if (outcome.kind === 'printed') process.stdout.write(outcome.text);
         report.write(`${describeOutcome(outcome)}\n`);

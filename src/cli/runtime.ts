@@ -1,24 +1,23 @@
 import type { Storage } from '../storage/storage.js';
 import { availableParallelism } from 'node:os';
 import { ArticlePipeline } from '../engine/pipeline/article-pipeline.js';
+import { Engine } from '../engine/engine.js';
 import { localExtractor, threadedExtractor } from '../engine/pipeline/extractor.js';
 import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
 import { describeProxy } from '../fetch/proxy.js';
-import { SiteHealth } from '../engine/policies/site-health.js';
+import { CircuitBreaker } from '../engine/policies/circuit-breaker.js';
 import { RequestScheduler } from '../engine/request-scheduler.js';
 import { revisitPolicy } from '../engine/revisit-policy.js';
 import type { Context } from './context.js';
 import { createRenderer } from './renderer.js';
 import type { Shutdown } from './shutdown.js';
 
-/** What a command needs to move articles: one HTTP client, one request queue, one pipeline. */
+/** What a command needs to move articles: the engine (one HTTP client, one request queue, one pipeline, the policies). */
 export interface Runtime {
+  engine: Engine;
   http: HttpClient;
   scheduler: RequestScheduler;
-  /** Whether the site answers at all, as every request of this process sees it. */
-  health: SiteHealth;
-  pipeline: ArticlePipeline;
   /**
    * Stops everything in flight: queued and running requests are aborted and the browser is
    * closed (its renders with it). Resolves when no browser process is left.
@@ -44,7 +43,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
     backoffMaxMs: c.backoffMaxMs,
     maxRetryAfterMs: c.maxRetryAfterMs,
   });
-  const health = new SiteHealth(http, c.unreachableAfter);
+  const breaker = new CircuitBreaker(c.unreachableAfter);
   const proxy = describeProxy(http.proxy);
   if (proxy) ctx.log.info({ proxy }, 'requests go through a proxy');
   scheduler.onRetryScheduled(({ label, attempt, delayMs, error }) => ctx.log.info({ label, attempt, delayMs, err: error.message }, 'retry scheduled'));
@@ -57,7 +56,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
     profile: ctx.config.site,
     pages: new HttpPageFetcher(http),
     scheduler,
-    health,
+    health: breaker,
     log: ctx.log,
     renderPolicy: ctx.config.render.policy,
     revisit: revisitPolicy(ctx.config.revisit, c.maxFailedRuns),
@@ -67,18 +66,18 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
     http.recorder = storage.warc;
     renderer.record(storage.warc);
   }
+  const engine = new Engine({ config: ctx.config, log: ctx.log, urls: ctx.urls, http, scheduler, breaker, pipeline, storage });
   shutdown.onForce(renderer.kill);
   const stop = () => {
-    scheduler.stop();
+    engine.stop();
     return renderer.close();
   };
   const stopping = () => void stop();
   shutdown.signal.addEventListener('abort', stopping, { once: true });
   return {
+    engine,
     http,
     scheduler,
-    health,
-    pipeline,
     stop,
     async close() {
       shutdown.signal.removeEventListener('abort', stopping);

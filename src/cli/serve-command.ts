@@ -1,6 +1,7 @@
 import { requireOperatorContact } from '../config/index.js';
-import { createApi, listen } from '../service/http-api.js';
-import { CrawlService } from '../engine/lanes/crawl-service.js';
+import { createApi, isLoopback, listen } from '../service/http-api.js';
+import { Waiters } from '../service/events-api.js';
+import { CrawlService } from '../service/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
 import { changeFeed, startDeliverer } from './delivery.js';
@@ -19,15 +20,18 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
   try {
     const storage = await openStorage(ctx, shutdown);
+    // The state database itself damaged: nothing can go on; exit for the orchestrator to restart us.
+    storage.health.onFatal((err) => shutdown.exitNow(ExitCode.STORAGE, err.message));
     const runtime = createRuntime(ctx, shutdown, storage, { extractionThreads: true });
-    // The metrics read the same status the pages and /status show; the service is made just below.
-    const metrics: ServiceMetrics = new ServiceMetrics(runtime.http, runtime.scheduler, {
+    // The metrics read the same alarms the pages and /status show (once a scrape); the service is made just below.
+    const alarms = memoized(500, () => service.alarmsNow());
+    const metrics: ServiceMetrics = new ServiceMetrics(runtime.scheduler, {
       alarms: (): { drift: boolean; blocked: boolean } => {
-        const { drift, blocked } = service.status().alarms;
+        const { drift, blocked } = alarms();
         return { drift: drift !== null, blocked: blocked !== null };
       },
       needsAttention: () => storage.state.reports.countNeedingAttention(ctx.config.crawl.maxFailedRuns),
-      unreachableRuns: () => service.status().alarms.unreachable?.runsInARow ?? 0,
+      unreachableRuns: () => alarms().unreachable?.runsInARow ?? 0,
       storageProblem: () => storageProblem(ctx.config.storage),
       lastSuccessMs: () => {
         const at = storage.state.runs.lastSuccess()?.finishedAt;
@@ -35,10 +39,12 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       },
       scheduleIntervalSeconds: () => service.scheduleIntervalSeconds(),
       webhookBacklog: () => storage.state.outbox.backlog(),
+      storageErrors: () => storage.health.errors,
+      storageFailing: () => storage.health.current().map((p) => p.op),
     });
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
-    const service: CrawlService = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, health: runtime.health, storage, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
+    const service: CrawlService = new CrawlService({ config: ctx.config, engine: runtime.engine, storage, metrics });
     const server = createApi({
       service,
       metrics,
@@ -48,7 +54,9 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       token: ctx.config.serve.token,
       protectPages: ctx.config.serve.protectPages,
       isStateOpen: () => stateOpen && !shutdown.signal.aborted,
-      changes: { feed: changeFeed(storage), onLine: (listener) => storage.onLine(listener) },
+      storageHealth: storage.health,
+      changes: { feed: changeFeed(storage), onLine: (listener) => storage.onLine(listener), lastSeq: () => storage.lastSeq, storageId: storage.id },
+      waiters: new Waiters(),
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
     });
@@ -56,6 +64,9 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     try {
       const url = await listen(server, port, host);
       ctx.log.info({ url, storage: ctx.config.storage, origin: ctx.config.origin || ctx.config.site.baseUrl }, 'newsnap serve listening');
+      if (!ctx.config.serve.token && !isLoopbackHost(host)) {
+        ctx.log.warn({ host }, `serve listens on ${host} without serve.token: POST /fetch and /backfill are refused (403) from other machines until serve.token (NEWSNAP_SERVE_TOKEN) is set`);
+      }
       service.start();
     } catch (err) {
       server.close();
@@ -85,4 +96,22 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   } finally {
     shutdown.dispose();
   }
+}
+
+/** Whether a listen address reaches only this machine. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || isLoopback(host);
+}
+
+/** `read`, computed at most once every `ms`: a metrics scrape reads the alarms for several gauges. */
+function memoized<T>(ms: number, read: () => T): () => T {
+  let at = Number.NEGATIVE_INFINITY;
+  let value: T;
+  return () => {
+    if (performance.now() - at > ms) {
+      value = read();
+      at = performance.now();
+    }
+    return value;
+  };
 }

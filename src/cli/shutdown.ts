@@ -59,8 +59,18 @@ export class Shutdown {
     this.controller.abort(new Error(`stopped by ${sig}`));
   }
 
-  private force(why: string): void {
-    this.log.error({ why }, 'forcing exit: the browser is killed and the lock released; the next run resumes');
+  /**
+   * Ends the process at once with `code`, running the last-resort hooks (the browser killed, the
+   * lock released): for a fault the process cannot go on from, so that the orchestrator's restart
+   * policy acts.
+   */
+  exitNow(code: number, why: string): never {
+    this.log.fatal({ why, exitCode: code }, 'exiting at once: the browser is killed and the lock released; a restart repairs the rest');
+    this.runLastResort();
+    process.exit(code);
+  }
+
+  private runLastResort(): void {
     for (const hook of this.lastResort) {
       try {
         hook();
@@ -68,6 +78,11 @@ export class Shutdown {
         // Forcing the exit must not fail on a hook: the next run repairs what is left.
       }
     }
+  }
+
+  private force(why: string): void {
+    this.log.error({ why }, 'forcing exit: the browser is killed and the lock released; the next run resumes');
+    this.runLastResort();
     process.exit(this.options.exitCode);
   }
 }

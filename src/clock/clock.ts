@@ -38,6 +38,14 @@ export function nowMs(): number {
   return pinnedMs() ?? Date.now();
 }
 
+/**
+ * The system clock, never pinned: for what another party checks against its own clock (a
+ * webhook's `webhook-timestamp`, which receivers reject when it is minutes off theirs).
+ */
+export function wallClockMs(): number {
+  return Date.now();
+}
+
 export function now(): Date {
   return new Date(nowMs());
 }

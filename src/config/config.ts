@@ -92,6 +92,8 @@ export interface DeliveryOptions {
   concurrency: number;
   /** A one-shot command (crawl, fetch) delivers what it can this long after its work, then exits. */
   drainSeconds: number;
+  /** Delivered webhooks are kept this long (shown, replayable with --after), then pruned; their count stays. */
+  keepDelivered: string;
 }
 
 export interface DiscoveryTiming {
@@ -188,6 +190,7 @@ export const DEFAULTS: Config = {
     timeoutMs: 15_000,
     concurrency: 8,
     drainSeconds: 5,
+    keepDelivered: '7d',
   },
 };
 

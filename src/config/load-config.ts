@@ -283,6 +283,11 @@ function validateDelivery(c: Config, fail: (key: string, what: string) => never)
   if (!(d.timeoutMs > 0)) fail('delivery.timeoutMs', `must be more than 0; got ${d.timeoutMs}`);
   if (!Number.isInteger(d.concurrency) || d.concurrency < 1) fail('delivery.concurrency', `must be a whole number of at least 1; got ${d.concurrency}`);
   if (!(d.drainSeconds >= 0)) fail('delivery.drainSeconds', `must be 0 or more; got ${d.drainSeconds}`);
+  try {
+    parseDuration(d.keepDelivered);
+  } catch (err) {
+    fail('delivery.keepDelivered', `is not valid: ${(err as Error).message}`);
+  }
   const seen = new Set<string>();
   d.webhooks.forEach((w, i) => {
     const key = `delivery.webhooks[${i}]`;

@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { nowIso, nowMs } from '../clock/clock.js';
+import { nowIso, nowMs, wallClockMs } from '../clock/clock.js';
+import { deadline } from '../clock/deadline.js';
 import { delay } from '../clock/delay.js';
 import type { WebhookEndpoint } from '../config/config.js';
 import { parseRetryAfter } from '../fetch/fetch-error.js';
@@ -9,6 +10,9 @@ import type { Delivery, OutboxStore } from '../storage/state/outbox-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ManifestRecord } from '../storage/manifest.js';
 import type { ChangeFeed } from './change-feed.js';
+
+/** What one attempt at one delivery came to. */
+type Settlement = { delivered: number } | { disabled: string } | { failed: string; status?: number; retryAfterMs?: number };
 
 /** What became of one attempt at one delivery. */
 export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'disabled';
@@ -24,6 +28,15 @@ export interface DelivererOptions {
   concurrency: number;
   userAgent: string;
   log: Logger;
+  /**
+   * This storage folder's own id: in every `webhook-id`, so a receiver fed by two folders (or by
+   * one that was reset, whose `seq` starts again) never takes a new event for a duplicate.
+   */
+  storageId: string;
+  /** Delivered rows are pruned once older than this (ms); their count stays. */
+  keepDeliveredMs: number;
+  /** Hears whether the outbox could be read and written (the storage's health record). */
+  outboxHealth?: { failed(error: unknown): void; ok(): void };
   onOutcome?: (outcome: DeliveryOutcome) => void;
   /** Source of jitter; tests pass a seeded one. */
   random?: () => number;
@@ -38,7 +51,12 @@ const IDLE_MS = 30_000;
 /** Attempts in a row without an answer that pause an endpoint, and how long the first pause lasts. */
 const SILENT_IN_A_ROW = 3;
 const FIRST_PAUSE_MS = 5_000;
-const MAX_PAUSE_MS = 10 * 60_000;
+// A receiver back after an outage is tried again within a minute; a dead one costs a few attempts a minute.
+const MAX_PAUSE_MS = 60_000;
+/** After the outbox itself failed (a full disk, a locked database), the next look waits this long. */
+const OUTBOX_RETRY_MS = 5_000;
+/** Delivered rows are pruned at most this often. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * Delivers the outbox: each manifest event as one POST to each endpoint that takes its kind, as
@@ -60,6 +78,9 @@ export class WebhookDeliverer {
   private idle: Array<() => void> = [];
   private pumping = false;
   private stopped: Promise<void> | null = null;
+  private prunedAt = Number.NEGATIVE_INFINITY;
+  /** While the outbox cannot be written, nothing is sent before this (ms): a delivery it cannot record would only be sent again. */
+  private outboxRetryAt = 0;
   /** Endpoints that answered (any HTTP status) in this process: worth waiting for when draining. */
   private readonly answering = new Set<string>();
   /**
@@ -128,37 +149,73 @@ export class WebhookDeliverer {
   /** Starts due deliveries up to the concurrency; sleeps until the next one falls due when none is. */
   private pump(): void {
     if (!this.enabled || this.stopper.signal.aborted || this.pumping) return;
+    if (performance.now() < this.outboxRetryAt) {
+      if (this.inflight.size === 0) this.sleep(this.outboxRetryAt - performance.now());
+      return;
+    }
     this.pumping = true;
     try {
       if (this.wakeTimer) clearTimeout(this.wakeTimer);
       this.wakeTimer = null;
+      this.prune();
       const free = this.o.concurrency - this.inflight.size;
       const paused = this.paused();
       if (free > 0) {
         const due = this.o.outbox.due(nowIso(), this.inflight.size + free * 2, this.reachable(paused)).filter((d) => !this.inflight.has(keyOf(d)));
-        for (const d of due.slice(0, free)) {
-          const job = this.deliver(d).finally(() => {
-            this.inflight.delete(keyOf(d));
-            this.pump();
-          });
-          this.inflight.set(keyOf(d), job);
-        }
+        for (const d of due.slice(0, free)) this.launch(d);
       }
       if (this.inflight.size === 0) {
         for (const resolve of this.idle.splice(0)) resolve();
         const next = this.o.outbox.nextDue(this.reachable(paused));
         const resume = Math.min(...paused.map((url) => this.silent.get(url)?.until ?? Number.POSITIVE_INFINITY));
-        const wait = Math.min(IDLE_MS, next === null ? IDLE_MS : Math.max(0, Date.parse(next) - nowMs()), Math.max(0, resume - nowMs()));
-        this.wakeTimer = setTimeout(() => this.pump(), wait);
-        this.wakeTimer.unref();
+        this.sleep(Math.min(IDLE_MS, next === null ? IDLE_MS : Math.max(0, Date.parse(next) - nowMs()), Math.max(0, resume - performance.now())));
       }
     } catch (err) {
-      this.o.log.error({ err: (err as Error).message }, 'webhook outbox could not be read; trying again shortly');
-      this.wakeTimer = setTimeout(() => this.pump(), 5000);
-      this.wakeTimer.unref();
+      this.outboxFailed(err, 'webhook outbox could not be read');
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * One delivery in flight. Whatever it throws (the outbox's own write failing: a full disk, a
+   * locked database) is caught here: the delivery stays as the outbox has it, and is tried again.
+   */
+  private launch(d: Delivery): void {
+    const job = this.deliver(d)
+      .then(
+        () => this.o.outboxHealth?.ok(),
+        (err: unknown) => this.outboxFailed(err, 'webhook outbox could not be written'),
+      )
+      .finally(() => {
+        this.inflight.delete(keyOf(d));
+        this.pump();
+      });
+    this.inflight.set(keyOf(d), job);
+  }
+
+  /** The outbox failed: logged, told to the health record, looked at again shortly. */
+  private outboxFailed(err: unknown, what: string): void {
+    this.o.log.error({ err: (err as Error).message }, `${what}; trying again in ${OUTBOX_RETRY_MS / 1000} s`);
+    this.o.outboxHealth?.failed(err);
+    this.outboxRetryAt = performance.now() + OUTBOX_RETRY_MS;
+  }
+
+  private sleep(ms: number): void {
+    if (this.stopper.signal.aborted) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => this.pump(), ms);
+    this.wakeTimer.unref();
+  }
+
+  /** Delivered rows older than delivery.keepDelivered go, a batch at a time, at most hourly. */
+  private prune(): void {
+    if (performance.now() - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = performance.now();
+    const pruned = this.o.outbox.prune(new Date(nowMs() - this.o.keepDeliveredMs).toISOString());
+    if (pruned > 0) this.o.log.info({ pruned }, 'delivered webhook rows past delivery.keepDelivered pruned');
+    // A large backlog of old rows is pruned over the next looks, not in one long transaction.
+    if (pruned >= 10_000) this.prunedAt = Number.NEGATIVE_INFINITY;
   }
 
   /** One attempt at one delivery, and what it leaves in the outbox. */
@@ -170,15 +227,17 @@ export class WebhookDeliverer {
       this.settle(d, { dead: `manifest line ${d.seq} could not be read` });
       return;
     }
-    const id = `evt_${d.seq}`;
-    const at = new Date(nowMs());
+    const id = `evt_${this.o.storageId}_${d.seq}`;
+    // The real time, even when NEWSNAP_NOW pins newsnap's clock: receivers check it against theirs.
+    const at = new Date(wallClockMs());
     const body = JSON.stringify({ type: `article.${record.event}`, timestamp: record.capturedAt, data: record });
-    const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(this.o.timeoutMs)]);
+    const limit = deadline(this.o.timeoutMs, this.stopper.signal);
+    let result: Settlement;
     try {
       const res = await request(d.endpoint, {
         method: 'POST',
         dispatcher: this.dispatcher,
-        signal,
+        signal: limit.signal,
         headers: {
           'content-type': 'application/json',
           'user-agent': this.o.userAgent,
@@ -192,22 +251,25 @@ export class WebhookDeliverer {
       const status = res.statusCode;
       this.answering.add(d.endpoint);
       this.silent.delete(d.endpoint);
-      if (status >= 200 && status < 300) return this.settle(d, { delivered: status });
-      if (status === 410) return this.settle(d, { disabled: `it answered HTTP 410 Gone to event ${d.seq}` });
       const retryAfter = BUSY.has(status) ? parseRetryAfter(header(res.headers['retry-after']), header(res.headers.date)) : undefined;
-      return this.settle(d, { failed: `HTTP ${status}`, status, ...(retryAfter === undefined ? {} : { retryAfterMs: Math.min(retryAfter, MAX_RETRY_AFTER_MS) }) });
+      result =
+        status >= 200 && status < 300
+          ? { delivered: status }
+          : status === 410
+            ? { disabled: `it answered HTTP 410 Gone to event ${d.seq}` }
+            : { failed: `HTTP ${status}`, status, ...(retryAfter === undefined ? {} : { retryAfterMs: Math.min(retryAfter, MAX_RETRY_AFTER_MS) }) };
     } catch (err) {
       if (this.stopper.signal.aborted) return; // stopping: the delivery stays as it was
-      const timedOut = signal.aborted;
       this.noAnswer(d.endpoint);
-      return this.settle(d, { failed: timedOut ? `no answer within ${this.o.timeoutMs} ms` : `${(err as Error).message}${codeOf(err)}` });
+      result = { failed: limit.signal.aborted ? `no answer within ${this.o.timeoutMs} ms` : `${(err as Error).message}${codeOf(err)}` };
+    } finally {
+      limit.clear();
     }
+    // Outside the request's try: the outbox failing to record it is not the receiver's silence.
+    this.settle(d, result);
   }
 
-  private settle(
-    d: Delivery,
-    r: { delivered: number } | { disabled: string } | { dead: string } | { failed: string; status?: number; retryAfterMs?: number },
-  ): void {
+  private settle(d: Delivery, r: Settlement | { dead: string }): void {
     const where = redactUrl(d.endpoint);
     if ('delivered' in r) {
       this.o.outbox.delivered(d, r.delivered);
@@ -238,17 +300,17 @@ export class WebhookDeliverer {
 
   /** Endpoints paused now for not answering. */
   private paused(): string[] {
-    const now = nowMs();
+    const now = performance.now();
     return [...this.silent].filter(([, s]) => s.until > now).map(([url]) => url);
   }
 
-  /** Another attempt got no answer: after several in a row the endpoint pauses, longer each time (5 s, 10 s, … up to 10 min). */
+  /** Another attempt got no answer: after several in a row the endpoint pauses, longer each time (5 s, 10 s, … up to a minute). */
   private noAnswer(endpoint: string): void {
     const s = this.silent.get(endpoint) ?? { inARow: 0, pauses: 0, until: 0 };
     s.inARow++;
     if (s.inARow >= SILENT_IN_A_ROW) {
       const ms = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** s.pauses);
-      s.until = nowMs() + ms;
+      s.until = performance.now() + ms;
       s.pauses++;
       s.inARow = 0;
       this.o.log.warn({ endpoint: redactUrl(endpoint), pauseMs: ms }, 'webhook endpoint does not answer: its deliveries wait until it is tried again');

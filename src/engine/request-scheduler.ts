@@ -3,6 +3,7 @@ import { FetchError } from '../fetch/fetch-error.js';
 import type { RequestRunner } from '../fetch/request-runner.js';
 import { delay } from '../clock/delay.js';
 import { SlidingWindowGate } from './sliding-window.js';
+import { laneContext } from './lane.js';
 
 export interface SchedulerOptions {
   /** Requests a second over any rolling second; 0 = no limit. */
@@ -93,6 +94,9 @@ export class RequestScheduler implements RequestRunner {
    */
   async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority = 0): Promise<T> {
     const combined = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
+    // The run that asks: a queued request starts from another's completion, in another's context.
+    const run = laneContext.getStore();
+    const start = run ? () => laneContext.run(run, () => attempt(combined)) : () => attempt(combined);
     for (let n = 1; ; n++) {
       const queuedAt = performance.now();
       let running: Promise<T> | null = null;
@@ -103,7 +107,7 @@ export class RequestScheduler implements RequestRunner {
             this.stats.waitedMs += performance.now() - queuedAt;
             // A Retry-After holds the queue before this slot frees: the next queued request
             // starts the moment it does, and would otherwise go out inside the pause.
-            running = attempt(combined)
+            running = start()
               .catch((err: unknown) => {
                 const ms = honouredRetryAfter(err, this.options.maxRetryAfterMs);
                 if (ms !== undefined && !combined.aborted) this.pauseFor(ms);
@@ -128,7 +132,7 @@ export class RequestScheduler implements RequestRunner {
     }
   }
 
-  /** Stops: queued and waiting requests reject, and requests in flight are aborted. */
+  /** Stops: queued and waiting requests reject, and requests in flight are aborted. At shutdown only: every lane shares it. */
   stop(): void {
     this.stopper.abort(new Error('the run is stopping'));
     this.queue.clear();

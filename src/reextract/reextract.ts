@@ -122,7 +122,7 @@ async function settle(recorder: ArticleRecorder, storage: Storage, rec: ArticleR
     if (rewrote) log.info({ id: rec.id, path: rec.path }, 'missing or damaged snapshot file written again');
     return rewrote;
   }
-  const saved = await recorder.captured({ id: rec.id, day: rec.day, url: rec.url }, result.article, result.text, { reextracted: true });
+  const saved = await recorder.captured(result.article, result.text, { reextracted: true });
   if (saved.outcome === 'unchanged') counts.unchanged++;
   else {
     counts.written++;

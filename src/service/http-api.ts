@@ -1,17 +1,19 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
 import { OUTCOMES } from '../storage/state/article-states.js';
 import type { Logger } from '../log/logger.js';
 import { storageProblem } from '../storage/storage-access.js';
+import type { StorageHealth } from '../storage/storage-health.js';
+import { StorageError } from '../disk/storage-error.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { BackfillConflict, parseBackfillRange } from '../engine/lanes/backfill-lane.js';
-import { BusyError, StoppingError, type CrawlService } from '../engine/lanes/crawl-service.js';
+import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
 import { articleFeed, changesFeed, type FeedContext } from './atom-feed.js';
-import { eventsAfter, eventsQuery, type ChangeSource } from './events-api.js';
+import { CursorPastEnd, eventsAfter, eventsQuery, Waiters, type ChangeSource } from './events-api.js';
 
 export interface ApiOptions {
   service: CrawlService;
@@ -24,8 +26,12 @@ export interface ApiOptions {
   /** The status pages, the change feed and the Atom feeds need the token too (as a bearer token, or as the password of HTTP Basic). */
   protectPages: boolean;
   isStateOpen: () => boolean;
+  /** Whether each kind of write goes through now: /readyz is 503 while one fails. */
+  storageHealth: StorageHealth;
   /** What `GET /events` reads and waits on. */
   changes: ChangeSource;
+  /** The places of held `GET /events?wait=` requests. */
+  waiters: Waiters;
   /** What the Atom feeds are built from (the base URL comes from each request). */
   feeds: Omit<FeedContext, 'base'>;
   /** Aborted when serve stops: held `/events?wait=` answers return at once. */
@@ -57,17 +63,21 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages and feeds need the token (serve.token): give it as the password.</p>');
     return;
   }
-  if (method === 'GET' && path === '/events') {
-    const q = eventsQuery(url.searchParams);
-    if (typeof q === 'string') return send(res, 400, { error: q });
-    return send(res, 200, await eventsAfter(o.changes, q, o.stopping));
-  }
+  if (method === 'GET' && path === '/events') return events(o, url, res);
   const articleFeedId = /^\/articles\/(\d{1,20})\/feed\.atom$/.exec(path)?.[1];
   if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) {
+    // A feed changes only with a new event: its ETag is the storage and the last seq (and the
+    // host it links to), so a reader polling an unchanged feed costs a 304, not 100 diffs.
+    const etag = `"${o.changes.storageId}-${o.changes.lastSeq()}-${createHash('sha256').update(req.headers.host ?? '').digest('hex').slice(0, 8)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag, 'cache-control': 'no-cache' });
+      res.end();
+      return;
+    }
     const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
     const xml = articleFeedId ? await articleFeed(context, articleFeedId) : await changesFeed(context);
     if (xml === null) return send(res, 404, { error: `no article ${articleFeedId} in this storage` });
-    res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' });
+    res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache', etag });
     res.end(xml);
     return;
   }
@@ -81,9 +91,12 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   }
   if (method === 'GET' && path === '/healthz') return send(res, 200, { ok: true });
   if (method === 'GET' && path === '/readyz') {
-    const problem = await storageProblem(o.storage);
-    const ready = problem === null && o.isStateOpen();
-    return send(res, ready ? 200 : 503, { ready, storageWritable: problem === null, stateOpen: o.isStateOpen(), ...(problem ? { problem } : {}) });
+    // Ready: the folder is writable, state is open, and every kind of write went through last time.
+    const access = await storageProblem(o.storage);
+    const failing = o.storageHealth.current();
+    const ready = access === null && o.isStateOpen() && failing.length === 0;
+    const problem = access ?? o.storageHealth.describe();
+    return send(res, ready ? 200 : 503, { ready, storageWritable: access === null && failing.length === 0, stateOpen: o.isStateOpen(), ...(problem ? { problem } : {}), ...(failing.length > 0 ? { failing } : {}) });
   }
   if (method === 'GET' && path === '/metrics') {
     const text = await o.metrics.registry.metrics();
@@ -95,6 +108,8 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   if (path === '/fetch' || path === '/backfill') {
     if (method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
     if (o.token && !authorized(req.headers.authorization, o.token, { basic: false })) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+    // Without a token, only this machine may make newsnap fetch or backfill.
+    if (!o.token && !isLoopback(req.socket.remoteAddress)) return send(res, 403, { error: `POST ${path} from another machine needs a token: set serve.token (NEWSNAP_SERVE_TOKEN) and send "Authorization: Bearer <token>"` });
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send JSON: content-type application/json' });
     const body = await readBody(req, MAX_BODY);
     if (body === null) return send(res, 413, { error: `body over ${MAX_BODY} bytes` });
@@ -124,11 +139,34 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       });
     } catch (err) {
       if (err instanceof BusyError) return send(res, 429, { error: err.message }, { 'retry-after': '5' });
+      // Our storage failed (a full disk): the fetch did not happen; it can be asked again.
+      if (err instanceof StorageError) return send(res, 503, { error: err.message, id: ref.id, url: ref.url }, { 'retry-after': '30' });
       if (err instanceof StoppingError) return send(res, 503, { error: err.message }, { 'retry-after': '30' });
       throw err;
     }
   }
   send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /healthz /readyz /metrics /status, POST /fetch /backfill' });
+}
+
+/**
+ * `GET /events?after=&limit=&wait=`: a page of the change feed. A held request (`wait=`) takes one
+ * of a bounded number of places and gives it back when it answers or its client hangs up.
+ */
+async function events(o: ApiOptions, url: URL, res: ServerResponse): Promise<void> {
+  const q = eventsQuery(url.searchParams);
+  if (typeof q === 'string') return send(res, 400, { error: q });
+  const release = q.waitMs > 0 ? o.waiters.take() : () => undefined;
+  if (!release) return send(res, 503, { error: `${o.waiters.count} requests are already waiting for events; try again shortly, or poll without wait=` }, { 'retry-after': '5' });
+  const hungUp = new AbortController();
+  res.on('close', () => hungUp.abort());
+  try {
+    return send(res, 200, await eventsAfter(o.changes, q, AbortSignal.any([o.stopping, hungUp.signal])));
+  } catch (err) {
+    if (err instanceof CursorPastEnd) return send(res, 409, { error: err.message, last: err.last, storageId: err.storageId });
+    throw err;
+  } finally {
+    release();
+  }
 }
 
 /** `POST /backfill {"since", "until"}`: 202 with the backfill's status; 409 while another is under way. */
@@ -160,6 +198,13 @@ function authorized(header: string | undefined, token: string, o: { basic: boole
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -2,9 +2,11 @@ import { nowMs } from '../clock/clock.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ArticleOutcome } from '../engine/pipeline/article-pipeline.js';
 import type { CrawlSummary } from '../engine/lanes/crawl-run.js';
-import type { HttpClient } from '../fetch/http-client.js';
 import { OUTCOMES } from '../storage/state/article-states.js';
 import type { RequestScheduler } from '../engine/request-scheduler.js';
+import type { LaneName } from '../engine/lane.js';
+import { requestKey, type RequestEvent } from '../engine/policies/policy.js';
+import { STORAGE_OPS, type StorageOp } from '../storage/storage-health.js';
 
 /** Seconds: the targets are a minute and two; a crawl cycle is 15 minutes; a day, a week. */
 const LAG_BUCKETS = [15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800];
@@ -25,12 +27,15 @@ export interface MetricsProbe {
   scheduleIntervalSeconds(): number;
   /** Webhook deliveries waiting in the outbox. */
   webhookBacklog(): number;
+  /** Storage write failures since start, by kind (a counter), and the kinds failing now. */
+  storageErrors(): Record<StorageOp, number>;
+  storageFailing(): StorageOp[];
 }
 
 /** The service's Prometheus metrics, fed by the HTTP client, the pipeline and each run's summary. */
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response)', labelNames: ['status'], registers: [this.registry] });
+  private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response) and by the lane that sent them (schedule, watch, backfill, manual)', labelNames: ['status', 'lane'], registers: [this.registry] });
   private readonly snapshots = new Counter({ name: 'newsnap_articles_total', help: `Articles processed, by outcome: ${Object.values(OUTCOMES).map((o) => o.metric).join(', ')}`, labelNames: ['outcome'], registers: [this.registry] });
   private readonly sources = new Counter({ name: 'newsnap_discovery_sources_total', help: 'Discovery documents read, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   private readonly runs = new Counter({ name: 'newsnap_crawls_total', help: 'Crawl runs, by final status', labelNames: ['status'], registers: [this.registry] });
@@ -51,9 +56,32 @@ export class ServiceMetrics {
   });
   private readonly feedPolls = new Counter({ name: 'newsnap_feed_polls_total', help: 'Reads of the RSS feed between crawls (discovery.feedEvery), by outcome: changed, unchanged (304), failed', labelNames: ['outcome'], registers: [this.registry] });
 
-  constructor(http: HttpClient, scheduler: RequestScheduler, probe: MetricsProbe) {
+  constructor(scheduler: RequestScheduler, probe: MetricsProbe) {
     const startedMs = nowMs();
-    http.observe(({ status, error }) => this.requests.inc({ status: status !== null && !error ? String(status) : (error?.kind ?? 'error') }));
+    const counted: Record<string, number> = {};
+    new Counter({
+      name: 'newsnap_storage_errors_total',
+      help: 'Writes to the storage folder that failed, by kind (state, manifest, snapshot, history, journal, warc, outbox): a full disk, a locked database, an I/O error',
+      labelNames: ['op'],
+      registers: [this.registry],
+      collect() {
+        // Every kind is there from the start, at 0, so that an alert's increase() sees the first failure.
+        for (const [op, n] of Object.entries(probe.storageErrors())) {
+          this.inc({ op }, n - (counted[op] ?? 0));
+          counted[op] = n;
+        }
+      },
+    });
+    new Gauge({
+      name: 'newsnap_storage_failing',
+      help: 'Writes of this kind fail now (1) or go through (0); /readyz answers 503 while any fails',
+      labelNames: ['op'],
+      registers: [this.registry],
+      collect() {
+        const failing = new Set(probe.storageFailing());
+        for (const op of STORAGE_OPS) this.set({ op }, failing.has(op) ? 1 : 0);
+      },
+    });
     new Gauge({ name: 'newsnap_queue_length', help: 'Requests waiting in the queue', registers: [this.registry], collect() { this.set(scheduler.waiting); } });
     // Waiting time only grows: a counter (promtool rejects `_total` on a gauge), fed the increase since the last scrape.
     let reported = 0;
@@ -99,10 +127,15 @@ export class ServiceMetrics {
     });
   }
 
-  /** An article's outcome; `background` ones (a backfill's) count, but say nothing of freshness. */
-  article(outcome: ArticleOutcome, background = false): void {
+  /** A request of some lane to the site. */
+  request(e: RequestEvent): void {
+    this.requests.inc({ status: requestKey(e), lane: e.run?.lane ?? 'none' });
+  }
+
+  /** An article's outcome; a backfill's count, but say nothing of freshness. */
+  article(outcome: ArticleOutcome, lane: LaneName): void {
     this.snapshots.inc({ outcome: OUTCOMES[outcome.kind].metric });
-    if (background || !('lag' in outcome) || !outcome.lag) return;
+    if (lane === 'backfill' || !('lag' in outcome) || !outcome.lag) return;
     if (outcome.lag.captureSeconds !== undefined) this.captureLag.observe(outcome.lag.captureSeconds);
     if (outcome.lag.editSeconds !== undefined) this.editLag.observe(outcome.lag.editSeconds);
   }

@@ -2,6 +2,8 @@ import type { DriftFinding } from '../engine/policies/drift.js';
 import type { ProgressCounts } from '../engine/progress.js';
 import type { describeProxy } from '../fetch/proxy.js';
 import type { ArticleState, RunRecord } from '../storage/state/state-store.js';
+import type { StorageProblem } from '../storage/storage-health.js';
+import type { LaneFailure } from '../engine/lanes/schedule-lane.js';
 import type { BackfillStatus } from '../engine/lanes/backfill-lane.js';
 import type { FeedWatchStatus } from '../engine/lanes/feed-watch.js';
 
@@ -14,6 +16,10 @@ export interface Alarms {
   needsAttention: { articles: number; maxFailedRuns: number; schedule: string; remedy: string } | null;
   /** Webhook deliveries that failed their last attempt, and endpoints a 410 turned off. */
   webhooks: { dead: number; disabled: string[]; remedy: string } | null;
+  /** Writes to the storage fail now (a full disk, a locked database): what fails, since when, and why. */
+  storage: { problems: StorageProblem[]; said: string; remedy: string } | null;
+  /** The schedule's last crawl failed outright (its error); cleared by the next that ends. */
+  scheduleFailure: LaneFailure | null;
 }
 
 /** A webhook endpoint, as /status and the status page show it (credentials in its URL hidden). */
@@ -70,4 +76,14 @@ export function webhookAlarm(webhooks: WebhookStatus[]): Alarms['webhooks'] {
   const disabled = webhooks.filter((w) => w.disabled).map((w) => w.url);
   if (dead === 0 && disabled.length === 0) return null;
   return { dead, disabled, remedy: 'fix the receiver, then newsnap deliver --replay [--url URL] sends the dead deliveries again (and enables an endpoint a 410 turned off)' };
+}
+
+/** Writes that fail now, when any do. */
+export function storageAlarm(problems: StorageProblem[]): Alarms['storage'] {
+  if (problems.length === 0) return null;
+  return {
+    problems,
+    said: problems.map((p) => `${p.op} writes fail since ${p.since}: ${p.message}`).join('; '),
+    remedy: 'free space on the storage volume (or end what locks state.sqlite); newsnap goes on by itself once it can write, nothing is lost',
+  };
 }

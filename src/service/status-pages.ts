@@ -5,7 +5,7 @@ import { articleHistory, versionDiffs } from '../storage/article-history.js';
 import type { State } from '../storage/state/state-store.js';
 import { SITE_UTC_OFFSET_MS } from '../site/calendar.js';
 import { storageProblem } from '../storage/storage-access.js';
-import type { CrawlService } from '../engine/lanes/crawl-service.js';
+import type { CrawlService } from './crawl-service.js';
 import { articlePage, searchPage } from './pages/article-page.js';
 import { CHART_DAYS, overviewPage } from './pages/overview-page.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { nowIso } from '../clock/clock.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from '../fetch/exchange.js';
 import { fsyncDir } from '../disk/atomic-file.js';
 import { StorageError } from '../disk/storage-error.js';
+import { writeFully } from '../disk/write-fully.js';
 import { OPEN_SUFFIX, WARC_DIR } from './warc-files.js';
 import { repairOpenFiles } from './warc-repair.js';
 
@@ -65,6 +66,12 @@ export interface PayloadIndex {
   remember(url: string, payload: ArchivedPayload): void;
 }
 
+/** Who hears whether records go through: the storage's health record. */
+export interface WriteWatcher {
+  failed(error: StorageError): void;
+  ok(): void;
+}
+
 const NAME = /^(?<prefix>.+)-(?<stamp>\d{17})-(?<serial>\d{5,})\.warc\.gz(?:\.open)?$/;
 
 interface OpenFile {
@@ -98,12 +105,13 @@ export class WarcWriter implements ExchangeRecorder {
     readonly repaired: string[],
     /** The last archived payload of each URL; without it every response is written whole. */
     private readonly payloads: PayloadIndex | null,
+    private readonly watcher: WriteWatcher | null,
   ) {
     this.serial = lastSerial;
   }
 
   /** Opens the archive folder, closing (repaired) any file a killed run left `.open`. */
-  static async open(root: string, options: WarcOptions, payloads: PayloadIndex | null = null): Promise<WarcWriter> {
+  static async open(root: string, options: WarcOptions, payloads: PayloadIndex | null = null, watcher: WriteWatcher | null = null): Promise<WarcWriter> {
     const dir = join(root, WARC_DIR);
     try {
       await mkdir(dir, { recursive: true });
@@ -116,7 +124,7 @@ export class WarcWriter implements ExchangeRecorder {
       const serial = NAME.exec(name)?.groups?.serial;
       if (serial) last = Math.max(last, Number(serial));
     }
-    return new WarcWriter(root, options, last, repaired, payloads);
+    return new WarcWriter(root, options, last, repaired, payloads, watcher);
   }
 
   /**
@@ -226,7 +234,12 @@ export class WarcWriter implements ExchangeRecorder {
         out.push({ file: `${WARC_DIR}/${file.name}`, offset, length: m.length });
         offset += m.length;
       }
-      await file.handle.write(members.length === 1 ? (members[0] as Buffer) : Buffer.concat(members, total));
+      try {
+        await writeFully(file.handle, members.length === 1 ? (members[0] as Buffer) : Buffer.concat(members, total), file.size);
+      } catch (err) {
+        await this.cutBack(file);
+        throw err;
+      }
       file.size = offset;
       return out;
     });
@@ -242,11 +255,18 @@ export class WarcWriter implements ExchangeRecorder {
     const name = `${this.options.prefix}-${stamp}-${String(this.serial).padStart(5, '0')}.warc.gz`;
     const path = join(this.root, WARC_DIR, name + OPEN_SUFFIX);
     const handle = await open(path, 'wx', 0o644);
-    const info = WARCRecord.createWARCInfo({ filename: name, date: nowIso(), warcVersion: 'WARC/1.1' }, this.options.info);
-    const first = await this.member(info, null);
-    await handle.write(first);
-    this.current = { name, handle, size: first.length };
-    return this.current;
+    try {
+      const info = WARCRecord.createWARCInfo({ filename: name, date: nowIso(), warcVersion: 'WARC/1.1' }, this.options.info);
+      const first = await this.member(info, null);
+      await writeFully(handle, first, 0);
+      this.current = { name, handle, size: first.length };
+      return this.current;
+    } catch (err) {
+      // A file without its whole warcinfo record holds nothing: it goes.
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw err;
+    }
   }
 
   private async closeCurrent(): Promise<void> {
@@ -265,15 +285,40 @@ export class WarcWriter implements ExchangeRecorder {
   }
 
   /**
-   * A record that cannot be written is kept as the failure `close()` reports; the crawl goes on.
-   * Once closing, nothing more is taken: a file opened then would never be closed.
+   * After a failed write, the file is cut back to its last whole record, so every later offset
+   * is right. If even that fails, the file is left as it is (`.open`, its torn tail cut by the
+   * next start) and the next record begins a new file.
+   */
+  private async cutBack(file: OpenFile): Promise<void> {
+    try {
+      await file.handle.truncate(file.size);
+    } catch {
+      if (this.current === file) this.current = null;
+      await file.handle.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A record that cannot be written is logged by the storage's health record and kept as the
+   * failure `close()` reports, until a later record goes through (the disk freed): the crawl
+   * goes on meanwhile. Once closing, nothing more is taken: a file opened then would never be
+   * closed.
    */
   private guard(work: () => Promise<WarcLocation>): Promise<WarcLocation | null> {
     if (this.closing) return Promise.resolve(null);
-    const job = work().catch((err: unknown) => {
-      this.failure ??= StorageError.from(err, join(this.root, WARC_DIR), 'write the web archive in');
-      return null;
-    });
+    const job = work().then(
+      (at) => {
+        this.failure = null;
+        this.watcher?.ok();
+        return at;
+      },
+      (err: unknown) => {
+        const failure = StorageError.from(err, join(this.root, WARC_DIR), 'write the web archive in');
+        this.failure = failure;
+        this.watcher?.failed(failure);
+        return null;
+      },
+    );
     this.pending.add(job);
     void job.finally(() => this.pending.delete(job));
     return job;

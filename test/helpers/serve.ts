@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { collect, startCli, type CliOptions, type CliResult } from './cli.js';
 
-export { until } from './progress.js';
+import { until } from './progress.js';
+
+export { until };
 
 export interface Served {
   child: ChildProcess;
@@ -40,4 +42,15 @@ export async function startServe(args: string[], options: CliOptions = {}): Prom
       await done.catch(() => undefined);
     },
   };
+}
+
+/**
+ * A serve on a store that never crawled crawls at once: resolves once that first run has ended,
+ * so that a test can count the requests its own actions cause.
+ */
+export function firstCrawlEnded(api: string): Promise<true> {
+  return until('the first crawl of the new store', async () => {
+    const status = (await (await fetch(`${api}/status`)).json()) as { recentRuns: Array<{ finishedAt: string | null }> };
+    return status.recentRuns.some((r) => r.finishedAt) ? true : undefined;
+  });
 }

@@ -11,6 +11,12 @@ import { siteToday } from '../../site/calendar.js';
 export interface BackfillRange {
   since: string;
   until: string;
+  /**
+   * Asked without an end ("until" empty: up to today): `until` is the day it was asked. The same
+   * open-ended backfill asked again on a later day (a restart with the same configuration) is the
+   * same backfill, not a new one.
+   */
+  openEnded?: boolean;
 }
 
 /** What /status and the status page show of the backfill. */
@@ -36,8 +42,9 @@ interface Stored extends BackfillRange {
 
 /** The meta key the backfill lives under: it survives restarts. */
 const META_KEY = 'serve.backfill';
-/** After a backfill run that could not reach the site, the next try waits this long. */
-const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
+/** After a backfill run that failed (the site unreachable, a full disk), the next try waits this long, doubling up to the longest. */
+const FIRST_RETRY_MS = 30_000;
+const LONGEST_RETRY_MS = 15 * 60_000;
 
 export class BackfillConflict extends Error {
   override readonly name = 'BackfillConflict';
@@ -75,12 +82,12 @@ export class BackfillLane {
    * conflict. Returns its status.
    */
   request(range: BackfillRange): BackfillStatus {
-    if (this.stored && this.stored.since === range.since && this.stored.until === range.until) {
+    if (this.stored && sameBackfill(this.stored, range)) {
       this.resume();
       return this.status() as BackfillStatus;
     }
     if (this.active) throw new BackfillConflict(`a backfill of ${this.stored!.since}..${this.stored!.until} is under way; ask again when it is done`);
-    this.stored = { ...range, requestedAt: nowIso() };
+    this.stored = { since: range.since, until: range.until, ...(range.openEnded ? { openEnded: true } : {}), requestedAt: nowIso() };
     this.meta.set(META_KEY, JSON.stringify(this.stored));
     this.log.info(range, 'backfill requested');
     this.resume();
@@ -131,28 +138,34 @@ export class BackfillLane {
   private async work(running: NonNullable<BackfillLane['running']>): Promise<void> {
     const range = this.stored as Stored;
     const signal = AbortSignal.any([running.controller.signal, this.stopping.signal]);
-    while (!signal.aborted) {
+    for (let failures = 0; !signal.aborted; failures++) {
       this.waitingUntil = null;
       let summary: CrawlSummary | null = null;
       try {
-        const deps = this.crawlDeps();
-        summary = await runCrawl({ ...deps, onStart: (live) => (running.live = live) }, { since: range.since, until: range.until, background: true }, signal);
+        summary = await runCrawl({ ...this.crawlDeps(), onStart: (live) => (running.live = live) }, { since: range.since, until: range.until, background: true }, signal);
       } catch (err) {
+        // This run of the lane failed (a full disk, a locked database): the backfill tries again.
         this.log.error({ err: (err as Error).message }, 'backfill run failed');
       }
       if (signal.aborted || summary?.status === 'interrupted') return;
       if (summary && (summary.status === 'done' || summary.status === 'partial')) {
         this.stored = { ...range, completedAt: nowIso() };
         this.meta.set(META_KEY, JSON.stringify(this.stored));
-        this.log.info({ ...range, counts: summary.counts, status: summary.status }, 'backfill finished');
+        this.log.info({ since: range.since, until: range.until, counts: summary.counts, status: summary.status }, 'backfill finished');
         return;
       }
-      // The site could not be reached, or the run failed: the next try after a pause.
-      this.waitingUntil = nowMs() + RETRY_AFTER_FAILURE_MS;
-      this.log.warn({ ...range, status: summary?.status ?? 'error', retryInMs: RETRY_AFTER_FAILURE_MS }, 'backfill run did not finish: trying again later');
-      await delay(RETRY_AFTER_FAILURE_MS, signal);
+      const wait = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** failures);
+      this.waitingUntil = nowMs() + wait;
+      this.log.warn({ since: range.since, until: range.until, status: summary?.status ?? 'error', retryInMs: wait }, 'backfill run did not finish: trying again later');
+      await delay(wait, signal);
     }
   }
+}
+
+/** The same backfill: the same first day, and the same last one (or both open-ended). */
+function sameBackfill(stored: Stored, asked: BackfillRange): boolean {
+  if (stored.since !== asked.since) return false;
+  return stored.openEnded || asked.openEnded ? Boolean(stored.openEnded) === Boolean(asked.openEnded) : stored.until === asked.until;
 }
 
 /** A backfill range from a config value or a request: both days, since ≤ until ≤ today; a string says what is wrong. */
@@ -160,8 +173,9 @@ export function parseBackfillRange(input: { since?: unknown; until?: unknown }):
   const since = typeof input.since === 'string' ? parseDay(input.since) : null;
   if (!since) return `"since" must be a day, YYYY-MM-DD; got ${JSON.stringify(input.since)}`;
   const today = siteToday(nowMs());
-  const until = input.until === undefined || input.until === '' ? today : typeof input.until === 'string' ? parseDay(input.until) : null;
+  const openEnded = input.until === undefined || input.until === '';
+  const until = openEnded ? today : typeof input.until === 'string' ? parseDay(input.until) : null;
   if (!until) return `"until" must be a day, YYYY-MM-DD; got ${JSON.stringify(input.until)}`;
   if (since > until) return `"since" (${input.since as string}) is after "until" (${until})`;
-  return { since, until: until > today ? today : until };
+  return { since, until: until > today ? today : until, ...(openEnded ? { openEnded: true } : {}) };
 }

@@ -1,25 +1,21 @@
 import { join } from 'node:path';
 import { nowIso, nowMs } from '../../clock/clock.js';
-import type { Config } from '../../config/config.js';
-import { Discovery, monthSitemapUrl, type SourceResult } from '../../discover/discovery.js';
-import type { FetchError } from '../../fetch/fetch-error.js';
-import type { HttpClient } from '../../fetch/http-client.js';
-import type { SiteHealth } from '../policies/site-health.js';
-import { describeUnreachable } from '../../fetch/unreachable.js';
-import { OUTCOMES } from '../../storage/state/article-states.js';
-import { parseDuration } from '../../clock/durations.js';
-import type { RequestScheduler } from '../request-scheduler.js';
-import type { ArticleRecord, DueCursor, WorkCursor } from '../../storage/state/state-store.js';
-import type { Logger } from '../../log/logger.js';
-import { siteToday } from '../../site/calendar.js';
-import type { SiteUrls } from '../../site/site-urls.js';
+import type { Discovery, SourceResult } from '../../discover/discovery.js';
 import { StorageError } from '../../disk/storage-error.js';
-import type { ArticleOutcome, ArticlePipeline } from '../pipeline/article-pipeline.js';
-import { daysOf, incrementalSitemapReads, incrementalWindow, monthsOf, type CrawlWindow, type SitemapRead } from './crawl-plan.js';
-import { BASELINE_RUNS, baselineOf, describeFinding, DRIFT_REMEDY, DriftMonitor, type DriftFinding, type ExtractionStats } from '../policies/drift.js';
-import { count, emptyCounts, failures, processed, ProgressReporter, type ProgressCounts } from '../progress.js';
+import { describeUnreachable } from '../../fetch/unreachable.js';
+import { siteToday } from '../../site/calendar.js';
+import type { ArticleRecord, DueCursor, WorkCursor } from '../../storage/state/state-store.js';
 import type { Storage } from '../../storage/storage.js';
+import type { Engine } from '../engine.js';
+import { PRIORITY, type LaneName, type LaneRun } from '../lane.js';
+import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
+import { baselineOf, BASELINE_RUNS, DriftMonitor, extractedFields, type DriftFinding, type ExtractionStats } from '../policies/drift.js';
+import { count, emptyCounts, failures, processed, ProgressReporter, type ProgressCounts } from '../progress.js';
 import { chain, paged, runBounded, take } from '../work-loop.js';
+import { logOutcome } from './outcome-log.js';
+import { incrementalWindow, type CrawlWindow } from './crawl-plan.js';
+import { LAST_DISCOVERY_DAY, newDiscovery, readRobots, readSources } from './crawl-discovery.js';
+import { summarize } from './crawl-summary.js';
 
 export interface CrawlRequest {
   /** YYYYMMDD; with it the run is a backfill of [since, until]. */
@@ -40,14 +36,13 @@ export interface CrawlRequest {
   ownWindowOnly?: boolean;
 }
 
-/** Queue priority of a background run's requests (p-queue: higher goes first; others are 0). */
-export const BACKGROUND_PRIORITY = -1;
-
 export type CrawlStatus = 'done' | 'partial' | 'failed' | 'interrupted';
 
 export interface CrawlSummary {
   runId: number;
   kind: 'incremental' | 'backfill';
+  /** The lane that ran it (the CLI's crawl, serve's schedule or backfill). */
+  lane: LaneName;
   status: CrawlStatus;
   window: CrawlWindow;
   counts: ProgressCounts;
@@ -55,14 +50,14 @@ export interface CrawlSummary {
   listed: number;
   durationMs: number;
   pagesPerSecond: number;
-  /** Requests by HTTP status, or by error kind when there was no response. */
+  /** This run's requests by HTTP status, or by error kind when there was no response (other lanes' not counted). */
   requests: Record<string, number>;
   sources: SourceResult[];
   /** What extraction gave this run: the drift alarm's measure (and a later run's baseline). */
   extraction: ExtractionStats;
   /** The drift alarm: what dropped, against the baseline of earlier runs. Absent when all is well. */
   drift?: DriftFinding[];
-  /** Blocked pages in a row paused the run this many times (the blocked alarm). */
+  /** Blocked pages in a row paused the queue this many times, set off by this run's pages. */
   blockedPauses: number;
   /** The run stopped because nothing answered: the address contacted and why. */
   unreachable?: { address: string; message: string };
@@ -71,273 +66,221 @@ export interface CrawlSummary {
   message?: string;
 }
 
-/** What any work on the site runs with: one queue, one rate limit, one writer. */
-export interface CrawlTools {
-  config: Config;
-  log: Logger;
-  urls: SiteUrls;
-  http: HttpClient;
-  scheduler: RequestScheduler;
-  storage: Storage;
-  pipeline: ArticlePipeline;
-}
-
-export interface CrawlDeps extends CrawlTools {
-  health: SiteHealth;
+export interface CrawlDeps {
+  engine: Engine;
+  lane: LaneName;
   /** Where a dry run lists URLs. */
   out: NodeJS.WritableStream;
   tty: boolean;
   /** Today in the site's time zone (YYYYMMDD); default from the clock (which `NEWSNAP_NOW` pins). */
   today?: string;
-  /** Sees every article outcome as it happens (metrics). */
-  onOutcome?: (outcome: ArticleOutcome) => void;
   /** Sees the summary when the run ends. */
   onSummary?: (summary: CrawlSummary) => void;
   /** Gets the run's live counts when it starts (a status page shows them as they move). */
   onStart?: (live: { runId: number; counts: ProgressCounts; total: () => number }) => void;
 }
 
-const LAST_DISCOVERY_DAY = 'incremental.lastDiscoveryDay';
 const PAGE = 256;
 
 export const RETRY_FAILED_HINT = 'newsnap crawl --retry-failed retries them now';
 
-/** One crawl: discover, then work through pending and retryable articles, politely. */
+/** The work a run found: new articles (newest first), then due revisits (the longest due first). */
+interface Work {
+  fresh: number;
+  revisits: number;
+  items(): Iterable<ArticleRecord>;
+}
+
+/**
+ * One crawl, a run of a lane: discover, then work through pending and retryable articles, then
+ * the due revisits, through the engine. A failure (a full disk) ends this run alone: its jobs in
+ * flight are stopped and waited for, and the error is thrown to the lane.
+ */
 export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: AbortSignal): Promise<CrawlSummary> {
-  const { config, log, storage, scheduler } = deps;
-  const state = storage.state;
-  const started = performance.now();
-  const today = deps.today ?? siteToday(nowMs());
-  const backfill = request.since !== undefined;
-  const window: CrawlWindow = backfill
-    ? { since: request.since as string, until: request.until ?? today, backfill: true }
-    : incrementalWindow(today, state.meta.get(LAST_DISCOVERY_DAY) ?? null);
-  // Earlier runs only: the baseline is read before this run exists.
-  const monitor = new DriftMonitor(baselineOf(state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
-  const blocked = { inARow: 0, pauses: 0 };
-  const maxFailedRuns = config.crawl.maxFailedRuns;
-  const runId = state.runs.begin(backfill ? 'backfill' : 'incremental');
-  const counts = emptyCounts();
-  let total = 0;
-  deps.onStart?.({ runId, counts, total: () => total });
-  const requests: Record<string, number> = {};
-  const stopObserving = deps.http.observe(({ status, error }) => {
-    const key = status !== null && !error ? String(status) : (error?.kind ?? 'error');
-    requests[key] = (requests[key] ?? 0) + 1;
-  });
-  // The circuit breaker: once nothing answers several requests in a row, the run stops.
-  const breaker = new AbortController();
-  const trip: { failure: FetchError | null } = { failure: null };
-  const stopWatching = deps.health.onUnreachable((failure) => {
-    trip.failure ??= failure;
-    breaker.abort(new Error(describeUnreachable(failure)));
-  });
-  const run = AbortSignal.any([signal, breaker.signal]);
-
-  const priority = request.background ? BACKGROUND_PRIORITY : 0;
-  const discovery = new Discovery({ http: deps.http, scheduler, state, urls: deps.urls, log, productToken: productToken(config.http.userAgent), signal: run, priority });
-  const summary = (status: CrawlStatus, listed = 0, message?: string): CrawlSummary => {
-    const durationMs = performance.now() - started;
-    const done = processed(counts) - counts.skipped;
-    const drift = status === 'interrupted' ? [] : monitor.findings();
-    if (drift.length > 0) log.error({ drift: drift.map(describeFinding), findings: drift, remedy: DRIFT_REMEDY }, 'extraction drift');
-    const needsAttention = state.reports.countNeedingAttention(maxFailedRuns);
-    const s: CrawlSummary = {
-      runId,
-      kind: backfill ? 'backfill' : 'incremental',
-      status,
-      window,
-      counts,
-      listed,
-      durationMs: Math.round(durationMs),
-      pagesPerSecond: Number((done / Math.max(durationMs / 1000, 0.001)).toFixed(2)),
-      requests,
-      sources: discovery.results,
-      extraction: monitor.stats,
-      blockedPauses: blocked.pauses,
-      needsAttention,
-      ...(drift.length > 0 ? { drift } : {}),
-      ...(trip.failure ? { unreachable: { address: trip.failure.contacted?.address ?? new URL(trip.failure.url).host, message: describeUnreachable(trip.failure) } } : {}),
-      ...(message ? { message } : {}),
-    };
-    if (trip.failure) log.error({ address: s.unreachable?.address, err: trip.failure.message }, s.unreachable?.message ?? 'site unreachable');
-    state.runs.end(runId, status, s);
-    stopObserving();
-    stopWatching();
-    deps.onSummary?.(s);
-    return s;
-  };
-
-  log.info({ runId, window, rate: scheduler.effectiveRate, concurrency: config.crawl.concurrency }, 'crawl started');
+  const crawl = new CrawlRun(deps, request, signal);
   try {
-    if (request.retryFailed) log.info({ articles: state.frontier.retryFailed() }, 'failed articles are pending again (--retry-failed)');
-    const slow = state.frontier.scheduleGivenUp(maxFailedRuns, nowIso());
+    return await crawl.run();
+  } finally {
+    deps.engine.end(crawl.lane);
+  }
+}
+
+/** A crawl's own state while it runs: its lane run, window, counts and drift measure. */
+class CrawlRun {
+  readonly lane: LaneRun;
+  private readonly storage: Storage;
+  private readonly started = performance.now();
+  private readonly today: string;
+  private readonly window: CrawlWindow;
+  private readonly monitor: DriftMonitor;
+  private readonly runId: number;
+  private readonly counts = emptyCounts();
+  private total = 0;
+  private launched = 0;
+  private discovery: Discovery | null = null;
+
+  constructor(
+    private readonly deps: CrawlDeps,
+    private readonly request: CrawlRequest,
+    private readonly signal: AbortSignal,
+  ) {
+    const { engine } = deps;
+    if (!engine.storage) throw new Error('a crawl writes a storage folder');
+    this.storage = engine.storage;
+    const state = this.storage.state;
+    this.today = deps.today ?? siteToday(nowMs());
+    this.window = request.since !== undefined ? { since: request.since, until: request.until ?? this.today, backfill: true } : incrementalWindow(this.today, state.meta.get(LAST_DISCOVERY_DAY) ?? null);
+    // Earlier runs only: the baseline is read before this run exists.
+    this.monitor = new DriftMonitor(baselineOf(state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
+    this.runId = state.runs.begin(this.window.backfill ? 'backfill' : 'incremental');
+    this.lane = engine.begin(deps.lane, { priority: request.background ? PRIORITY.backfill : PRIORITY.crawl, signal });
+    this.lane.onOutcome((o) => this.settled(o));
+    deps.onStart?.({ runId: this.runId, counts: this.counts, total: () => this.total });
+  }
+
+  private get interrupted(): boolean {
+    return this.signal.aborted || this.deps.engine.stopSignal.aborted;
+  }
+
+  async run(): Promise<CrawlSummary> {
+    const { engine } = this.deps;
+    engine.parts.log.info({ runId: this.runId, lane: this.deps.lane, window: this.window, rate: engine.parts.scheduler.effectiveRate, concurrency: engine.parts.config.crawl.concurrency }, 'crawl started');
+    const stop = await this.guarded('record discovered articles in', () => this.discover());
+    if (stop !== null) return this.finish(this.interrupted ? 'interrupted' : 'failed', 0, stop);
+    const work = this.plan();
+    if (this.request.dryRun) {
+      let listed = 0;
+      for (const rec of work.items()) {
+        this.deps.out.write(`${rec.url}\n`);
+        listed++;
+      }
+      return this.finish(this.interrupted ? 'interrupted' : 'done', listed);
+    }
+    await this.guarded(null, () => this.workThrough(work));
+    return this.finish(this.status());
+  }
+
+  /** Forgives and schedules failed articles, reads robots.txt and the sources; returns why the run stops, or null. */
+  private async discover(): Promise<string | null> {
+    const { config, log } = this.deps.engine.parts;
+    const state = this.storage.state;
+    if (this.request.retryFailed) log.info({ articles: state.frontier.retryFailed() }, 'failed articles are pending again (--retry-failed)');
+    const slow = state.frontier.scheduleGivenUp(config.crawl.maxFailedRuns, nowIso());
     if (slow > 0) log.info({ articles: slow, schedule: config.revisit.givenUpSchedule }, 'articles that failed all their runs are retried on the slow schedule');
-    const stop = await discovery.loadRobots();
-    if (stop) {
-      if (stop.unreachable) trip.failure = stop.unreachable;
-      return summary(signal.aborted ? 'interrupted' : 'failed', 0, stop.message);
-    }
-    const delay = discovery.robots.crawlDelay;
-    if (delay !== undefined) {
-      scheduler.applyCrawlDelay(delay);
-      log.info({ crawlDelay: delay, rate: scheduler.effectiveRate }, 'robots.txt Crawl-delay applied');
-    }
+    const discovery = newDiscovery(this.deps.engine, this.lane);
+    this.discovery = discovery;
+    const stop = await readRobots(this.deps.engine, this.lane, discovery);
+    if (stop !== null) return stop;
+    await readSources(this.deps.engine, this.lane, discovery, this.window);
+    if (this.lane.unreachable && !this.interrupted) return describeUnreachable(this.lane.unreachable);
+    this.counts.discovered = discovery.results.reduce((n, r) => n + r.added, 0);
+    if (!this.window.backfill && !this.discoveryFailed && !this.interrupted) state.meta.set(LAST_DISCOVERY_DAY, this.today);
+    return null;
+  }
 
-    const d = config.site.discovery;
-    if (!backfill && !run.aborted) await discovery.rss(d.rss);
-    const reads: SitemapRead[] = backfill
-      ? monthsOf(window).map((month) => ({ kind: 'month', month }))
-      : incrementalSitemapReads({
-          window,
-          lastDiscoveryDay: state.meta.get(LAST_DISCOVERY_DAY) ?? null,
-          nowMs: nowMs(),
-          monthEveryMs: parseDuration(config.discovery.monthEvery),
-          monthReadAt: (month) => {
-            const at = state.sources.checkedAt(monthSitemapUrl(d.monthSitemap, month, config.site.baseUrl).href);
-            return at === null ? null : Date.parse(at);
-          },
-        });
-    for (const read of reads) {
-      if (run.aborted) break;
-      const result = read.kind === 'month' ? await discovery.monthSitemap(d.monthSitemap, read.month) : await discovery.rangeSitemap(d.monthSitemap, read.since, read.until);
-      if (result.outcome === 'failed' && config.crawl.archiveFallback && !run.aborted) {
-        log.warn(read, 'sitemap failed: reading day listings instead');
-        const days = read.kind === 'month' ? daysOf(read.month, window) : daysOf(read.since.slice(0, 6), { since: read.since, until: read.until, backfill: false });
-        for (const day of days) {
-          if (run.aborted) break;
-          await discovery.dayListing(d.dayArchive, day);
+  private get discoveryFailed(): boolean {
+    return this.discovery?.results.some((r) => r.outcome === 'failed') ?? false;
+  }
+
+  /** How much there is to do: new work (at most --max), then revisits within revisit.maxPerRun. */
+  private plan(): Work {
+    const { config, log } = this.deps.engine.parts;
+    const state = this.storage.state;
+    const maxFailedRuns = config.crawl.maxFailedRuns;
+    const range = this.window.backfill ? { since: this.window.since, until: this.window.until } : this.request.ownWindowOnly ? { since: this.window.since } : {};
+    const max = this.request.max ?? Number.POSITIVE_INFINITY;
+    const fresh = Math.min(state.frontier.countWork({ maxFailedRuns, ...range }), max);
+    const dueAt = nowIso();
+    const due = state.frontier.countDue({ now: dueAt, ...range });
+    const revisits = this.request.background ? 0 : Math.max(0, Math.min(due, config.revisit.maxPerRun, max - fresh));
+    this.counts.deferred = due - revisits;
+    this.total = fresh + revisits;
+    this.counts.queued = this.total;
+    log.info({ discovered: this.counts.discovered, work: fresh, revisits, revisitsLeftForLater: this.counts.deferred }, 'discovery finished');
+    const newWork = () => paged<ArticleRecord, WorkCursor>((after) => state.frontier.work({ limit: PAGE, maxFailedRuns, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
+    const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.frontier.due({ now: dueAt, limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
+    return { fresh, revisits, items: () => chain(take(newWork(), fresh), take(dueWork(), revisits)) };
+  }
+
+  /** Every article of the work through the engine, a bounded number at a time; the first failure stops the run. */
+  private async workThrough(work: Work): Promise<void> {
+    const { engine } = this.deps;
+    const config = engine.parts.config;
+    const progress = new ProgressReporter(this.counts, engine.parts.log, { tty: this.deps.tty, intervalMs: config.crawl.progressIntervalMs, total: () => this.total });
+    progress.start();
+    try {
+      const limit = this.request.background ? 1 : Math.max(2, config.crawl.concurrency * 2);
+      // A failure ends this run: its other jobs stop, the shared queue goes on for every other lane.
+      await runBounded(work.items(), { limit, signal: this.lane.signal, onFailure: () => this.lane.stop(new Error('the run failed')) }, (rec) => {
+        const ref = { id: rec.id, day: rec.day, url: rec.url };
+        if (!this.discovery?.allowed(rec.url)) {
+          engine.disallowed(this.lane, ref, rec);
+          return null;
         }
-      }
+        this.launched++;
+        if (rec.state === 'done' || rec.state === 'gone') this.counts.revisits++;
+        return engine.article(this.lane, ref).then(() => undefined);
+      });
+    } finally {
+      progress.stop();
     }
-  } catch (err) {
-    if (!StorageError.isStorageFailure(err)) throw err;
-    const failure = StorageError.from(err, join(storage.root, 'state.sqlite'), 'record discovered articles in');
+  }
+
+  /** Each outcome of this run: counted, logged, measured for drift. */
+  private settled(o: ArticleOutcome): void {
+    count(this.counts, o.kind);
+    logOutcome(o, this.deps.engine.parts.log);
+    const page = extractedFields(o);
+    if (page !== undefined) this.monitor.page(page);
+  }
+
+  private status(): CrawlStatus {
+    const problems = failures(this.counts);
+    const succeeded = processed(this.counts) - problems - this.counts.skipped;
+    const results = this.discovery?.results ?? [];
+    if (this.interrupted) return 'interrupted';
+    if (this.lane.unreachable) return 'failed';
+    if (problems > 0 && succeeded === 0) return 'failed';
+    if (this.launched === 0 && results.length > 0 && results.every((r) => r.outcome === 'failed')) return 'failed';
+    if (problems > 0 || this.discoveryFailed) return 'partial';
+    return 'done';
+  }
+
+  /** A storage failure ends the run with its summary saved (when state can still take it), then goes to the lane. */
+  private async guarded<T>(doing: string | null, work: () => Promise<T>): Promise<T> {
     try {
-      summary('failed', 0, failure.message);
-    } catch {
-      // The state store is what failed; the error says why.
-    }
-    throw failure;
-  }
-  if (trip.failure && !signal.aborted) return summary('failed', 0, describeUnreachable(trip.failure));
-  counts.discovered = discovery.results.reduce((n, r) => n + r.added, 0);
-  const discoveryFailed = discovery.results.some((r) => r.outcome === 'failed');
-  if (!backfill && !discoveryFailed && !signal.aborted) state.meta.set(LAST_DISCOVERY_DAY, today);
-  const workRange = backfill ? rangeOf(window) : request.ownWindowOnly ? { since: window.since } : {};
-  const fresh = Math.min(state.frontier.countWork({ maxFailedRuns, ...workRange }), request.max ?? Number.POSITIVE_INFINITY);
-  // Revisits (and slow retries) come after new articles, the longest due first, at most revisit.maxPerRun a run.
-  const dueAt = nowIso();
-  const due = state.frontier.countDue({ now: dueAt, ...workRange });
-  const revisitBudget = request.background ? 0 : Math.max(0, Math.min(due, config.revisit.maxPerRun, (request.max ?? Number.POSITIVE_INFINITY) - fresh));
-  counts.deferred = due - revisitBudget;
-  total = fresh + revisitBudget;
-  counts.queued = total;
-  log.info({ discovered: counts.discovered, work: fresh, revisits: revisitBudget, revisitsLeftForLater: counts.deferred }, 'discovery finished');
-  // New work newest first, then revisits the longest due first; both in pages behind a cursor.
-  const newWork = () => paged<ArticleRecord, WorkCursor>((after) => state.frontier.work({ limit: PAGE, maxFailedRuns, ...workRange, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
-  const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.frontier.due({ now: dueAt, limit: PAGE, ...workRange, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
-  const work = (): Iterable<ArticleRecord> => chain(take(newWork(), fresh), take(dueWork(), revisitBudget));
-
-  if (request.dryRun) {
-    let listed = 0;
-    for (const rec of work()) {
-      deps.out.write(`${rec.url}\n`);
-      listed++;
-    }
-    return summary(signal.aborted ? 'interrupted' : 'done', listed);
-  }
-
-  let driftSaid = false;
-  const renderFallback = () => {
-    if (!monitor.drifting) return true;
-    if (!driftSaid) {
-      driftSaid = true;
-      log.warn({ drift: monitor.findings().map(describeFinding) }, 'extraction drift suspected: pages with an empty body are no longer sent to the browser this run');
-    }
-    return false;
-  };
-  /** Feeds the drift measure, and pauses the run when the site keeps answering with block pages. */
-  const watch = (o: ArticleOutcome) => {
-    if (o.kind === 'not-article' || o.kind === 'postponed') monitor.page(null);
-    else if ('fields' in o && o.fields) monitor.page(o.fields);
-    if (o.kind !== 'blocked') {
-      if (o.kind !== 'interrupted') blocked.inARow = 0;
-      return;
-    }
-    if (++blocked.inARow < config.crawl.blockedInARow) return;
-    blocked.inARow = 0;
-    blocked.pauses++;
-    scheduler.pauseFor(config.crawl.blockedPauseMs);
-    log.warn({ inARow: config.crawl.blockedInARow, pauseMs: config.crawl.blockedPauseMs, reason: o.reason }, 'blocked pages in a row: pausing the run, as for a 429');
-  };
-  const settle = (o: ArticleOutcome) => {
-    count(counts, o.kind);
-    logOutcome(o, log);
-    watch(o);
-    deps.onOutcome?.(o);
-  };
-  const progress = new ProgressReporter(counts, log, { tty: deps.tty, intervalMs: config.crawl.progressIntervalMs, total: () => total });
-  progress.start();
-  let launched = 0;
-  try {
-    const limit = request.background ? 1 : Math.max(2, config.crawl.concurrency * 2);
-    await runBounded(work(), { limit, signal: run, onFailure: () => scheduler.stop() }, (rec) => {
-      const ref = { id: rec.id, day: rec.day, url: rec.url };
-      if (!discovery.allowed(rec.url)) {
-        settle(deps.pipeline.disallowed(ref, storage, rec));
-        return null;
+      return await work();
+    } catch (err) {
+      const failure = doing !== null && StorageError.isStorageFailure(err) ? StorageError.from(err, join(this.storage.root, 'state.sqlite'), doing) : err;
+      try {
+        this.finish('failed', 0, (failure as Error).message);
+      } catch {
+        // The state store may be what failed (a full disk); the original error says why.
       }
-      launched++;
-      if (rec.state === 'done' || rec.state === 'gone') counts.revisits++;
-      return deps.pipeline.process(ref, storage, run, { renderFallback, priority }).then(settle);
+      throw failure;
+    }
+  }
+
+  private finish(status: CrawlStatus, listed = 0, message?: string): CrawlSummary {
+    const { engine } = this.deps;
+    const summary = summarize({
+      runId: this.runId,
+      lane: this.deps.lane,
+      status,
+      window: this.window,
+      counts: this.counts,
+      listed,
+      durationMs: performance.now() - this.started,
+      run: this.lane,
+      sources: this.discovery?.results ?? [],
+      monitor: this.monitor,
+      needsAttention: this.storage.state.reports.countNeedingAttention(engine.parts.config.crawl.maxFailedRuns),
+      ...(message ? { message } : this.lane.unreachable ? { message: describeUnreachable(this.lane.unreachable) } : {}),
+      log: engine.parts.log,
     });
-  } catch (err) {
-    progress.stop();
-    try {
-      summary('failed', 0, (err as Error).message);
-    } catch {
-      // The state store may be what failed (a full disk); the original error says why.
-    }
-    throw err;
+    this.storage.state.runs.end(this.runId, status, summary);
+    engine.runEnded();
+    this.deps.onSummary?.(summary);
+    return summary;
   }
-  progress.stop();
-
-  const problems = failures(counts);
-  const succeeded = processed(counts) - problems - counts.skipped;
-  let status: CrawlStatus = 'done';
-  if (signal.aborted) status = 'interrupted';
-  else if (trip.failure) status = 'failed';
-  else if (problems > 0 && succeeded === 0) status = 'failed';
-  else if (problems > 0 || discoveryFailed) status = 'partial';
-  if (status !== 'interrupted' && launched === 0 && discovery.results.length > 0 && discovery.results.every((r) => r.outcome === 'failed')) status = 'failed';
-  return summary(status, 0, trip.failure ? describeUnreachable(trip.failure) : undefined);
-}
-
-/** One log record an article's outcome: a warning for failures, info for the site's changes, debug otherwise. */
-function logOutcome(o: ArticleOutcome, log: Logger): void {
-  const fields = {
-    id: o.ref.id,
-    url: o.ref.url,
-    outcome: o.kind,
-    ...(o.kind === 'failed' || o.kind === 'unreachable' || o.kind === 'postponed' ? { err: o.message } : {}),
-    ...(o.kind === 'not-article' || o.kind === 'gone' || o.kind === 'blocked' ? { reason: o.reason } : {}),
-    ...(o.kind === 'missing' ? { count: o.count } : {}),
-    ...('rendered' in o && o.rendered && 'renderMs' in o ? { rendered: true, renderMs: o.renderMs } : {}),
-  };
-  if (o.kind === 'failed') log.warn(fields, 'article failed');
-  else if (o.kind === 'unreachable') log.warn(fields, 'article not reached: the site is unreachable');
-  else if (o.kind === 'blocked') log.warn(fields, "blocked: not the site's page");
-  else if (o.kind === 'not-article') log.info(fields, 'not an article');
-  else if (o.kind === 'updated' || o.kind === 'gone' || o.kind === 'restored' || o.kind === 'missing') log.info(fields, `article ${o.kind}`);
-  else log.debug(fields, OUTCOMES[o.kind].word);
-}
-
-function rangeOf(window: CrawlWindow): { since: string; until: string } {
-  return { since: window.since, until: window.until };
-}
-
-/** The robots.txt product token: the User-Agent's first word without its version. */
-export function productToken(userAgent: string): string {
-  return (userAgent.split(/[\s/]/)[0] ?? 'newsnap').toLowerCase();
 }

@@ -1,14 +1,15 @@
 import { nowIso, nowMs } from '../../clock/clock.js';
 import { feedWatchMs } from '../../config/config.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
-import { productToken, type CrawlTools } from './crawl-run.js';
-import { runBounded } from '../work-loop.js';
-import { Discovery } from '../../discover/discovery.js';
+import type { Discovery } from '../../discover/discovery.js';
 import { shiftDay, siteToday } from '../../site/calendar.js';
+import type { Engine } from '../engine.js';
+import { PRIORITY, type LaneRun } from '../lane.js';
+import { runBounded } from '../work-loop.js';
+import { newDiscovery, readRobots } from './crawl-discovery.js';
+import { logOutcome } from './outcome-log.js';
 
-export interface FeedWatchDeps extends CrawlTools {
-  /** Every article outcome of the watch (counted as a crawl's are). */
-  onOutcome: (outcome: ArticleOutcome) => void;
+export interface FeedWatchDeps {
+  engine: Engine;
   /** Every poll of the feed, by outcome: changed, unchanged, failed. */
   onPoll: (outcome: string) => void;
 }
@@ -21,8 +22,6 @@ export interface FeedWatchStatus {
   failuresInARow: number;
 }
 
-/** The watch's requests go before a crawl's (0) and a backfill's (-1). */
-export const WATCH_PRIORITY = 1;
 /** robots.txt is read again (conditionally) this often between crawls. */
 const ROBOTS_EVERY_MS = 3_600_000;
 /** Longest wait after failures in a row. */
@@ -31,41 +30,38 @@ const MAX_BACKOFF_MS = 15 * 60_000;
 const MAX_NEW = 100;
 
 /**
- * A light watch between crawls: every `discovery.feedEvery` the RSS feed is read with a
- * conditional request (an unchanged feed costs one 304), and articles it lists for the first time
- * are fetched at once, through the same queue, rate limit and writer as everything else, ahead of
- * a running crawl's requests. The feed's `Cache-Control: max-age` and a `Retry-After` stretch the
- * interval where they ask for less; failures back off (exponentially, with jitter).
+ * A lane of `serve`: a light watch between crawls. Every `discovery.feedEvery` the RSS feed is read
+ * with a conditional request (an unchanged feed costs one 304), and articles it lists for the
+ * first time are fetched at once, through the engine (the same queue, rate limit, policies and
+ * writer as everything else), ahead of a running crawl's requests. The feed's `Cache-Control:
+ * max-age` and a `Retry-After` stretch the interval where they ask for less; failures (the site's,
+ * or our storage's) back off, exponentially with jitter, and end only the poll they hit. Nothing
+ * is kept per poll but its outcome.
  */
 export class FeedWatch {
   private timer: NodeJS.Timeout | null = null;
   private nextAt: number | null = null;
   private polling: Promise<void> | null = null;
   private robotsReadAt = Number.NEGATIVE_INFINITY;
+  /** The rules of the last robots.txt read, carried from poll to poll. */
+  private robots: Discovery['robots'] | null = null;
   private failures = 0;
   private lastPoll: FeedWatchStatus['lastPoll'] = null;
   private readonly stopping = new AbortController();
   private readonly everyMs: number | null;
-  private readonly discovery: Discovery;
 
   constructor(private readonly d: FeedWatchDeps) {
-    this.everyMs = feedWatchMs(d.config.discovery.feedEvery);
-    this.discovery = new Discovery({
-      http: d.http,
-      scheduler: d.scheduler,
-      state: d.storage.state,
-      urls: d.urls,
-      log: d.log.child({ component: 'feed-watch' }),
-      productToken: productToken(d.config.http.userAgent),
-      signal: this.stopping.signal,
-      priority: WATCH_PRIORITY,
-    });
+    this.everyMs = feedWatchMs(d.engine.parts.config.discovery.feedEvery);
+  }
+
+  private get log() {
+    return this.d.engine.parts.log;
   }
 
   /** Polls at once, then every `discovery.feedEvery` (nothing when it is "off"). */
   start(): void {
     if (this.everyMs === null) return;
-    this.d.log.info({ every: this.d.config.discovery.feedEvery }, 'feed watch started');
+    this.log.info({ every: this.d.engine.parts.config.discovery.feedEvery }, 'feed watch started');
     this.schedule(0);
   }
 
@@ -79,7 +75,7 @@ export class FeedWatch {
 
   status(): FeedWatchStatus {
     return {
-      every: this.d.config.discovery.feedEvery,
+      every: this.d.engine.parts.config.discovery.feedEvery,
       nextPollAt: this.nextAt === null ? null : new Date(this.nextAt).toISOString(),
       lastPoll: this.lastPoll,
       failuresInARow: this.failures,
@@ -96,63 +92,76 @@ export class FeedWatch {
     this.timer.unref();
   }
 
+  /** One poll, a run of the watch lane: whatever fails ends this poll alone, and the next waits longer. */
   private async poll(): Promise<void> {
     const every = this.everyMs as number;
     let wait = every;
+    const run = this.d.engine.begin('watch', { priority: PRIORITY.watch, signal: this.stopping.signal });
     try {
-      const result = await this.read();
+      const result = await this.read(run);
       if (this.stopping.signal.aborted) return;
       this.d.onPoll(result.outcome);
-      const fresh = result.outcome === 'changed' && result.added > 0 ? await this.fetchNew() : 0;
+      const fresh = result.outcome === 'changed' && result.added > 0 ? await this.fetchNew(run, result.discovery) : 0;
       this.lastPoll = { at: nowIso(), outcome: result.outcome, newArticles: fresh, ...(result.error ? { error: result.error } : {}) };
       if (result.outcome === 'failed') {
         this.failures++;
-        // Equal jitter, as the request queue's own backoff: never all at once, never too soon.
-        const ceiling = Math.min(MAX_BACKOFF_MS, every * 2 ** this.failures);
-        wait = Math.max(ceiling / 2 + (Math.random() * ceiling) / 2, result.holdMs ?? 0);
-        this.d.log.warn({ err: result.error, failuresInARow: this.failures, nextInMs: Math.round(wait) }, 'feed watch: the feed could not be read');
+        wait = Math.max(this.backoff(every), result.holdMs ?? 0);
+        this.log.warn({ err: result.error, failuresInARow: this.failures, nextInMs: Math.round(wait) }, 'feed watch: the feed could not be read');
       } else {
         this.failures = 0;
         wait = Math.max(every, result.holdMs ?? 0);
       }
     } catch (err) {
-      // Our own storage failing: logged; the scheduled crawl reports it as the run's failure.
+      // Our own storage failing (a full disk, a locked database): this poll ends, the next tries again.
       this.failures++;
-      this.d.log.error({ err: (err as Error).message }, 'feed watch failed');
-      wait = Math.min(MAX_BACKOFF_MS, every * 2 ** this.failures);
+      wait = this.backoff(every);
+      this.lastPoll = { at: nowIso(), outcome: 'failed', newArticles: 0, error: (err as Error).message };
+      this.log.error({ err: (err as Error).message, nextInMs: Math.round(wait) }, 'feed watch failed');
+    } finally {
+      this.d.engine.end(run);
     }
     this.schedule(wait);
   }
 
+  /** Equal jitter, as the request queue's own backoff: never all at once, never too soon. */
+  private backoff(every: number): number {
+    const ceiling = Math.min(MAX_BACKOFF_MS, every * 2 ** this.failures);
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
+  }
+
   /** robots.txt when it is due (its rules and Crawl-delay hold for the watch too), then the feed. */
-  private async read(): Promise<{ outcome: string; added: number; error?: string; holdMs?: number }> {
+  private async read(run: LaneRun): Promise<{ outcome: string; added: number; error?: string; holdMs?: number; discovery: Discovery }> {
+    const { engine } = this.d;
+    const discovery = newDiscovery(engine, run);
+    if (this.robots) discovery.robots = this.robots;
     if (nowMs() - this.robotsReadAt >= ROBOTS_EVERY_MS) {
-      const stop = await this.discovery.loadRobots();
-      if (stop) return { outcome: 'failed', added: 0, error: stop.message };
+      const stop = await readRobots(engine, run, discovery);
+      if (stop !== null) return { outcome: 'failed', added: 0, error: stop, discovery };
+      this.robots = discovery.robots;
       this.robotsReadAt = nowMs();
-      const delay = this.discovery.robots.crawlDelay;
-      if (delay !== undefined) this.d.scheduler.applyCrawlDelay(delay);
     }
-    return this.discovery.rss(this.d.config.site.discovery.rss);
+    const result = await engine.within(run, () => discovery.rss(engine.parts.config.site.discovery.rss));
+    return { ...result, discovery };
   }
 
   /** Articles of today and yesterday never tried yet (the feed just added them), newest first. */
-  private async fetchNew(): Promise<number> {
-    const { storage, pipeline, config } = this.d;
+  private async fetchNew(run: LaneRun, discovery: Discovery): Promise<number> {
+    const { engine } = this.d;
+    const { config } = engine.parts;
     const today = siteToday(nowMs());
-    const fresh = storage.state.frontier
+    const fresh = engine.storage!.state.frontier
       .work({ limit: MAX_NEW, maxFailedRuns: config.crawl.maxFailedRuns, since: shiftDay(today, -1) })
       .filter((r) => r.state === 'pending' && r.attempts === 0);
-    await runBounded(fresh, { limit: Math.max(1, config.crawl.concurrency), signal: this.stopping.signal }, (rec) => {
+    await runBounded(fresh, { limit: Math.max(1, config.crawl.concurrency), signal: run.signal, onFailure: () => run.stop(new Error('the poll failed')) }, (rec) => {
       const ref = { id: rec.id, day: rec.day, url: rec.url };
-      if (!this.discovery.allowed(rec.url)) {
-        this.d.onOutcome(pipeline.disallowed(ref, storage, rec));
+      if (!discovery.allowed(rec.url)) {
+        engine.disallowed(run, ref, rec);
         return null;
       }
-      return pipeline.process(ref, storage, this.stopping.signal, { priority: WATCH_PRIORITY }).then((o) => {
+      return engine.article(run, ref).then((o) => {
         const lag = 'lag' in o ? o.lag?.captureSeconds : undefined;
-        this.d.log.info({ id: ref.id, url: ref.url, outcome: o.kind, ...(lag === undefined ? {} : { lagSeconds: Math.round(lag) }) }, 'feed watch: new article');
-        this.d.onOutcome(o);
+        this.log.info({ id: ref.id, url: ref.url, outcome: o.kind, ...(lag === undefined ? {} : { lagSeconds: Math.round(lag) }) }, 'feed watch: new article');
+        if (o.kind !== 'written') logOutcome(o, this.log);
       });
     });
     return fresh.length;

@@ -11,12 +11,13 @@ import type { SiteProfile } from '../../site/profile.js';
 import type { ArticleRef } from '../../site/site-urls.js';
 import { formatSnapshot } from '../../snapshot/format.js';
 import { StorageError } from '../../disk/storage-error.js';
-import type { SiteHealth } from '../policies/site-health.js';
+import type { CircuitBreaker } from '../policies/circuit-breaker.js';
 import { describeUnreachable } from '../../fetch/unreachable.js';
 import { isCaptured } from '../../storage/state/article-states.js';
 import type { Storage } from '../../storage/storage.js';
 import { ArticleRecorder, type CaptureLag } from './article-recorder.js';
 import { localExtractor, type Extractor } from './extractor.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import type { WatchedField } from '../policies/drift.js';
 
 export type ArticleOutcome =
@@ -51,6 +52,15 @@ export type ArticleOutcome =
   /** The run stopped while the article was in flight; its state is left as it was. */
   | { kind: 'interrupted'; ref: ArticleRef };
 
+/** An article a page gave, on its way to becoming a version. */
+interface Capture {
+  extraction: Extraction & { ok: true };
+  text: string;
+  rendered: boolean;
+  renderMs?: number;
+  validators?: PageValidators;
+}
+
 /** A browser that renders pages, or why there is none. */
 export type Renderer = { fetcher: PageFetcher } | { unavailable: string };
 
@@ -59,7 +69,7 @@ export interface PipelineOptions {
   pages: PageFetcher;
   scheduler: RequestScheduler;
   /** Tells the site's outage from one page's failure. */
-  health: SiteHealth;
+  health: CircuitBreaker;
   log: Logger;
   renderPolicy: RenderPolicy;
   renderer?: Renderer;
@@ -98,8 +108,8 @@ const BLOCKED_STATUSES = new Set([403, 451]);
  * removal is recorded.
  */
 export class ArticlePipeline {
-  /** Articles being processed, by id. */
-  private readonly inFlight = new Map<string, Promise<ArticleOutcome>>();
+  /** One look at an article at a time, by the id its state and files are kept under. */
+  private readonly articles = new KeyedMutex();
 
   private readonly extractor: Extractor;
 
@@ -110,20 +120,20 @@ export class ArticlePipeline {
   /**
    * One article at a time per id: in `serve` the feed watch, a scheduled crawl, a backfill and a
    * manual fetch may reach the same article at once. The later one waits, then looks at it as a
-   * revisit (a 304, or the same bytes: unchanged), so it is never captured twice.
+   * revisit (a 304, or the same bytes: unchanged), so it is never captured twice. A page that is
+   * another article's (its canonical URL names another id) is recorded under that id, holding
+   * that id's turn: the turn of the URL's id is given back first, so no two turns are ever held.
    */
   async process(ref: ArticleRef, storage: Storage | null, signal?: AbortSignal, options: ProcessOptions = {}): Promise<ArticleOutcome> {
-    for (let held = this.inFlight.get(ref.id); held; held = this.inFlight.get(ref.id)) await held;
-    const job = this.processNow(ref, storage, signal, options);
-    this.inFlight.set(ref.id, job);
-    try {
-      return await job;
-    } finally {
-      if (this.inFlight.get(ref.id) === job) this.inFlight.delete(ref.id);
-    }
+    const first = await this.articles.run(ref.id, () => this.processNow(ref, storage, signal, options));
+    if (!('alias' in first)) return first;
+    const { article } = first.alias.extraction;
+    return this.articles.run(article.id, () => this.capture(ref, storage as Storage, first.alias));
   }
 
-  private async processNow(ref: ArticleRef, storage: Storage | null, signal: AbortSignal | undefined, options: ProcessOptions): Promise<ArticleOutcome> {
+  private async processNow(ref: ArticleRef, storage: Storage | null, signal: AbortSignal | undefined, options: ProcessOptions): Promise<ArticleOutcome | { alias: Capture }> {
+    // While state lags the manifest (a write failed), no article is looked at: the run ends with the cause.
+    storage?.sync();
     const known = storage?.state.articles.get(ref.id);
     const revisit = known && isCaptured(known.state) ? known : undefined;
     const recorder = storage ? new ArticleRecorder(storage, this.o.revisit) : null;
@@ -150,12 +160,13 @@ export class ArticlePipeline {
         return { kind: 'not-article', ref, reason: extraction.reason, message: extraction.message, revisit: revisit !== undefined };
       }
       const text = formatSnapshot(extraction.article);
-      if (!recorder) return { kind: 'printed', ref, text, rendered };
-      const saved = await recorder.captured(ref, extraction.article, text, fetched.validators ? { validators: fetched.validators } : {});
-      const kind = saved.outcome === 'reextracted' ? 'updated' : saved.outcome;
-      const { article } = extraction;
-      const fields = { siteName: Boolean(article.siteName), description: Boolean(article.description), image: Boolean(article.image) };
-      return { kind, ref, path: saved.path, revisit: revisit !== undefined, rendered, fields, ...(renderMs === undefined ? {} : { renderMs }), ...(saved.lag ? { lag: saved.lag } : {}) };
+      if (!recorder || !storage) return { kind: 'printed', ref, text, rendered };
+      const capture: Capture = { extraction, text, rendered, ...(renderMs === undefined ? {} : { renderMs }), ...(fetched.validators ? { validators: fetched.validators } : {}) };
+      if (extraction.article.id !== ref.id) {
+        recorder.record(ref, known, 'not-article', { reason: `the same article as ${extraction.article.id}` });
+        return { alias: capture };
+      }
+      return await this.capture(ref, storage, capture);
     } catch (err) {
       if (err instanceof StorageError) throw err;
       if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
@@ -173,6 +184,16 @@ export class ArticlePipeline {
       recorder?.record(ref, known, 'failed', { error: error.message });
       return { kind: 'failed', ref, message: error.message, error, revisit: revisit !== undefined };
     }
+  }
+
+  /** A page's article becomes its current version (the version logic decides which event). */
+  private async capture(ref: ArticleRef, storage: Storage, c: Capture): Promise<ArticleOutcome> {
+    const { article } = c.extraction;
+    const revisit = isCaptured(storage.state.articles.get(article.id)?.state ?? 'pending');
+    const saved = await new ArticleRecorder(storage, this.o.revisit).captured(article, c.text, c.validators ? { validators: c.validators } : {});
+    const kind = saved.outcome === 'reextracted' ? 'updated' : saved.outcome;
+    const fields = { siteName: Boolean(article.siteName), description: Boolean(article.description), image: Boolean(article.image) };
+    return { kind, ref, path: saved.path, revisit, rendered: c.rendered, fields, ...(c.renderMs === undefined ? {} : { renderMs: c.renderMs }), ...(saved.lag ? { lag: saved.lag } : {}) };
   }
 
   /** robots.txt keeps newsnap from this article: recorded, never requested. */

@@ -45,10 +45,11 @@ export class ArticleRecorder {
    * gone article answers again, or `reextracted` when it was rebuilt from the archive (which
    * is no check of the site, so the schedule is left alone).
    */
-  async captured(ref: ArticleRef, article: Article, text: string, options: { validators?: PageValidators; reextracted?: boolean } = {}): Promise<{ outcome: CaptureOutcome; path: string; lag?: CaptureLag }> {
+  async captured(article: Article, text: string, options: { validators?: PageValidators; reextracted?: boolean } = {}): Promise<{ outcome: CaptureOutcome; path: string; lag?: CaptureLag }> {
     const now = nowIso();
+    // A line state has not applied yet may be this article's: decide on state caught up, or not at all.
+    this.storage.sync();
     const articles = this.storage.state.articles;
-    if (ref.id !== article.id) this.record(ref, articles.get(ref.id), 'not-article', { reason: `the same article as ${article.id}` });
     const known = articles.get(article.id);
     const from = known?.state ?? UNKNOWN;
     const current = known?.sha256 && known.path && known.capturedAt ? { sha256: known.sha256, path: known.path, capturedAt: known.capturedAt } : null;

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../../storage/state/state-store.js';
+import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
 
 /**
  * The drift alarm: the site changed its markup and extraction silently yields nothing, or
@@ -116,4 +117,14 @@ export class DriftMonitor {
 function extractionOf(summary: unknown): ExtractionStats | null {
   const e = (summary as { extraction?: ExtractionStats } | null)?.extraction;
   return e && typeof e.pages === 'number' ? e : null;
+}
+
+/**
+ * What an outcome says to the drift measure: the fields of the article a page gave, null for a
+ * page of the site that gave none (or an empty body left unrendered), undefined for an outcome
+ * that extracted nothing (a 304, a block page, a failure).
+ */
+export function extractedFields(o: ArticleOutcome): Record<WatchedField, boolean> | null | undefined {
+  if (o.kind === 'not-article' || o.kind === 'postponed') return null;
+  return 'fields' in o && o.fields ? o.fields : undefined;
 }

@@ -4,7 +4,7 @@ import { crawlExitCode } from '../../exit-codes.js';
 import { OUTCOMES, type OutcomeKind } from '../../storage/state/article-states.js';
 import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../storage/state/state-store.js';
 import { dashed, shiftDay, siteToday } from '../../site/calendar.js';
-import type { StatusDocument } from '../../engine/lanes/crawl-service.js';
+import type { StatusDocument } from '../crawl-service.js';
 import { stackedBars, type BarGroup } from './charts.js';
 import { duration, html, layout, num, when, whenShort, type Html } from './html.js';
 
@@ -41,7 +41,7 @@ export function overviewPage(d: OverviewData): string {
   const { status: s, nowMs } = d;
   const lastRun = d.runs.find((r) => r.finishedAt);
   const failedRun = lastRun?.status === 'failed' ? lastRun : null;
-  const healthy = !s.alarms.drift && !s.alarms.blocked && !s.alarms.unreachable && !s.alarms.needsAttention && !s.alarms.webhooks && !d.storageProblem && !failedRun;
+  const healthy = !s.alarms.drift && !s.alarms.blocked && !s.alarms.unreachable && !s.alarms.needsAttention && !s.alarms.webhooks && !s.alarms.storage && !s.alarms.scheduleFailure && !d.storageProblem && !failedRun;
   const body = html`
 <section>
   <h1>${healthy ? html`<span class="ok" data-health="ok">● Healthy</span>` : html`<span class="bad" data-health="alarm">● Needs attention</span>`}</h1>
@@ -91,6 +91,14 @@ function label(count: string): string {
 function alarms(s: StatusDocument, storage: string | null, failedRun: RunRecord | null): Html {
   const out: Html[] = [];
   if (storage) out.push(html`<section class="alarm" data-alarm="storage"><h2 class="bad">Storage</h2><p>${storage}</p></section>`);
+  if (s.alarms.storage) {
+    const w = s.alarms.storage;
+    out.push(html`<section class="alarm" data-alarm="storage-writes"><h2 class="bad">Writes to the storage fail</h2>
+<ul>${w.problems.map((p) => html`<li><code>${p.op}</code> since ${p.since} (${num(p.failures)} failure${p.failures === 1 ? '' : 's'}): ${p.message}</li>`)}</ul><p>${w.remedy}.</p></section>`);
+  }
+  if (s.alarms.scheduleFailure) {
+    out.push(html`<section class="alarm" data-alarm="schedule-failure"><h2 class="bad">The last scheduled crawl failed (${s.alarms.scheduleFailure.at})</h2><p>${s.alarms.scheduleFailure.error}</p><p>The next tick tries again.</p></section>`);
+  }
   // An unreachable site has an alarm of its own, with the runs in a row it lasted.
   if (failedRun && !s.alarms.unreachable) {
     const message = (failedRun.summary as CrawlSummary | null)?.message ?? 'see its log records';

@@ -1,29 +1,29 @@
 import type { FetchError } from '../../fetch/fetch-error.js';
-import type { HttpClient } from '../../fetch/http-client.js';
+import type { Policy, RequestEvent } from './policy.js';
 
 /**
- * Whether the site answers at all, as every request of a process sees it: the site's outage is a
- * run's failure, never an article's. A failure that is about the way to the host (DNS,
- * connection, TLS, proxy) is never an article's; a timeout or a reset is one only when the site
- * answered other requests meanwhile (`answeredSince`). Several requests in a row without any
- * answer mean the site is unreachable: the run stops (`onUnreachable`).
+ * The circuit breaker, a policy of the engine: whether the site answers at all, as every request
+ * of every lane sees it. The site's outage is a run's failure, never an article's. A failure that
+ * is about the way to the host (DNS, connection, TLS, proxy) is never an article's; a timeout or a
+ * reset is one only when the site answered other requests meanwhile (`answeredSince`). Several
+ * requests in a row without any answer mean the site is unreachable: the breaker trips, and every
+ * lane's current run stops (`onUnreachable`). The next run tries again: one answer closes it.
  */
-export class SiteHealth {
+export class CircuitBreaker implements Policy {
   private answered = 0;
   private failedInARow = 0;
   private lastFailure: FetchError | null = null;
   private readonly listeners = new Set<(failure: FetchError) => void>();
 
   constructor(
-    http: HttpClient,
     /** Requests in a row that get no answer before the site counts as unreachable. */
     private readonly threshold: number,
-  ) {
-    http.observe(({ status, error }) => {
-      if (error?.kind === 'aborted') return;
-      if (error?.network) this.failed(error);
-      else if (status !== null) this.answer();
-    });
+  ) {}
+
+  onRequest({ status, error }: RequestEvent): void {
+    if (error?.kind === 'aborted') return;
+    if (error?.network) this.failed(error);
+    else if (status !== null) this.answer();
   }
 
   /** A token for `answeredSince`: take it before an article's first request. */

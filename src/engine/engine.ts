@@ -1,0 +1,138 @@
+import type { Config } from '../config/config.js';
+import type { HttpClient } from '../fetch/http-client.js';
+import { describeUnreachable } from '../fetch/unreachable.js';
+import type { Logger } from '../log/logger.js';
+import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
+import type { ArticleRecord } from '../storage/state/state-store.js';
+import type { Storage } from '../storage/storage.js';
+import { laneContext, LaneRun, type LaneName } from './lane.js';
+import type { ArticleOutcome, ArticlePipeline } from './pipeline/article-pipeline.js';
+import { BlockedPause } from './policies/blocked-pause.js';
+import type { CircuitBreaker } from './policies/circuit-breaker.js';
+import { baselineOf, BASELINE_RUNS } from './policies/drift.js';
+import { DriftWatch } from './policies/drift-watch.js';
+import { requestKey, type Policy, type RequestEvent } from './policies/policy.js';
+import type { RequestScheduler } from './request-scheduler.js';
+
+/** What an engine is made of: one of each, shared by every lane. */
+export interface EngineParts {
+  config: Config;
+  log: Logger;
+  urls: SiteUrls;
+  http: HttpClient;
+  /** The one queue and rate limit every request of every lane waits in. */
+  scheduler: RequestScheduler;
+  breaker: CircuitBreaker;
+  pipeline: ArticlePipeline;
+  /** The storage writer; null for a fetch that only prints (`fetch --stdout`). */
+  storage: Storage | null;
+}
+
+/**
+ * The long-lived engine: it owns the request scheduler and rate gate, the article pipeline, the
+ * storage writer and the policies (circuit breaker, block-page pause, drift suspicion, request
+ * accounting). Lanes only hand it work, each run with its lane and priority; every policy sees
+ * every request and outcome of every lane. A lane's failure ends that lane's run (`LaneRun.stop`);
+ * the shared parts stop only at shutdown (`stop`).
+ */
+export class Engine {
+  readonly blocked: BlockedPause;
+  readonly drift: DriftWatch;
+  private readonly policies: Policy[];
+  private readonly runs = new Set<LaneRun>();
+  private readonly stopping = new AbortController();
+  private readonly requestListeners = new Set<(e: RequestEvent) => void>();
+  private readonly outcomeListeners = new Set<(o: ArticleOutcome, run: LaneRun) => void>();
+
+  constructor(readonly parts: EngineParts) {
+    const { config, log, scheduler, breaker, storage } = parts;
+    this.blocked = new BlockedPause({ inARow: config.crawl.blockedInARow, pauseMs: config.crawl.blockedPauseMs, pause: (ms) => scheduler.pauseFor(ms), log });
+    this.drift = new DriftWatch(storage ? baselineOf(storage.state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)) : null, log);
+    this.policies = [breaker, this.blocked, this.drift];
+    parts.http.observe(({ status, error }) => {
+      const run = laneContext.getStore() ?? null;
+      const event: RequestEvent = { run, status, error: error ?? null };
+      run?.countRequest(requestKey(event));
+      for (const policy of this.policies) policy.onRequest?.(event);
+      for (const listener of this.requestListeners) listener(event);
+    });
+    // The site answers nothing: every lane's current run ends, with the address and the cause.
+    breaker.onUnreachable((failure) => {
+      for (const run of this.runs) {
+        run.unreachable ??= failure;
+        run.stop(new Error(describeUnreachable(failure)));
+      }
+    });
+  }
+
+  get storage(): Storage | null {
+    return this.parts.storage;
+  }
+
+  /** Aborted once the engine stops (shutdown): every run stops with it. */
+  get stopSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  /** Begins a run of a lane; `end` it when it is over. It stops with `signal`, the engine, or a failure of its own. */
+  begin(lane: LaneName, o: { priority?: number; signal?: AbortSignal } = {}): LaneRun {
+    const run = new LaneRun(lane, o.priority ?? 0, o.signal ? [o.signal, this.stopping.signal] : [this.stopping.signal]);
+    this.runs.add(run);
+    return run;
+  }
+
+  end(run: LaneRun): void {
+    this.runs.delete(run);
+  }
+
+  /** Runs `work` (discovery, say) as part of `run`: its requests are counted under the run's lane. */
+  within<T>(run: LaneRun, work: () => Promise<T>): Promise<T> {
+    return laneContext.run(run, work);
+  }
+
+  /** One article for a run, through the pipeline; every policy and listener sees the outcome. Throws only a storage failure. */
+  article(run: LaneRun, ref: ArticleRef): Promise<ArticleOutcome> {
+    return laneContext.run(run, async () => {
+      const outcome = await this.parts.pipeline.process(ref, this.parts.storage, run.signal, { renderFallback: () => this.drift.renderAllowed(run), priority: run.priority });
+      this.settle(run, outcome);
+      return outcome;
+    });
+  }
+
+  /** robots.txt keeps newsnap from an article a run was to look at: recorded, never requested. */
+  disallowed(run: LaneRun, ref: ArticleRef, known: ArticleRecord): ArticleOutcome {
+    const storage = this.parts.storage;
+    if (!storage) throw new Error('a disallowed article is recorded in a storage folder');
+    const outcome = this.parts.pipeline.disallowed(ref, storage, known);
+    this.settle(run, outcome);
+    return outcome;
+  }
+
+  /** A run ended with this summary's extraction: later runs judge drift against it. */
+  runEnded(): void {
+    const storage = this.parts.storage;
+    if (storage) this.drift.rebase(baselineOf(storage.state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
+  }
+
+  onRequest(listener: (e: RequestEvent) => void): () => void {
+    this.requestListeners.add(listener);
+    return () => this.requestListeners.delete(listener);
+  }
+
+  onOutcome(listener: (o: ArticleOutcome, run: LaneRun) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => this.outcomeListeners.delete(listener);
+  }
+
+  /** Shutdown: every run stops, queued and running requests are aborted. The only way the shared parts stop. */
+  stop(): void {
+    this.stopping.abort(new Error('newsnap is stopping'));
+    this.parts.scheduler.stop();
+  }
+
+  private settle(run: LaneRun, outcome: ArticleOutcome): void {
+    for (const policy of this.policies) policy.onOutcome?.(run, outcome);
+    run.outcome(outcome);
+    for (const listener of this.outcomeListeners) listener(outcome, run);
+  }
+}
