@@ -1,5 +1,7 @@
 import { requireOperatorContact } from '../config/index.js';
 import { createApi, listen } from '../service/http-api.js';
+import { WaczExports } from '../service/wacz-exports.js';
+import { exportWacz } from './export-formats.js';
 import { CrawlService } from '../engine/lanes/crawl-service.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
@@ -39,6 +41,9 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
     const service: CrawlService = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, health: runtime.health, storage, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
+    const exports = new WaczExports(ctx.config.storage, (range, out) =>
+      exportWacz(ctx, storage.state, out, range, (path, why) => ctx.log.warn({ path }, `${path} ${why}`)),
+    );
     const server = createApi({
       service,
       metrics,
@@ -51,6 +56,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       changes: { feed: changeFeed(storage), onLine: (listener) => storage.onLine(listener) },
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
+      exports,
     });
     const { host, port } = ctx.config.serve;
     try {
@@ -77,6 +83,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       // A response being flushed gets a moment; then every connection goes.
       setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
+    await exports.close();
     await runtime.close();
     stateOpen = false;
     await storage.close();
