@@ -236,6 +236,10 @@ const targets = [
 // A smoke run proves the bench still runs; a few dozen pages judge no target.
 for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${smoke ? '(smoke run: not judged)' : met ? 'met' : 'NOT met'}`);
 if (!smoke) {
+  // Sections other benchmarks wrote (below their mark) are kept.
+  const MARK = '<!-- sections written by other benchmarks: bench/run.mjs keeps what follows -->';
+  const previous = existsSync(join(here, 'RESULTS.md')) ? readFileSync(join(here, 'RESULTS.md'), 'utf8') : '';
+  const kept = previous.includes(MARK) ? `\n${previous.slice(previous.indexOf(MARK))}` : '';
   writeFileSync(
     join(here, 'RESULTS.md'),
     `# Benchmark results
@@ -291,7 +295,7 @@ ${discovery.listed} URLs listed in ${discovery.wall.toFixed(1)} s, peak RSS ${di
 ## Idle incremental run
 
 ${idleRequests.length} requests: ${idleRequests.map((r) => `\`${r.path}\` ${r.status}`).join(', ')}.
-`,
+${kept}`,
   );
   log('wrote bench/RESULTS.md');
 }

@@ -184,10 +184,11 @@ describe('newsnap export --format wacz', () => {
 });
 
 describe('GET /export.wacz in serve', () => {
-  it('needs the token when pages are protected, answers ranges, and is the CLI export byte for byte', async () => {
+  it('needs the token when pages are protected, answers ranges, is the CLI export byte for byte, and is removed when serve stops', async () => {
     // No origin: serve reaches no site (its feed watch is off), so the archive stays as the CLI export read it.
+    const tmp = await tempDir();
     const served = await startServe(['--storage', storage, '--schedule', '0 0 1 1 *'], {
-      env: { ...env(T2), NEWSNAP_SERVE_TOKEN: 's3cret', NEWSNAP_SERVE_PROTECT_PAGES: 'true', NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA },
+      env: { ...env(T2), TMPDIR: tmp, NEWSNAP_SERVE_TOKEN: 's3cret', NEWSNAP_SERVE_PROTECT_PAGES: 'true', NEWSNAP_HTTP_USER_AGENT: OPERATOR_UA },
     });
     try {
       expect((await fetch(`${served.api}/export.wacz`)).status).toBe(401);
@@ -205,6 +206,13 @@ describe('GET /export.wacz in serve', () => {
       const head = await fetch(`${served.api}/export.wacz`, { method: 'HEAD', headers: auth });
       expect(head.headers.get('content-length')).toBe(String(body.length));
       expect((await fetch(`${served.api}/export.wacz`, { headers: { ...auth, range: `bytes=${body.length}-` } })).status).toBe(416);
+      // Built once: every request above was served from one temporary file.
+      const [folder, ...more] = readdirSync(tmp);
+      expect(more).toEqual([]);
+      expect(readdirSync(join(tmp, folder!))).toEqual(['export-1.wacz']);
+      served.child.kill('SIGTERM');
+      expect((await served.done).code).toBe(0);
+      expect(readdirSync(tmp)).toEqual([]);
     } finally {
       await served.kill();
     }

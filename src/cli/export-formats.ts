@@ -1,8 +1,11 @@
 import { nowIso } from '../clock/clock.js';
 import { writeParquet } from '../export/parquet.js';
-import { writeWacz, type WaczProgress } from '../export/wacz.js';
+import { writeWacz } from '../export/wacz.js';
 import type { State } from '../storage/state/state-store.js';
 import type { Context } from './context.js';
+
+/** What a package says made it (the version `newsnap --version` gives). */
+const SOFTWARE = 'newsnap 0.2.0';
 
 /** Bounds and articles of an export (days as YYYYMMDD). */
 export interface ExportSelection {
@@ -27,9 +30,8 @@ function progressLog(ctx: Context, what: string): (p: { phase: string; done: num
   };
 }
 
-/** `newsnap export --format wacz`: the package, or throws; returns how many problems were said. */
+/** `newsnap export --format wacz` (and serve's `/export.wacz`): the package and what went into it. */
 export async function exportWacz(ctx: Context, state: State, out: string, sel: ExportSelection, onProblem: (path: string, why: string) => void) {
-  const progress: (p: WaczProgress) => void = progressLog(ctx, 'wacz export');
   return writeWacz({
     root: ctx.config.storage,
     state,
@@ -41,7 +43,7 @@ export async function exportWacz(ctx: Context, state: State, out: string, sel: E
     now: nowIso(),
     software: SOFTWARE,
     onProblem,
-    onProgress: progress,
+    onProgress: progressLog(ctx, 'wacz export'),
   });
 }
 
@@ -60,5 +62,3 @@ export async function exportParquet(ctx: Context, state: State, dir: string, sel
     onProgress: progressLog(ctx, 'parquet export'),
   });
 }
-
-export const SOFTWARE = 'newsnap 0.2.0';

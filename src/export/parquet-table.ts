@@ -8,6 +8,8 @@ export interface Column {
   kind: ColumnKind;
   /** Never null. */
   required?: boolean;
+  /** Text with few distinct values (a state, a type): dictionary-encoded. Other text is written plain. */
+  repeats?: boolean;
   /** One line for the dataset card. */
   doc: string;
 }
@@ -51,6 +53,8 @@ export type Row = Record<string, Value>;
  */
 export class ParquetTable {
   private readonly writer: ParquetWriter;
+  private readonly groupRows: number;
+  private readonly groupBytes: number;
   private rows: Row[] = [];
   private bytes = 0;
   rowCount = 0;
@@ -62,7 +66,7 @@ export class ParquetTable {
     o: { createdBy: string; kv: Record<string, string>; groupRows?: number; groupBytes?: number },
   ) {
     this.groupRows = o.groupRows ?? 100_000;
-    this.groupBytes = o.groupBytes ?? 32 * 1024 * 1024;
+    this.groupBytes = o.groupBytes ?? 8 * 1024 * 1024;
     this.writer = new ParquetWriter({
       writer: fileWriter(path),
       schema: [{ name: 'root', num_children: columns.length }, ...columns.map(element)],
@@ -71,9 +75,6 @@ export class ParquetTable {
       kvMetadata: Object.entries(o.kv).map(([key, value]) => ({ key, value })),
     });
   }
-
-  private readonly groupRows: number;
-  private readonly groupBytes: number;
 
   add(row: Row): void {
     this.rows.push(row);
@@ -93,7 +94,8 @@ export class ParquetTable {
   private flush(): void {
     if (this.rows.length === 0) return;
     const rows = this.rows;
-    const columnData = this.columns.map((c) => ({ name: c.name, data: rows.map((r) => r[c.name] ?? null) }));
+    // Bodies and titles are nearly all distinct: a dictionary would not pay, and trying one costs a pass over them.
+    const columnData = this.columns.map((c) => ({ name: c.name, data: rows.map((r) => r[c.name] ?? null), ...(c.kind === 'string' && !c.repeats ? { encoding: 'PLAIN' } : {}) }));
     // One write, one row group: its size is the rows held.
     void this.writer.write({ columnData: columnData as never, rowGroupSize: rows.length });
     this.rowCount += rows.length;

@@ -5,7 +5,7 @@ import { archiveRecords } from './archive-records.js';
 import { surtOf } from './cdxj.js';
 import { datasetCard } from './dataset-card.js';
 import { editStats } from './edit-stats.js';
-import { chosenArticles, exportArticles, type ArticleExport } from './export.js';
+import { exportArticles, type ArticleExport } from './export.js';
 import { ParquetTable, type Column } from './parquet-table.js';
 
 export const ARTICLE_COLUMNS: readonly Column[] = [
@@ -15,7 +15,7 @@ export const ARTICLE_COLUMNS: readonly Column[] = [
   { name: 'first_seen', kind: 'timestamp', doc: 'when newsnap first captured it' },
   { name: 'last_seen', kind: 'timestamp', doc: 'when newsnap last looked at the page' },
   { name: 'removed_at', kind: 'timestamp', doc: 'when newsnap found it gone from the site (410, or 404 for days); null while it is there' },
-  { name: 'state', kind: 'string', required: true, doc: '`done` (on the site) or `gone`' },
+  { name: 'state', kind: 'string', required: true, repeats: true, doc: '`done` (on the site) or `gone`' },
   { name: 'versions', kind: 'int32', required: true, doc: 'how many versions newsnap holds (rows of versions.parquet)' },
   { name: 'title', kind: 'string', required: true, doc: 'headline of the current version' },
   { name: 'description', kind: 'string', doc: 'the summary under the headline (null when the page has none)' },
@@ -27,7 +27,7 @@ export const VERSION_COLUMNS: readonly Column[] = [
   { name: 'id', kind: 'string', required: true, doc: 'the article id (joins articles.id)' },
   { name: 'version', kind: 'int32', required: true, doc: '1 for the first capture, then 2, 3, … in order' },
   { name: 'captured_at', kind: 'timestamp', required: true, doc: 'when this version was captured' },
-  { name: 'event', kind: 'string', doc: 'the manifest event that made it: new, updated, restored or reextracted' },
+  { name: 'event', kind: 'string', repeats: true, doc: 'the manifest event that made it: new, updated, restored or reextracted' },
   { name: 'title', kind: 'string', required: true, doc: 'headline of this version' },
   { name: 'description', kind: 'string', doc: 'summary of this version' },
   { name: 'body', kind: 'string', required: true, doc: 'text of this version' },
@@ -42,12 +42,12 @@ export const CAPTURE_COLUMNS: readonly Column[] = [
   { name: 'url_surtkey', kind: 'string', required: true, doc: 'its SURT key (host reversed, as CDX indexes sort)' },
   { name: 'fetch_time', kind: 'timestamp', required: true, doc: 'WARC-Date: when the request went out' },
   { name: 'fetch_status', kind: 'int32', doc: 'HTTP status (null for a rendered DOM)' },
-  { name: 'content_mime_type', kind: 'string', doc: 'media type of the payload; warc/revisit for a revisit' },
+  { name: 'content_mime_type', kind: 'string', repeats: true, doc: 'media type of the payload; warc/revisit for a revisit' },
   { name: 'payload_digest', kind: 'string', doc: 'WARC-Payload-Digest (sha256:…); a revisit names its original payload' },
-  { name: 'warc_filename', kind: 'string', required: true, doc: 'the WARC file, relative to the storage folder' },
+  { name: 'warc_filename', kind: 'string', required: true, repeats: true, doc: 'the WARC file, relative to the storage folder' },
   { name: 'warc_record_offset', kind: 'int64', required: true, doc: 'byte offset of the record (its gzip member) in that file' },
   { name: 'warc_record_length', kind: 'int64', required: true, doc: 'bytes of the record in that file' },
-  { name: 'warc_record_type', kind: 'string', required: true, doc: 'response, revisit (an unchanged payload, stored once) or conversion (a browser-rendered DOM)' },
+  { name: 'warc_record_type', kind: 'string', required: true, repeats: true, doc: 'response, revisit (an unchanged payload, stored once) or conversion (a browser-rendered DOM)' },
 ];
 
 export interface ParquetOptions {
@@ -88,15 +88,16 @@ export async function writeParquet(o: ParquetOptions): Promise<ParquetResult> {
   const articles = new ParquetTable(part('articles'), ARTICLE_COLUMNS, meta);
   const versions = new ParquetTable(part('versions'), VERSION_COLUMNS, meta);
   const captures = new ParquetTable(part('captures'), CAPTURE_COLUMNS, { ...meta, groupRows: 200_000 });
+  // The URLs whose captures go in the captures table: the articles', gathered on the way.
+  const urls = new Set<string>();
   try {
-    for (const a of exportArticles({ ...o, siteName: o.siteName })) {
+    for (const a of exportArticles(o)) {
+      urls.add(a.article.url);
       addArticle(a, articles, versions);
       if (articles.rowCount % 5000 === 0) o.onProgress?.({ phase: 'articles', done: articles.rowCount, of: 0, records: versions.rowCount });
     }
     articles.close();
     versions.close();
-    const urls = new Set<string>();
-    for (const a of chosenArticles(o.state, o)) urls.add(a.url);
     const scan = archiveRecords({
       root: o.root,
       wants: (url) => urls.has(url),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,7 +66,12 @@ export async function writeZip(out: string, parts: StagedPart[], mtime: Date, on
     },
   });
   const part = `${out}.part`;
-  await pipeline(zip.outputStream, counter, createWriteStream(part));
-  await rename(part, out);
+  try {
+    await pipeline(zip.outputStream, counter, createWriteStream(part));
+    await rename(part, out);
+  } catch (err) {
+    await rm(part, { force: true });
+    throw err;
+  }
   return written;
 }
