@@ -19,7 +19,8 @@ export interface ExportRecord extends SnapshotFields {
 
 export const EXPORT_FIELDS = ['id', 'url', 'date', 'title', 'siteName', 'description', 'image', 'body', 'sha256', 'bytes', 'capturedAt', 'modifiedTime', 'state'] as const;
 
-export interface ExportOptions {
+/** What every export reads, and which articles. */
+export interface ExportScope {
   root: string;
   state: State;
   siteName: string;
@@ -28,10 +29,13 @@ export interface ExportOptions {
   until?: string;
   /** Only these articles (still within the day bounds, when given). */
   ids?: readonly string[];
+  /** Something that could not be read or put in whole: said, and the export goes on. */
+  onProblem: (path: string, why: string) => void;
+}
+
+export interface ExportOptions extends ExportScope {
   /** Each article's earlier versions too, oldest first, before its current one. */
   versions: boolean;
-  /** A file named by the manifest that cannot be read or parsed: said, and the export goes on. */
-  onProblem: (path: string, why: string) => void;
 }
 
 const PAGE = 500;

@@ -1,11 +1,10 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { State } from '../storage/state/state-store.js';
 import { archiveRecords } from './archive-records.js';
 import { surtOf } from './cdxj.js';
 import { datasetCard } from './dataset-card.js';
 import { editStats } from './edit-stats.js';
-import { exportArticles, type ArticleExport } from './export.js';
+import { exportArticles, type ArticleExport, type ExportScope } from './export.js';
 import { ParquetTable, type Column } from './parquet-table.js';
 
 export const ARTICLE_COLUMNS: readonly Column[] = [
@@ -50,19 +49,12 @@ export const CAPTURE_COLUMNS: readonly Column[] = [
   { name: 'warc_record_type', kind: 'string', required: true, repeats: true, doc: 'response, revisit (an unchanged payload, stored once) or conversion (a browser-rendered DOM)' },
 ];
 
-export interface ParquetOptions {
-  root: string;
-  state: State;
-  siteName: string;
+export interface ParquetOptions extends ExportScope {
   siteUrl: string;
-  since?: string;
-  until?: string;
-  ids?: readonly string[];
   /** The folder to write articles.parquet, versions.parquet, captures.parquet and README.md in. */
   dir: string;
   now: string;
   software: string;
-  onProblem: (path: string, why: string) => void;
   onProgress?: (p: { phase: string; done: number; of: number; records: number }) => void;
 }
 

@@ -1,22 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { State } from '../storage/state/state-store.js';
 import { archiveRecords } from './archive-records.js';
 import { cdxjLine } from './cdxj.js';
-import { chosenArticles, exportRecords } from './export.js';
+import { chosenArticles, exportRecords, type ExportScope } from './export.js';
 import { LineSort } from './line-sort.js';
 import { StagedFile } from './staged-file.js';
 import { writeDatapackage, writeZip } from './wacz-package.js';
 import { WarcCopier } from './warc-copy.js';
 
-export interface WaczOptions {
-  root: string;
-  state: State;
-  siteName: string;
-  /** YYYYMMDD bounds on the article's day. */
-  since?: string;
-  until?: string;
-  ids?: readonly string[];
+export interface WaczOptions extends ExportScope {
   /** The `.wacz` file to write (whole or not at all). */
   out: string;
   /** WARC file name prefix (archive.prefix) and the size at which a new file begins. */
@@ -25,8 +17,6 @@ export interface WaczOptions {
   /** Now (UTC ISO), from newsnap's clock: the package's creation time and its files' mtime. */
   now: string;
   software: string;
-  /** Something that could not be put in whole: said, and the export goes on. */
-  onProblem: (path: string, why: string) => void;
   onProgress?: (p: WaczProgress) => void;
 }
 
