@@ -59,6 +59,7 @@ const db = await (await DuckDBInstance.create(':memory:', { threads: String(os.c
 const sql = (from) => `SELECT regexp_extract(url, '/(\\d{6})\\d{2}/', 1) AS month, count(*) AS n FROM ${from} WHERE body ILIKE '%ekonomi%' GROUP BY month ORDER BY month`;
 const sources = { parquet: `'${join(parquet, 'articles.parquet')}'`, 'JSON lines': `read_json('${jsonl}', format = 'newline_delimited')` };
 const answers = {};
+log(`query: ${sql('<source>')}`);
 for (const [name, from] of Object.entries(sources)) {
   const times = [];
   for (let i = 0; i < 3; i++) {
@@ -112,7 +113,7 @@ if (args.includes('--write')) {
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
   const [head, rest = ''] = text.includes(MARK) ? text.split(MARK) : [text.trimEnd() + '\n\n', ''];
   const others = rest.split(/\n(?=## )/).filter((s) => s.trim() && !s.trimStart().startsWith(TITLE));
-  const section = `${TITLE}\n\nRun on ${new Date().toISOString().slice(0, 10)}; every figure from one run, each export a whole process under GNU time.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`;
+  const section = `${TITLE}\n\nRun on ${new Date().toISOString().slice(0, 10)}; every figure from one run, each export a whole process under GNU time. The machine is shared with other developers' builds and tests: figures move between runs (the JSON-lines export took from 8 to 28 s on the same store on one evening), so compare rows of one run.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`;
   writeFileSync(path, `${head}${MARK}\n\n${[...others.map((s) => s.trim() + '\n'), section].join('\n')}`);
   process.stdout.write('wrote bench/RESULTS.md\n');
 }
