@@ -2,7 +2,8 @@
 // the mirror's model gives each article's exact snapshot; files, manifest (with seq) and state
 // are written as the storage writes them. Then `export` (JSON lines and CSV) and `verify` run on
 // it as whole processes, and their speed and peak RSS are printed.
-// Usage: node bench/big-store.mjs [--articles 100000] [--keep DIR]   (npm run build first)
+// Usage: node bench/big-store.mjs [--articles 100000] [--keep DIR] [--build-only]   (npm run build first)
+// --build-only (with --keep): makes the folder and stops, for bench/export-formats.mjs.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -60,6 +61,7 @@ state.transaction(() => {
 });
 state.close();
 log(`built: ${seq} snapshots (${(bytes / 1e6).toFixed(1)} MB), manifest ${(offset / 1e6).toFixed(1)} MB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+if (args.includes('--build-only') && keep) process.exit(0);
 
 /** A command as a whole process under GNU time: wall, peak RSS. */
 function timed(cmdArgs) {

@@ -3,6 +3,7 @@
 // Prints every number with the machine's description and writes bench/RESULTS.md.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { keptSections } from './results.mjs';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,9 +25,6 @@ const extractRuns = Number(flag('extract-runs', smoke ? 20 : 300));
 const bigArticles = Number(flag('discovery-articles', smoke ? 2000 : 100000));
 const work = mkdtempSync(join(os.tmpdir(), 'newsnap-bench-'));
 const log = (line) => process.stdout.write(`${line}\n`);
-/** Where the sections of the other benchmarks begin: this run rewrites what is above it only. */
-const OTHERS = '<!-- The sections below come from the other benchmarks (bench/*.mjs), each with its command; bench/run.mjs keeps them. -->';
-
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** Runs a command under GNU time; returns wall, cpu and peak RSS. */
@@ -239,9 +237,8 @@ const targets = [
 // A smoke run proves the bench still runs; a few dozen pages judge no target.
 for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${smoke ? '(smoke run: not judged)' : met ? 'met' : 'NOT met'}`);
 if (!smoke) {
-  // The other benchmarks' sections, below the marker, are kept as they are.
-  const previous = existsSync(join(here, 'RESULTS.md')) ? readFileSync(join(here, 'RESULTS.md'), 'utf8') : '';
-  const kept = previous.includes(OTHERS) ? previous.slice(previous.indexOf(OTHERS)) : `${OTHERS}\n`;
+  // The other benchmarks' sections, below the mark, are kept as they are.
+  const kept = keptSections(join(here, 'RESULTS.md'));
   writeFileSync(
     join(here, 'RESULTS.md'),
     `# Benchmark results

@@ -132,10 +132,13 @@ describe('newsnap serve', () => {
   it('a flood of POST /fetch queues behind the rate limit, and past the bound gets 429 at once', async () => {
     const { mirror, origin } = await mirrorWith({ articles: 12, days: 1 });
     const storage = await tempDir();
-    const { api } = await serve(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage, '--rate', '2'], { NEWSNAP_SERVE_MAX_QUEUED_FETCHES: '3' });
+    const { api } = await serve(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage, '--rate', '2'], { NEWSNAP_SERVE_MAX_QUEUED_FETCHES: '3', NEWSNAP_DISCOVERY_FEED_EVERY: 'off' });
     await firstCrawlEnded(api);
+    // Ten new articles, each held 5 s by the mirror: the three admitted are still in flight when the rest arrive.
+    const fresh = mirror.publish(10);
+    for (const a of fresh) mirror.addFault({ path: `/${a.day}/${a.slug}-${a.id}.html`, kind: 'slow', delayMs: 5000 });
     mirror.clearLog();
-    const urls = mirror.all().slice(0, 10).map((a) => `https://anlatilaninotesi.com.tr/${a.day}/${a.slug}-${a.id}.html`);
+    const urls = fresh.map((a) => `https://anlatilaninotesi.com.tr/${a.day}/${a.slug}-${a.id}.html`);
     const statuses = await Promise.all(urls.map((url) => fetch(`${api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.status)));
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(7);

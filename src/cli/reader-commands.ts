@@ -94,21 +94,28 @@ a replay, or to send what is left without crawling. Beside a running serve (whic
   withCommonOptions(
     program
       .command('export')
-      .description('every captured article, from its snapshot file, as JSON lines or CSV; no lock, no request')
+      .description('every captured article as JSON lines or CSV (from its snapshot file), a WACZ web archive or a Parquet dataset; no lock, no request')
       .option('--since <date>', 'only articles of this day (YYYY-MM-DD) or later')
       .option('--until <date>', 'only articles of this day or earlier')
-      .option('--format <format>', 'jsonl (default) or csv (RFC 4180)')
+      .option('--format <format>', 'jsonl (default), csv (RFC 4180), wacz (a web archive for ReplayWeb.page and pywb) or parquet (three tables for DuckDB, pandas, Hugging Face)')
+      .option('--id <ids...>', 'only these articles (ids)')
       .option('--versions', "each article's earlier versions too (current: false), before its current one")
-      .option('--out <file>', 'write here instead of stdout (-); a name ending in .gz is gzipped')
+      .option('--out <file>', 'write here instead of stdout (-); a name ending in .gz is gzipped; wacz: FILE.wacz, parquet: a folder')
       .addHelpText(
         'after',
         `
 Fields: id, url, date, title, siteName, description, image, body (the fields of the snapshot
 format; an absent optional field is null, in CSV an empty field), sha256 and bytes of the file,
 capturedAt, modifiedTime, state (done or gone), and with --versions current. Streamed: 100 000
-articles in the memory of a page. Exits 1 when a file the manifest names cannot be read.`,
+articles in the memory of a page. Exits 1 when a file the manifest names cannot be read.
+
+wacz: every archived capture of the articles (each version, revisits and their originals) in new
+WARC files, indexes/index.cdxj, pages/pages.jsonl (one page per version) and datapackage.json
+(WACZ 1.1.1). Only closed WARC files are read (not one a running crawl is writing).
+parquet: articles.parquet, versions.parquet, captures.parquet and a README.md dataset card in the
+--out folder. See docs/formats.md.`,
       ),
-  ).action((opts: CommonFlags & { since?: string; until?: string; format?: string; versions?: boolean; out?: string }) =>
+  ).action((opts: CommonFlags & { since?: string; until?: string; format?: string; versions?: boolean; out?: string; id?: string[] }) =>
     runCommand(async () => (await import('./export-command.js')).exportCommand(createContext(opts), opts)),
   );
 }

@@ -2,6 +2,8 @@ import { requireOperatorContact } from '../config/index.js';
 import { createApi, isLoopback, listen } from '../service/http-api.js';
 import { Waiters } from '../service/events-api.js';
 import { CrawlService } from '../service/crawl-service.js';
+import { WaczExports } from '../service/wacz-exports.js';
+import { exportWacz } from './export-formats.js';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
 import { changeFeed, startDeliverer } from './delivery.js';
@@ -45,6 +47,9 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
     const service: CrawlService = new CrawlService({ config: ctx.config, engine: runtime.engine, storage, metrics });
+    const exports = new WaczExports(ctx.config.storage, (range, out) =>
+      exportWacz(ctx, storage.state, out, range, (path, why) => ctx.log.warn({ path }, `${path} ${why}`)),
+    );
     const server = createApi({
       service,
       metrics,
@@ -59,6 +64,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       waiters: new Waiters(),
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
+      exports,
     });
     const { host, port } = ctx.config.serve;
     try {
@@ -88,6 +94,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       // A response being flushed gets a moment; then every connection goes.
       setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
+    await exports.close();
     await runtime.close();
     stateOpen = false;
     await storage.close();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paged } from '../engine/work-loop.js';
-import type { ArticleRecord, State } from '../storage/state/state-store.js';
+import type { ArticleRecord, EventRecord, State } from '../storage/state/state-store.js';
 import { parseSnapshot, type SnapshotFields } from '../snapshot/parse.js';
 
 /** One article (or, with --versions, one of its versions) as an export record. */
@@ -19,20 +19,48 @@ export interface ExportRecord extends SnapshotFields {
 
 export const EXPORT_FIELDS = ['id', 'url', 'date', 'title', 'siteName', 'description', 'image', 'body', 'sha256', 'bytes', 'capturedAt', 'modifiedTime', 'state'] as const;
 
-export interface ExportOptions {
+/** What every export reads, and which articles. */
+export interface ExportScope {
   root: string;
   state: State;
   siteName: string;
   /** YYYYMMDD bounds on the article's day. */
   since?: string;
   until?: string;
-  /** Each article's earlier versions too, oldest first, before its current one. */
-  versions: boolean;
-  /** A file named by the manifest that cannot be read or parsed: said, and the export goes on. */
+  /** Only these articles (still within the day bounds, when given). */
+  ids?: readonly string[];
+  /** Something that could not be read or put in whole: said, and the export goes on. */
   onProblem: (path: string, why: string) => void;
 }
 
+export interface ExportOptions extends ExportScope {
+  /** Each article's earlier versions too, oldest first, before its current one. */
+  versions: boolean;
+}
+
 const PAGE = 500;
+
+/** One article with its versions as records, oldest first, each with the manifest line that made it. */
+export interface ArticleExport {
+  article: ArticleRecord;
+  /** Its versions whose files read back, oldest first; the current one last. */
+  versions: Array<{ record: ExportRecord; event: EventRecord | null }>;
+  /** Every manifest line about it (versions and removals), oldest first. */
+  events: EventRecord[];
+}
+
+/** Articles with a current version: a day range a page at a time, or the given ids. */
+export function* chosenArticles(state: State, o: { since?: string; until?: string; ids?: readonly string[] }): Generator<ArticleRecord> {
+  if (o.ids) {
+    for (const id of [...new Set(o.ids)].sort()) {
+      const a = state.articles.get(id);
+      if (a?.path && a.sha256 && (!o.since || a.day >= o.since) && (!o.until || a.day <= o.until)) yield a;
+    }
+    return;
+  }
+  const range = { ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}) };
+  yield* paged<ArticleRecord, { day: string; id: string }>((after) => state.reports.capturedPage({ limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
+}
 
 /**
  * Every captured article (in a date range) as records, read from its snapshot file so the export
@@ -41,28 +69,34 @@ const PAGE = 500;
  * so 100 000 articles cost the memory of a page. Reads only (no lock, no request).
  */
 export async function* exportRecords(o: ExportOptions): AsyncGenerator<ExportRecord> {
-  const range = { ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}) };
-  const articles = paged<ArticleRecord, { day: string; id: string }>((after) => o.state.reports.capturedPage({ limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
-  for (const article of articles) yield* recordsOf(o, article);
+  for (const article of chosenArticles(o.state, o)) {
+    for (const v of articleExport(o, article).versions) yield v.record;
+  }
+}
+
+/** The articles of the export with every version (the Parquet tables are built from these). */
+export function* exportArticles(o: Omit<ExportOptions, 'versions'>): Generator<ArticleExport> {
+  for (const article of chosenArticles(o.state, o)) yield articleExport({ ...o, versions: true }, article);
 }
 
 /**
  * The records of one article. Its files are read synchronously: a batch of small files read in
  * turn is several times faster than through the thread pool, and the export is all this process does.
  */
-function recordsOf(o: ExportOptions, a: ArticleRecord): ExportRecord[] {
+function articleExport(o: ExportOptions, a: ArticleRecord): ArticleExport {
   const state: ExportRecord['state'] = a.state === 'gone' ? 'gone' : 'done';
-  const out: ExportRecord[] = [];
+  const events = o.versions ? o.state.articles.events(a.id) : [];
+  const versions: ArticleExport['versions'] = [];
   if (o.versions) {
-    const versions = o.state.articles.events(a.id).filter((e) => e.event !== 'gone' && e.path && e.sha256 && e.path !== a.path);
-    for (const v of versions) {
+    for (const v of events.filter((e) => e.event !== 'gone' && e.path && e.sha256 && e.path !== a.path)) {
       const record = fromFile(o, v.path as string, { id: a.id, capturedAt: v.at, modifiedTime: v.modifiedTime, state, current: false });
-      if (record) out.push(record);
+      if (record) versions.push({ record, event: v });
     }
   }
   const current = fromFile(o, a.path as string, { id: a.id, capturedAt: a.capturedAt, modifiedTime: a.modifiedTime, state, ...(o.versions ? { current: true } : {}) });
-  if (current) out.push(current);
-  return out;
+  const made = events.filter((e) => e.event !== 'gone' && e.path === a.path).at(-1) ?? null;
+  if (current) versions.push({ record: current, event: made });
+  return { article: a, versions, events };
 }
 
 function fromFile(o: ExportOptions, path: string, known: Pick<ExportRecord, 'id' | 'capturedAt' | 'modifiedTime' | 'state' | 'current'>): ExportRecord | null {

@@ -14,6 +14,9 @@ import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
 import { articleFeed, changesFeed, type FeedContext } from './atom-feed.js';
 import { CursorPastEnd, eventsAfter, eventsQuery, Waiters, type ChangeSource } from './events-api.js';
+import { parseDay } from '../engine/lanes/crawl-plan.js';
+import { sendFile } from './file-ranges.js';
+import type { WaczExports, WaczRange } from './wacz-exports.js';
 
 export interface ApiOptions {
   service: CrawlService;
@@ -36,6 +39,8 @@ export interface ApiOptions {
   feeds: Omit<FeedContext, 'base'>;
   /** Aborted when serve stops: held `/events?wait=` answers return at once. */
   stopping: AbortSignal;
+  /** What `GET /export.wacz` serves. */
+  exports: WaczExports;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -57,13 +62,14 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   const url = new URL(req.url ?? '/', 'http://api.invalid');
   const path = url.pathname;
   const method = req.method ?? 'GET';
-  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom';
-  if (method === 'GET' && reader && o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
+  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom' || path === '/export.wacz';
+  if ((method === 'GET' || method === 'HEAD') && reader && o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
     res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="newsnap", charset="UTF-8"' });
     res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages and feeds need the token (serve.token): give it as the password.</p>');
     return;
   }
   if (method === 'GET' && path === '/events') return events(o, url, res);
+  if ((method === 'GET' || method === 'HEAD') && path === '/export.wacz') return exportWacz(o, req, res, url.searchParams);
   const articleFeedId = /^\/articles\/(\d{1,20})\/feed\.atom$/.exec(path)?.[1];
   if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) {
     // A feed changes only with a new event: its ETag is the storage and the last seq (and the
@@ -145,7 +151,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       throw err;
     }
   }
-  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /healthz /readyz /metrics /status, POST /fetch /backfill' });
+  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /export.wacz /healthz /readyz /metrics /status, POST /fetch /backfill' });
 }
 
 /**
@@ -180,6 +186,25 @@ function backfill(o: ApiOptions, res: ServerResponse, body: { since?: unknown; u
     if (err instanceof StoppingError) return send(res, 503, { error: err.message }, { 'retry-after': '30' });
     throw err;
   }
+}
+
+/**
+ * `GET /export.wacz?since=&until=`: the WACZ of those days (`newsnap export --format wacz`), built
+ * once and then served by ranges, as replay tools read it.
+ */
+async function exportWacz(o: ApiOptions, req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+  const range: WaczRange = {};
+  for (const name of ['since', 'until'] as const) {
+    const value = params.get(name);
+    if (!value) continue;
+    const day = parseDay(value);
+    if (!day) return send(res, 400, { error: `${name}=${value} is not a date (YYYY-MM-DD)` });
+    range[name] = day;
+  }
+  if (range.since && range.until && range.since > range.until) return send(res, 400, { error: `since=${params.get('since')} is after until=${params.get('until')}` });
+  const built = await o.exports.file(range);
+  const name = `newsnap-${range.since ?? 'all'}-${range.until ?? 'all'}.wacz`;
+  await sendFile(req, res, built.path, { 'content-type': 'application/wacz', 'content-disposition': `attachment; filename="${name}"`, 'cache-control': 'no-cache' }, built.etag);
 }
 
 /**
