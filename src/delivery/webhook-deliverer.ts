@@ -10,6 +10,7 @@ import type { Delivery, OutboxStore } from '../storage/state/outbox-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ManifestRecord } from '../storage/manifest.js';
 import type { ChangeFeed } from './change-feed.js';
+import { EndpointPauses } from './endpoint-pauses.js';
 
 /** What one attempt at one delivery came to. */
 type Settlement = { delivered: number } | { disabled: string } | { failed: string; status?: number; retryAfterMs?: number };
@@ -48,11 +49,6 @@ const BUSY = new Set([429, 502, 503, 504]);
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 /** An idle deliverer looks at the outbox at least this often (rows another process queued). */
 const IDLE_MS = 30_000;
-/** Attempts in a row without an answer that pause an endpoint, and how long the first pause lasts. */
-const SILENT_IN_A_ROW = 3;
-const FIRST_PAUSE_MS = 5_000;
-// A receiver back after an outage is tried again within a minute; a dead one costs a few attempts a minute.
-const MAX_PAUSE_MS = 60_000;
 /** After the outbox itself failed (a full disk, a locked database), the next look waits this long. */
 const OUTBOX_RETRY_MS = 5_000;
 /** Delivered rows are pruned at most this often. */
@@ -83,12 +79,8 @@ export class WebhookDeliverer {
   private outboxRetryAt = 0;
   /** Endpoints that answered (any HTTP status) in this process: worth waiting for when draining. */
   private readonly answering = new Set<string>();
-  /**
-   * Endpoints that did not answer several times in a row (refused, unresolvable, timed out),
-   * paused as a whole: their deliveries wait, unattempted and uncounted, instead of each failing
-   * on its own. A dead receiver then costs a handful of connection attempts, not one per event.
-   */
-  private readonly silent = new Map<string, { inARow: number; pauses: number; until: number }>();
+  /** Endpoints that did not answer several times in a row, paused as a whole. */
+  private readonly pauses = new EndpointPauses();
 
   constructor(private readonly o: DelivererOptions) {
     for (const e of o.endpoints) this.signers.set(e.url, new Webhook(e.secret));
@@ -125,7 +117,7 @@ export class WebhookDeliverer {
       for (;;) {
         this.pump();
         if (this.inflight.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
-        const next = this.o.outbox.nextDue(this.reachable(this.paused()).filter((url) => this.answering.has(url)));
+        const next = this.o.outbox.nextDue(this.reachable(this.pauses.paused()).filter((url) => this.answering.has(url)));
         if (this.stopper.signal.aborted || next === null || Date.parse(next) > end) return;
         await delay(Date.parse(next) - nowMs(), this.stopper.signal);
       }
@@ -159,7 +151,7 @@ export class WebhookDeliverer {
       this.wakeTimer = null;
       this.prune();
       const free = this.o.concurrency - this.inflight.size;
-      const paused = this.paused();
+      const paused = this.pauses.paused();
       if (free > 0) {
         const due = this.o.outbox.due(nowIso(), this.inflight.size + free * 2, this.reachable(paused)).filter((d) => !this.inflight.has(keyOf(d)));
         for (const d of due.slice(0, free)) this.launch(d);
@@ -167,7 +159,7 @@ export class WebhookDeliverer {
       if (this.inflight.size === 0) {
         for (const resolve of this.idle.splice(0)) resolve();
         const next = this.o.outbox.nextDue(this.reachable(paused));
-        const resume = Math.min(...paused.map((url) => this.silent.get(url)?.until ?? Number.POSITIVE_INFINITY));
+        const resume = this.pauses.resumeAt(paused);
         this.sleep(Math.min(IDLE_MS, next === null ? IDLE_MS : Math.max(0, Date.parse(next) - nowMs()), Math.max(0, resume - performance.now())));
       }
     } catch (err) {
@@ -250,7 +242,7 @@ export class WebhookDeliverer {
       await res.body.dump();
       const status = res.statusCode;
       this.answering.add(d.endpoint);
-      this.silent.delete(d.endpoint);
+      this.pauses.answered(d.endpoint);
       const retryAfter = BUSY.has(status) ? parseRetryAfter(header(res.headers['retry-after']), header(res.headers.date)) : undefined;
       result =
         status >= 200 && status < 300
@@ -260,7 +252,8 @@ export class WebhookDeliverer {
             : { failed: `HTTP ${status}`, status, ...(retryAfter === undefined ? {} : { retryAfterMs: Math.min(retryAfter, MAX_RETRY_AFTER_MS) }) };
     } catch (err) {
       if (this.stopper.signal.aborted) return; // stopping: the delivery stays as it was
-      this.noAnswer(d.endpoint);
+      const pause = this.pauses.noAnswer(d.endpoint);
+      if (pause !== null) this.o.log.warn({ endpoint: redactUrl(d.endpoint), pauseMs: pause }, 'webhook endpoint does not answer: its deliveries wait until it is tried again');
       result = { failed: limit.signal.aborted ? `no answer within ${this.o.timeoutMs} ms` : `${(err as Error).message}${codeOf(err)}` };
     } finally {
       limit.clear();
@@ -296,26 +289,6 @@ export class WebhookDeliverer {
   /** The configured endpoints but the paused ones. */
   private reachable(paused: readonly string[]): string[] {
     return this.o.endpoints.map((e) => e.url).filter((url) => !paused.includes(url));
-  }
-
-  /** Endpoints paused now for not answering. */
-  private paused(): string[] {
-    const now = performance.now();
-    return [...this.silent].filter(([, s]) => s.until > now).map(([url]) => url);
-  }
-
-  /** Another attempt got no answer: after several in a row the endpoint pauses, longer each time (5 s, 10 s, … up to a minute). */
-  private noAnswer(endpoint: string): void {
-    const s = this.silent.get(endpoint) ?? { inARow: 0, pauses: 0, until: 0 };
-    s.inARow++;
-    if (s.inARow >= SILENT_IN_A_ROW) {
-      const ms = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** s.pauses);
-      s.until = performance.now() + ms;
-      s.pauses++;
-      s.inARow = 0;
-      this.o.log.warn({ endpoint: redactUrl(endpoint), pauseMs: ms }, 'webhook endpoint does not answer: its deliveries wait until it is tried again');
-    }
-    this.silent.set(endpoint, s);
   }
 
   /** The manifest line numbered `seq` (recent ones cached: several endpoints want the same). */

@@ -28,8 +28,9 @@ export async function startServe(args: string[], options: CliOptions = {}): Prom
     let buf = '';
     child.stderr!.on('data', (c: Buffer) => {
       buf += c.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*newsnap serve listening/.exec(buf);
-      if (m) resolve(m[1]!);
+      const m = /"url":"http:\/\/(127\.0\.0\.1|0\.0\.0\.0):(\d+)"[^\n]*newsnap serve listening/.exec(buf);
+      // One listening on every address is asked on loopback.
+      if (m) resolve(`http://127.0.0.1:${m[2]}`);
     });
     child.on('exit', () => reject(new Error(`serve exited early:\n${buf}`)));
   });
