@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MirrorServer } from '../src/mirror/index.js';
+import { describe, expect, it } from 'vitest';
+import type { MirrorServer } from '../src/mirror/index.js';
+import { mirrorFor, stopsAfterEach } from './helpers/lifecycle.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { startServe, until, type Served } from './helpers/serve.js';
@@ -8,22 +9,13 @@ import { newSecret, WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // No NEWSNAP_NOW here: a receiver checks a signature's timestamp against its own clock.
 const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_RATE: '0' };
-const cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function mirrorOf(articles: number): Promise<MirrorServer> {
-  const mirror = new MirrorServer({ articles, days: 2, crawlDelay: 0 });
-  await mirror.listen();
-  cleanup.push(() => mirror.close());
-  return mirror;
-}
+const stopLater = stopsAfterEach();
+const mirrorOf = (articles: number): Promise<MirrorServer> => mirrorFor(stopLater, { articles, days: 2, crawlDelay: 0 });
 
 async function receiver(answer?: ConstructorParameters<typeof WebhookReceiver>[1]): Promise<WebhookReceiver> {
   const r = new WebhookReceiver(newSecret(), answer);
   await r.start();
-  cleanup.push(() => r.stop());
+  stopLater(() => r.stop());
   return r;
 }
 
@@ -31,7 +23,7 @@ const hooks = (...rs: Array<{ url: string; secret: string; events?: string[] }>)
 
 async function serve(args: string[], extra: Record<string, string>): Promise<Served> {
   const s = await startServe(args, { env: { ...env, ...extra } });
-  cleanup.push(() => s.kill());
+  stopLater(() => s.kill());
   return s;
 }
 

@@ -1,28 +1,20 @@
 import { networkInterfaces } from 'node:os';
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MirrorServer } from '../src/mirror/index.js';
+import { describe, expect, it } from 'vitest';
+import type { MirrorServer } from '../src/mirror/index.js';
+import { mirrorFor, stopsAfterEach } from './helpers/lifecycle.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { runCli } from './helpers/cli.js';
 import { firstCrawlEnded, startServe, until, type Served } from './helpers/serve.js';
 import { readManifest, tempDir } from './helpers/storage.js';
 
 const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_RATE: '0' };
-const cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function mirrorOf(articles: number): Promise<MirrorServer> {
-  const mirror = new MirrorServer({ articles, days: 2, crawlDelay: 0 });
-  await mirror.listen();
-  cleanup.push(() => mirror.close());
-  return mirror;
-}
+const stopLater = stopsAfterEach();
+const mirrorOf = (articles: number): Promise<MirrorServer> => mirrorFor(stopLater, { articles, days: 2, crawlDelay: 0 });
 
 async function serve(args: string[], extra: Record<string, string> = {}): Promise<Served> {
   const s = await startServe(args, { env: { ...env, ...extra } });
-  cleanup.push(() => s.kill());
+  stopLater(() => s.kill());
   return s;
 }
 

@@ -3,8 +3,9 @@ import { unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MirrorServer } from '../src/mirror/index.js';
+import { describe, expect, it } from 'vitest';
+import type { MirrorServer } from '../src/mirror/index.js';
+import { mirrorFor, stopsAfterEach } from './helpers/lifecycle.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { logRecords, runCli } from './helpers/cli.js';
 import { compareWithMirror } from './helpers/mirror.js';
@@ -14,10 +15,7 @@ import { newSecret, WebhookReceiver } from './helpers/webhook-receiver.js';
 
 // Real time: a receiver checks a signature's timestamp against its own clock.
 const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_RATE: '20', NEWSNAP_DISCOVERY_FEED_EVERY: '2s', NEWSNAP_DELIVERY_RETRY_SCHEDULE: '1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s' };
-const cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
+const stopLater = stopsAfterEach();
 
 if (process.getuid?.() !== 0) throw new Error('these tests mount a small tmpfs and need root (CI runs as root)');
 
@@ -25,7 +23,7 @@ if (process.getuid?.() !== 0) throw new Error('these tests mount a small tmpfs a
 async function smallVolume(megabytes: number): Promise<{ mount: string; storage: string }> {
   const mount = await tempDir('newsnap-volume-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', mount]);
-  cleanup.push(async () => execFileSync('umount', ['-l', mount]));
+  stopLater(async () => execFileSync('umount', ['-l', mount]));
   const storage = join(mount, 'storage');
   mkdirSync(storage);
   return { mount, storage };
@@ -53,14 +51,14 @@ async function lockState(storage: string): Promise<() => Promise<void>> {
     child.stdin!.write('go\n');
     await exited;
   };
-  cleanup.push(release);
+  stopLater(release);
   return release;
 }
 
 async function receiver(): Promise<WebhookReceiver> {
   const r = new WebhookReceiver(newSecret());
   await r.start();
-  cleanup.push(() => r.stop());
+  stopLater(() => r.stop());
   return r;
 }
 
@@ -68,7 +66,7 @@ async function serve(storage: string, origin: string, hook: WebhookReceiver): Pr
   const s = await startServe(['--origin', origin, '--storage', storage, '--schedule', '*/2 * * * * *'], {
     env: { ...env, NEWSNAP_DELIVERY_WEBHOOKS: JSON.stringify([{ url: hook.url, secret: hook.secret }]) },
   });
-  cleanup.push(() => s.kill());
+  stopLater(() => s.kill());
   return s;
 }
 
@@ -96,12 +94,19 @@ async function healed(s: Served, storage: string, mirror: MirrorServer, hook: We
   expect(verify.code, verify.stdout.toString().slice(0, 3000)).toBe(0);
 }
 
+/** SIGTERM ends it with 0, and it never logged an unhandled rejection. */
+async function stopsCleanly(s: Served): Promise<void> {
+  s.child.kill('SIGTERM');
+  const res = await s.done;
+  expect(res.code, res.stderr.slice(-3000)).toBe(0);
+  expect(logRecords(res.stderr).filter((r) => /unhandled/i.test(String(r.msg)))).toEqual([]);
+}
+
 describe('serve heals itself', () => {
   it('the disk fills mid-crawl: the run ends with the cause, /readyz 503, the alarm and the metric; freed, every article is captured without a restart', async () => {
     const { mount, storage } = await smallVolume(40);
-    const mirror = new MirrorServer({ articles: 120, days: 2, crawlDelay: 0 });
-    const origin = await mirror.listen();
-    cleanup.push(() => mirror.close());
+    const mirror = await mirrorFor(stopLater, { articles: 120, days: 2, crawlDelay: 0 });
+    const origin = mirror.baseUrl;
     const hook = await receiver();
     const s = await serve(storage, origin, hook);
     await until('the first articles', async () => ((await readManifest(storage)).length >= 10 ? true : undefined));
@@ -125,18 +130,14 @@ describe('serve heals itself', () => {
 
     free();
     await healed(s, storage, mirror, hook);
-    s.child.kill('SIGTERM');
-    const res = await s.done;
-    expect(res.code, res.stderr.slice(-3000)).toBe(0);
-    expect(logRecords(res.stderr).filter((r) => /unhandled/i.test(String(r.msg)))).toEqual([]);
+    await stopsCleanly(s);
     expect((await runCli(['verify', '--storage', storage])).code).toBe(0);
   });
 
   it('every lane\'s writes fail at once (a full disk and a locked state database) while the watch polls, webhooks go out and POST /fetch asks: the process stays up and heals', async () => {
     const { mount, storage } = await smallVolume(40);
-    const mirror = new MirrorServer({ articles: 60, days: 2, crawlDelay: 0 });
-    const origin = await mirror.listen();
-    cleanup.push(() => mirror.close());
+    const mirror = await mirrorFor(stopLater, { articles: 60, days: 2, crawlDelay: 0 });
+    const origin = mirror.baseUrl;
     const hook = await receiver();
     const s = await serve(storage, origin, hook);
     await until('the first articles', async () => ((await readManifest(storage)).length >= 10 ? true : undefined));
@@ -157,9 +158,6 @@ describe('serve heals itself', () => {
     free();
     await healed(s, storage, mirror, hook);
     expect(s.child.exitCode).toBeNull();
-    s.child.kill('SIGTERM');
-    const res = await s.done;
-    expect(res.code, res.stderr.slice(-3000)).toBe(0);
-    expect(logRecords(res.stderr).filter((r) => /unhandled/i.test(String(r.msg)))).toEqual([]);
+    await stopsCleanly(s);
   });
 });

@@ -1,28 +1,16 @@
-import type { SourceResult } from '../../discover/discovery.js';
 import { describeUnreachable } from '../../fetch/unreachable.js';
 import type { Logger } from '../../log/logger.js';
-import type { LaneName, LaneRun } from '../lane.js';
+import type { LaneRun } from '../lane.js';
 import { describeFinding, DRIFT_REMEDY, type DriftMonitor } from '../policies/drift.js';
-import { processed, type ProgressCounts } from '../progress.js';
-import type { CrawlWindow } from './crawl-plan.js';
-import type { CrawlStatus, CrawlSummary } from './crawl-run.js';
+import { processed } from '../progress.js';
+import type { CrawlSummary } from './crawl-run.js';
 
-/** What a crawl's summary is made from when it ends. */
-export interface SummaryParts {
-  runId: number;
-  lane: LaneName;
-  status: CrawlStatus;
-  window: CrawlWindow;
-  counts: ProgressCounts;
-  listed: number;
-  durationMs: number;
+/** What a crawl's summary is made from when it ends: its own fields, the run's accounts, the drift measure. */
+export type SummaryParts = Pick<CrawlSummary, 'runId' | 'lane' | 'status' | 'window' | 'counts' | 'listed' | 'durationMs' | 'sources' | 'needsAttention' | 'message'> & {
   run: LaneRun;
-  sources: SourceResult[];
   monitor: DriftMonitor;
-  needsAttention: number;
-  message?: string;
   log: Logger;
-}
+};
 
 /** The summary of a crawl, with its alarms (drift, an unreachable site) logged as errors. */
 export function summarize(p: SummaryParts): CrawlSummary {
