@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +10,7 @@ import { LockedError, RunLock } from '../src/storage/run-lock.js';
 import { Storage } from '../src/storage/storage.js';
 import { SqliteState } from '../src/storage/state/state-store.js';
 import { queryState, tempDir } from './helpers/storage.js';
+import { runCli } from './helpers/cli.js';
 
 const HOOK = 'http://127.0.0.1:9/hook';
 const article = (n: number) => ({ id: `110000000${n}`, url: `https://anlatilaninotesi.com.tr/20251215/a-110000000${n}.html`, date: '2025-12-15', title: `Article ${n}` });
@@ -71,6 +72,44 @@ describe('manifest and state never part silently', () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe('a version whose manifest line cannot be written', () => {
+  it('a first version takes its file back; an edit waits, and is completed before anything else is committed', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test makes the manifest immutable (chattr) and needs root (CI runs as root)');
+    const root = await tempDir();
+    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new', 'updated'] }] });
+    const manifest = join(root, 'manifest.jsonl');
+    const snapshot = (n: number) => join(root, 'snapshots', '2025-12-15', `110000000${n}.txt`);
+    try {
+      const first = await storage.commit(version(1));
+      const edit = { ...version(1), event: 'updated' as const, text: 'text 1, edited\n\n', capturedAt: '2025-12-15T11:00:00.000Z', previous: { sha256: first.record.sha256, capturedAt: first.record.capturedAt, path: first.record.path } };
+      // The manifest refuses every write (EPERM even for root), as a failing disk would.
+      execFileSync('chattr', ['+i', manifest]);
+      try {
+        await expect(storage.commit(version(2))).rejects.toThrow(/append to manifest/);
+        expect(existsSync(snapshot(2)), 'a first version without its line is taken back').toBe(false);
+        await expect(storage.commit(edit)).rejects.toThrow(/append to manifest/);
+        // The edit's bytes are on disk (history kept); nothing else may be committed before its line.
+        expect(readFileSync(snapshot(1), 'utf8')).toBe('text 1, edited\n\n');
+        await expect(storage.commit(version(3))).rejects.toThrow(/append to manifest/);
+        expect(existsSync(snapshot(3))).toBe(false);
+      } finally {
+        execFileSync('chattr', ['-i', manifest]);
+      }
+      await storage.commit(version(3));
+      const lines = readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; id: string; event: string });
+      expect(lines.map((l) => [l.seq, l.id, l.event])).toEqual([
+        [1, '1100000001', 'new'],
+        [2, '1100000001', 'updated'],
+        [3, '1100000003', 'new'],
+      ]);
+      expect(queryState<{ seq: number }>(root, 'SELECT seq FROM events ORDER BY seq')).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
+    } finally {
+      await storage.close();
+    }
+    expect((await runCli(['verify', '--storage', root])).code).toBe(0);
   });
 });
 

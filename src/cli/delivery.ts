@@ -15,7 +15,7 @@ export function webhookTargets(ctx: Context): Array<{ url: string; events: reado
 
 /** The change feed of a storage folder, starting where state knows a line's offset. */
 export function changeFeed(storage: Storage): ChangeFeed {
-  return new ChangeFeed(storage.root, (seq) => storage.state.reports.offsetOfSeq(seq));
+  return new ChangeFeed(storage.root, (seq) => storage.state.reports.offsetOfSeq(seq), () => storage.appliedOffset);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteState } from '../storage/state/state-store.js';
+import { MANIFEST_OFFSET } from '../storage/state/state-schema.js';
 import { readManifestLines, type ManifestPosition, type ManifestRecord } from '../storage/manifest.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
@@ -26,7 +27,8 @@ export async function eventsCommand(ctx: Context, flags: { after?: string; follo
   let watcher: FSWatcher | null = null;
   try {
     for (;;) {
-      for await (const line of readManifestLines(root, { from: position })) {
+      const end = appliedEnd(root);
+      for await (const line of readManifestLines(root, { from: position, ...(end === undefined ? {} : { end }) })) {
         position = { offset: line.next, seq: line.seq };
         if (line.seq <= after || !('record' in line)) continue;
         if (!process.stdout.write(`${eventLine(line.record)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
@@ -61,6 +63,24 @@ function startOf(root: string, after: number): ManifestPosition {
   } catch {
     // A state written by an older newsnap (lines not numbered yet): the manifest is read from its start.
     return { offset: 0, seq: 0 };
+  } finally {
+    state?.close();
+  }
+}
+
+/**
+ * Where the lines state has applied end: a line beyond it may still be cut back (a failed write),
+ * so it is not given until state has it. Undefined (the whole manifest) for a store without state.
+ */
+function appliedEnd(root: string): number | undefined {
+  if (!existsSync(join(root, 'state.sqlite'))) return undefined;
+  let state: SqliteState | null = null;
+  try {
+    state = new SqliteState(root, { readonly: true });
+    const offset = state.meta.get(MANIFEST_OFFSET);
+    return offset === undefined ? undefined : Number(offset);
+  } catch {
+    return undefined;
   } finally {
     state?.close();
   }

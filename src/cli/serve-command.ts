@@ -20,6 +20,9 @@ import { Shutdown } from './shutdown.js';
 export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
   requireOperatorContact(ctx.config);
   const shutdown = new Shutdown(ctx.log, { exitCode: ExitCode.OK, message: 'stopping: no new crawls; requests and renders in flight aborted, writes finishing, state saved' });
+  // Every lane guards its own failures; one that escapes is a bug: said loudly, and the service goes on.
+  const onRejection = (err: unknown) => ctx.log.error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'unhandled rejection: a bug in newsnap (the service goes on); please report it');
+  process.on('unhandledRejection', onRejection);
   try {
     const storage = await openStorage(ctx, shutdown);
     // The state database itself damaged: nothing can go on; exit for the orchestrator to restart us.
@@ -101,6 +104,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     ctx.log.info({ signal: shutdown.by }, 'stopped');
     return ExitCode.OK;
   } finally {
+    process.off('unhandledRejection', onRejection);
     shutdown.dispose();
   }
 }

@@ -1,3 +1,5 @@
+import { linkedSignal } from './abort.js';
+
 /**
  * A signal that aborts after `ms` (and with `parent`, if given), held by a timer of its own until
  * `clear()`. `AbortSignal.timeout()` inside `AbortSignal.any()` is only weakly held on Node 20: a
@@ -8,9 +10,12 @@ export function deadline(ms: number, parent?: AbortSignal): { signal: AbortSigna
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
   timer.unref();
-  const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
+  const link = linkedSignal([parent, controller.signal]);
   return {
-    signal,
-    clear: () => clearTimeout(timer),
+    signal: link.signal,
+    clear: () => {
+      clearTimeout(timer);
+      link.dispose();
+    },
   };
 }

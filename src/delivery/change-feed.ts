@@ -19,6 +19,12 @@ export class ChangeFeed {
     private readonly root: string,
     /** The byte offset of the line numbered `seq`, when known. */
     private readonly offsetOf: (seq: number) => number | undefined = () => undefined,
+    /**
+     * Where the lines state has applied end: the feed gives those only. A line still being made
+     * durable, or one state has not recorded yet, is not given: it could still be cut back, and a
+     * consumer must never see a `seq` the storage does not stand by.
+     */
+    private readonly appliedEnd: () => number | undefined = () => undefined,
   ) {}
 
   /** Up to `limit` events after `after`. */
@@ -35,7 +41,8 @@ export class ChangeFeed {
   /** Every event after `after`, to the manifest's end now (corrupt lines are passed over: they have no event). */
   async *from(after: number, chunkBytes?: number): AsyncGenerator<ManifestRecord> {
     const start = this.position(after);
-    for await (const line of readManifestLines(this.root, { from: start, ...(chunkBytes ? { chunkBytes } : {}) })) {
+    const end = this.appliedEnd();
+    for await (const line of readManifestLines(this.root, { from: start, ...(end === undefined ? {} : { end }), ...(chunkBytes ? { chunkBytes } : {}) })) {
       if (line.seq <= after || !('record' in line)) continue;
       yield line.record;
     }

@@ -181,6 +181,8 @@ export class WebhookDeliverer {
       )
       .finally(() => {
         this.inflight.delete(keyOf(d));
+        // A drain waits for the last one in flight, even once stopped (pump then does nothing).
+        if (this.inflight.size === 0) for (const resolve of this.idle.splice(0)) resolve();
         this.pump();
       });
     this.inflight.set(keyOf(d), job);

@@ -96,6 +96,8 @@ export class Discovery {
       }
       return null;
     } catch (err) {
+      // Our own storage failing is not the site's robots.txt: the run ends with that cause.
+      if (StorageError.isStorageFailure(err)) throw err;
       const message = (err as Error).message;
       this.record({ source: url.href, outcome: 'failed', urls: 0, added: 0, error: message });
       if (err instanceof FetchError && err.network) {

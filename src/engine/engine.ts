@@ -81,8 +81,14 @@ export class Engine {
     return run;
   }
 
+  /** The state rows of the runs under way now. */
+  activeRunIds(): Set<number> {
+    return new Set([...this.runs].map((r) => r.runId).filter((id): id is number => id !== null));
+  }
+
   end(run: LaneRun): void {
     this.runs.delete(run);
+    run.dispose();
   }
 
   /** Runs `work` (discovery, say) as part of `run`: its requests are counted under the run's lane. */

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { linkedSignal } from '../clock/abort.js';
 import type { FetchError } from '../fetch/fetch-error.js';
 import type { ArticleOutcome } from './pipeline/article-pipeline.js';
 
@@ -24,10 +25,13 @@ export class LaneRun {
   readonly requests: Record<string, number> = {};
   /** Block pages in a row paused the queue this many times, set off by this run's pages. */
   blockedPauses = 0;
+  /** The run's row in state, when it keeps one (a crawl). */
+  runId: number | null = null;
   /** Set when the circuit breaker tripped during this run: what nothing answered. */
   unreachable: FetchError | null = null;
   /** The signal every job of the run takes: the caller's, this run's own stop, and the engine's shutdown. */
   readonly signal: AbortSignal;
+  private readonly link: ReturnType<typeof linkedSignal>;
   private readonly outcomeListeners = new Set<(o: ArticleOutcome) => void>();
 
   constructor(
@@ -35,7 +39,14 @@ export class LaneRun {
     readonly priority: number,
     signals: AbortSignal[],
   ) {
-    this.signal = AbortSignal.any([this.controller.signal, ...signals]);
+    this.link = linkedSignal([this.controller.signal, ...signals]);
+    this.signal = this.link.signal;
+  }
+
+  /** The run is over: its signal lets go of the signals it was linked to. */
+  dispose(): void {
+    this.link.dispose();
+    this.outcomeListeners.clear();
   }
 
   /** Ends this run: its queued requests are dropped, those in flight aborted. Nothing else stops. */

@@ -4,6 +4,7 @@ import type { RequestRunner } from '../fetch/request-runner.js';
 import { delay } from '../clock/delay.js';
 import { SlidingWindowGate } from './sliding-window.js';
 import { laneContext } from './lane.js';
+import { linkedSignal } from '../clock/abort.js';
 
 export interface SchedulerOptions {
   /** Requests a second over any rolling second; 0 = no limit. */
@@ -93,7 +94,15 @@ export class RequestScheduler implements RequestRunner {
    * attempt running behind its back.
    */
   async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority = 0): Promise<T> {
-    const combined = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
+    const link = linkedSignal([signal, this.stopper.signal]);
+    try {
+      return await this.attempts(label, attempt, link.signal, priority);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async attempts<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, combined: AbortSignal, priority: number): Promise<T> {
     // The run that asks: a queued request starts from another's completion, in another's context.
     const run = laneContext.getStore();
     const start = run ? () => laneContext.run(run, () => attempt(combined)) : () => attempt(combined);

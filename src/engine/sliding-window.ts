@@ -1,4 +1,5 @@
 import { delay } from '../clock/delay.js';
+import { linkedSignal } from '../clock/abort.js';
 
 /**
  * A sliding-window rate gate: at most `cap` requests in any rolling `windowMs`, as the server
@@ -57,7 +58,8 @@ export class SlidingWindowGate {
       // Full: the oldest ended request leaves the window, or an in-flight one ends.
       const oldest = this.ended.length > 0 ? Math.min(...this.ended) : Number.POSITIVE_INFINITY;
       const settled = new AbortController();
-      const timerSignal = signal ? AbortSignal.any([signal, settled.signal]) : settled.signal;
+      const link = linkedSignal([signal, settled.signal]);
+      const timerSignal = link.signal;
       await Promise.race([
         oldest === Number.POSITIVE_INFINITY ? new Promise<void>(() => undefined) : delay(oldest + this.windowMs - now, timerSignal),
         new Promise<void>((resolve) => {
@@ -66,6 +68,7 @@ export class SlidingWindowGate {
         }),
       ]);
       settled.abort();
+      link.dispose();
       this.wake = null;
     }
   }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page, Response, Route } from 'playwright';
 import { nowIso } from '../clock/clock.js';
+import { linkedSignal } from '../clock/abort.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from './exchange.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
@@ -77,7 +78,15 @@ export class BrowserPageFetcher implements PageFetcher {
   ) {}
 
   async fetchPage(siteUrl: string, signal?: AbortSignal): Promise<FetchedPage> {
-    const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+    const link = linkedSignal([signal, this.closing.signal]);
+    try {
+      return await this.render(siteUrl, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async render(siteUrl: string, stop: AbortSignal): Promise<FetchedPage> {
     if (stop.aborted) throw abortedError(siteUrl);
     await this.slot(stop, siteUrl);
     const slotAt = performance.now();

@@ -1,9 +1,12 @@
 import { FetchError, type Contacted } from './fetch-error.js';
+import { StorageError } from '../disk/storage-error.js';
 import { redactUrl } from './proxy.js';
 
 /** What went wrong with a request, as a FetchError whose message a log reader can act on. */
 export function toFetchError(err: unknown, url: string, signal: AbortSignal, status: number | null, contacted: Contacted): FetchError {
   if (err instanceof FetchError) return err;
+  // A reader of the body (a sitemap streamed into state) that failed on our storage: not the site's fault.
+  if (err instanceof StorageError || /^SQLITE_/.test(errorCode(err) ?? '')) throw err;
   const code = errorCode(err);
   const extra = { cause: err, ...(status === null ? {} : { status }), contacted, ...(code ? { code } : {}) };
   const detail = err instanceof Error ? err.message : String(err);

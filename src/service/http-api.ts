@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { linkedSignal } from '../clock/abort.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
@@ -165,12 +166,14 @@ async function events(o: ApiOptions, url: URL, res: ServerResponse): Promise<voi
   if (!release) return send(res, 503, { error: `${o.waiters.count} requests are already waiting for events; try again shortly, or poll without wait=` }, { 'retry-after': '5' });
   const hungUp = new AbortController();
   res.on('close', () => hungUp.abort());
+  const link = linkedSignal([o.stopping, hungUp.signal]);
   try {
-    return send(res, 200, await eventsAfter(o.changes, q, AbortSignal.any([o.stopping, hungUp.signal])));
+    return send(res, 200, await eventsAfter(o.changes, q, link.signal));
   } catch (err) {
     if (err instanceof CursorPastEnd) return send(res, 409, { error: err.message, last: err.last, storageId: err.storageId });
     throw err;
   } finally {
+    link.dispose();
     release();
   }
 }

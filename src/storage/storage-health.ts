@@ -44,7 +44,8 @@ export class StorageHealth {
     this.errors[op]++;
     const before = this.problems.get(op);
     this.problems.set(op, { op, code: error.code ?? null, message: error.message, since: before?.since ?? nowIso(), failures: (before?.failures ?? 0) + 1 });
-    if (!before) for (const listener of this.changeListeners) listener();
+    // A new problem, or the same kind failing for another reason now (a full disk, then a lock).
+    if (!before || before.code !== (error.code ?? null)) for (const listener of this.changeListeners) listener();
     if (error.fatal) for (const listener of this.fatalListeners) listener(error);
   }
 
@@ -75,7 +76,7 @@ export class StorageHealth {
     return () => this.fatalListeners.delete(listener);
   }
 
-  /** Called when a kind of write starts or stops failing. */
+  /** Called when a kind of write starts or stops failing, or fails for another reason. */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RunLock } from './run-lock.js';
 import { MANIFEST_OFFSET, MANIFEST_SEQ, type Migration } from './state/state-schema.js';
 import { SqliteState, type ArticleUpdate, type State } from './state/state-store.js';
+import { watchedState } from './state/watched-state.js';
 import { nowIso } from '../clock/clock.js';
 import type { WarcLocation } from '../fetch/exchange.js';
 import { Manifest, readManifestLines, type ManifestPosition, type ManifestRecord, type NewManifestRecord } from './manifest.js';
@@ -46,17 +47,29 @@ export class Storage {
   warc: WarcWriter | null = null;
   private readonly lineListeners = new Set<(record: ManifestRecord) => void>();
 
+  /** State as every part reads and writes it: each failing call is told to the health record. */
+  readonly state: State;
+
   private constructor(
     readonly root: string,
-    readonly state: State,
+    state: State,
     private readonly manifest: Manifest,
     private readonly lock: RunLock,
     private readonly webhooks: ReadonlyArray<{ url: string; events: readonly string[] }>,
   ) {
-    this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, end) => this.lineWritten(record, offset, end));
+    this.state = watchedState(state, (err) => this.health.failed('state', StorageError.from(err, join(root, 'state.sqlite'), 'use')));
+    this.versions = new VersionStore(
+      root,
+      manifest,
+      new SnapshotStore(root),
+      (record, offset, end) => this.lineWritten(record, offset, end),
+      () => this.refuseWhileBehind(),
+    );
     this.health.onChange(() => {
-      // While state writes fail, the next ones fail at once instead of blocking the thread for the busy timeout.
-      this.state.waitForLocks(!this.health.current().some((p) => p.op === 'state' || p.op === 'outbox'));
+      // While another process holds state locked (a write waited the whole busy timeout in vain),
+      // the next writes fail at once instead of blocking the thread for it again; the probe tells
+      // when the lock is gone. Other failures (a full disk) never waited.
+      this.state.waitForLocks(!this.health.current().some((p) => (p.op === 'state' || p.op === 'outbox') && p.code?.startsWith('SQLITE_BUSY')));
       this.watchRecovery();
     });
   }
@@ -79,6 +92,7 @@ export class Storage {
       const manifest = new Manifest(root, () => storage?.refuseWhileBehind());
       await manifest.open(from);
       storage = new Storage(root, state, manifest, lock, options.webhooks ?? []);
+      storage.applied = from;
       // Lines written but not yet in state first (streamed), then the changes a crash left half done.
       for await (const line of readManifestLines(root, { from, end: manifest.length })) {
         if (!('record' in line)) continue;
@@ -137,9 +151,17 @@ export class Storage {
     }
   }
 
+  /** Where the manifest lines state has applied end (bytes): what readers of the change feed can see. */
+  private applied: ManifestPosition = { offset: 0, seq: 0 };
+
   /** The `seq` of the last manifest line state has applied: what readers of the change feed can see. */
   get lastSeq(): number {
-    return this.manifest.lastSeq - this.unapplied.length;
+    return this.applied.seq;
+  }
+
+  /** The byte offset where the lines state has applied end. */
+  get appliedOffset(): number {
+    return this.applied.offset;
   }
 
   /** This storage folder's own name (a random UUID given at its first open). */
@@ -242,6 +264,7 @@ export class Storage {
         this.state.meta.set(MANIFEST_SEQ, String(record.seq));
       }),
     );
+    this.applied = { offset: end, seq: record.seq };
     for (const listener of this.lineListeners) listener(record);
   }
 
@@ -262,6 +285,8 @@ export class Storage {
 
   private async probe(): Promise<void> {
     this.catchUp();
+    // Changes a failed write stranded are completed as soon as the manifest takes lines again.
+    await this.versions.settle().catch(() => undefined);
     for (const problem of this.health.current()) {
       try {
         if (problem.op === 'state' || problem.op === 'outbox') {

@@ -41,6 +41,13 @@ export interface CommittedVersion {
 export class VersionStore {
   private readonly journalDir: string;
   private readonly busy = new Map<string, Promise<unknown>>();
+  /**
+   * Articles whose journaled change is on disk (history kept, snapshot replaced) but whose
+   * manifest line could not be written (a full disk): nothing else is committed until each is
+   * completed, in order, so that no later line can come before it.
+   */
+  private readonly stranded = new Set<string>();
+  private settling: Promise<void> | null = null;
 
   /**
    * @param recorded sees every manifest line this store appends, in manifest order, before the
@@ -51,6 +58,8 @@ export class VersionStore {
     private readonly manifest: Manifest,
     private readonly snapshots: SnapshotStore,
     private readonly recorded: (record: ManifestRecord, offset: number, length: number) => void,
+    /** Throws to refuse a change before any file is touched (state has not applied an earlier line). */
+    private readonly gate: () => void = () => undefined,
   ) {
     this.journalDir = join(root, 'journal');
   }
@@ -70,6 +79,8 @@ export class VersionStore {
    */
   commit(change: VersionChange): Promise<CommittedVersion> {
     return this.serialized(change.article.id, async () => {
+      await this.settle();
+      this.gate();
       const entry: JournalEntry = { ...change, manifestFrom: this.manifest.length };
       if (!change.previous) return this.complete(entry);
       await writeFileAtomically(this.journalPath(change.article.id), Buffer.from(JSON.stringify(entry), 'utf8'), `.${change.article.id}`);
@@ -79,7 +90,30 @@ export class VersionStore {
 
   /** Records a removal: a manifest line only; every file stays. */
   gone(entry: Omit<NewManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
-    return this.serialized(entry.id, () => this.manifest.append({ event: 'gone', ...entry, fetchedAt: entry.capturedAt }, this.recorded));
+    return this.serialized(entry.id, async () => {
+      await this.settle();
+      return this.manifest.append({ event: 'gone', ...entry, fetchedAt: entry.capturedAt }, this.recorded);
+    });
+  }
+
+  /**
+   * Completes the changes a failed manifest write stranded (their files are on disk, their lines
+   * are not), oldest first; throws while one still cannot be written. One settling at a time.
+   */
+  settle(): Promise<void> {
+    if (this.stranded.size === 0) return Promise.resolve();
+    this.settling ??= (async () => {
+      try {
+        for (const id of [...this.stranded]) {
+          const entry = JSON.parse(await readFile(this.journalPath(id), 'utf8')) as JournalEntry;
+          await this.complete(entry);
+          this.stranded.delete(id);
+        }
+      } finally {
+        this.settling = null;
+      }
+    })();
+    return this.settling;
   }
 
   /**
@@ -145,8 +179,19 @@ export class VersionStore {
       ...(previous ? { previousSha256: previous.sha256 } : {}),
       ...(historyPath ? { historyPath } : {}),
     };
-    const committed = await this.manifest.append(record, this.recorded);
+    let committed: CommittedVersion;
+    try {
+      committed = await this.manifest.append(record, this.recorded);
+    } catch (err) {
+      // The snapshot is on disk, its line is not. A first version's file is taken back (nothing
+      // refers to it, and the article is fetched again); a change with a journal is completed
+      // before anything else is committed (settle).
+      if (previous) this.stranded.add(article.id);
+      else if (snap.outcome === 'written') await unlink(join(this.root, snap.path)).catch(() => undefined);
+      throw err;
+    }
     if (previous) await unlink(this.journalPath(article.id)).catch(() => undefined);
+    this.stranded.delete(article.id);
     return committed;
   }
 

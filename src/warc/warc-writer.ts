@@ -96,6 +96,8 @@ export class WarcWriter implements ExchangeRecorder {
   /** Records being serialized or compressed: not in the append chain yet, but close() must wait for them. */
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
+  /** Files closed whose rename to their final name is still to be done. */
+  private readonly unrenamed: string[] = [];
 
   private constructor(
     private readonly root: string,
@@ -269,18 +271,31 @@ export class WarcWriter implements ExchangeRecorder {
     }
   }
 
+  /**
+   * Closes the current file: synced, then renamed from `.open` to the name its records' locations
+   * give. A file whose rename failed (a full disk) is renamed at the next close; its handle is
+   * closed either way.
+   */
   private async closeCurrent(): Promise<void> {
     const file = this.current;
-    if (!file) return;
     this.current = null;
     const dir = join(this.root, WARC_DIR);
+    let failure: unknown = null;
+    if (file) {
+      this.unrenamed.push(file.name);
+      await file.handle.sync().catch((err: unknown) => (failure = err));
+      await file.handle.close().catch(() => undefined);
+    }
     try {
-      await file.handle.sync();
-      await file.handle.close();
-      await rename(join(dir, file.name + OPEN_SUFFIX), join(dir, file.name));
+      if (failure) throw failure;
+      while (this.unrenamed.length > 0) {
+        const name = this.unrenamed[0] as string;
+        await rename(join(dir, name + OPEN_SUFFIX), join(dir, name));
+        this.unrenamed.shift();
+      }
       await fsyncDir(dir);
     } catch (err) {
-      throw StorageError.from(err, join(dir, file.name), 'close WARC file');
+      throw StorageError.from(err, join(dir, this.unrenamed[0] ?? ''), 'close WARC file');
     }
   }
 

@@ -62,6 +62,11 @@ export interface UntilOptions {
   /** What counts as progress (default: any child's output or any mirror request). */
   progress?: () => unknown;
   idleMs?: number;
+  /**
+   * The longest a wait may take however much moves (default 10 min): a serve's own polls are
+   * activity too, and must not keep a hang alive until the test runner's timeout.
+   */
+  hangMs?: number;
   /** What is still pending, for the message when the wait gives up. */
   pending?: () => string | Promise<string>;
 }
@@ -69,10 +74,11 @@ export interface UntilOptions {
 /** Polls `probe` until it gives a value; fails naming `what` once nothing has moved for `idleMs`. */
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, o: UntilOptions = {}): Promise<T> {
   const dog = new Watchdog(o.progress, o.idleMs);
+  const hangAt = performance.now() + (o.hangMs ?? 10 * 60_000);
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (dog.expired()) {
+    if (dog.expired() || performance.now() > hangAt) {
       const pending = o.pending ? `; still pending: ${await o.pending()}` : '';
       throw new Error(`gave up waiting for ${what}: ${dog.describe()}${pending}`);
     }

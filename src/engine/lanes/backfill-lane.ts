@@ -1,4 +1,5 @@
 import { delay } from '../../clock/delay.js';
+import { linkedSignal } from '../../clock/abort.js';
 import { nowIso, nowMs } from '../../clock/clock.js';
 import { runCrawl, type CrawlDeps, type CrawlSummary } from './crawl-run.js';
 import { parseDay } from './crawl-plan.js';
@@ -100,9 +101,11 @@ export class BackfillLane {
     const controller = new AbortController();
     const running: NonNullable<BackfillLane['running']> = { controller, done: Promise.resolve(), startedMs: nowMs() };
     this.running = running;
-    running.done = this.work(running).finally(() => {
-      if (this.running === running) this.running = null;
-    });
+    running.done = this.work(running)
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'backfill lane failed; it resumes at the next request or restart'))
+      .finally(() => {
+        if (this.running === running) this.running = null;
+      });
   }
 
   async stop(): Promise<void> {
@@ -137,7 +140,29 @@ export class BackfillLane {
 
   private async work(running: NonNullable<BackfillLane['running']>): Promise<void> {
     const range = this.stored as Stored;
-    const signal = AbortSignal.any([running.controller.signal, this.stopping.signal]);
+    const link = linkedSignal([running.controller.signal, this.stopping.signal]);
+    try {
+      await this.workWithin(range, running, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  /** Records the backfill done; false when state could not take it (then the lane tries again later, and the next run of the range is quick). */
+  private complete(range: Stored, summary: CrawlSummary): boolean {
+    const completed = { ...range, completedAt: nowIso() };
+    try {
+      this.meta.set(META_KEY, JSON.stringify(completed));
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'backfill finished, but state could not record it: it is recorded at the next try');
+      return false;
+    }
+    this.stored = completed;
+    this.log.info({ since: range.since, until: range.until, counts: summary.counts, status: summary.status }, 'backfill finished');
+    return true;
+  }
+
+  private async workWithin(range: Stored, running: NonNullable<BackfillLane['running']>, signal: AbortSignal): Promise<void> {
     for (let failures = 0; !signal.aborted; failures++) {
       this.waitingUntil = null;
       let summary: CrawlSummary | null = null;
@@ -148,12 +173,7 @@ export class BackfillLane {
         this.log.error({ err: (err as Error).message }, 'backfill run failed');
       }
       if (signal.aborted || summary?.status === 'interrupted') return;
-      if (summary && (summary.status === 'done' || summary.status === 'partial')) {
-        this.stored = { ...range, completedAt: nowIso() };
-        this.meta.set(META_KEY, JSON.stringify(this.stored));
-        this.log.info({ since: range.since, until: range.until, counts: summary.counts, status: summary.status }, 'backfill finished');
-        return;
-      }
+      if (summary && (summary.status === 'done' || summary.status === 'partial') && this.complete(range, summary)) return;
       const wait = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** failures);
       this.waitingUntil = nowMs() + wait;
       this.log.warn({ since: range.since, until: range.until, status: summary?.status ?? 'error', retryInMs: wait }, 'backfill run did not finish: trying again later');

@@ -105,6 +105,18 @@ export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: A
   }
 }
 
+/**
+ * Runs this process began and could not record the end of (the storage failed just then): ended
+ * now as failed, so that no page shows them running. Only this process writes the folder (the
+ * lock), so a run not under way in its engine is over.
+ */
+function endStaleRuns(engine: Engine, state: Storage['state']): void {
+  const active = engine.activeRunIds();
+  for (const r of state.runs.unfinished()) {
+    if (!active.has(r.id)) state.runs.end(r.id, 'failed', { ...(r.summary as object | null), message: 'the run ended while the storage could not record it' });
+  }
+}
+
 /** A crawl's own state while it runs: its lane run, window, counts and drift measure. */
 class CrawlRun {
   readonly lane: LaneRun;
@@ -132,8 +144,10 @@ class CrawlRun {
     this.window = request.since !== undefined ? { since: request.since, until: request.until ?? this.today, backfill: true } : incrementalWindow(this.today, state.meta.get(LAST_DISCOVERY_DAY) ?? null);
     // Earlier runs only: the baseline is read before this run exists.
     this.monitor = new DriftMonitor(baselineOf(state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
+    endStaleRuns(engine, state);
     this.runId = state.runs.begin(this.window.backfill ? 'backfill' : 'incremental');
     this.lane = engine.begin(deps.lane, { priority: request.background ? PRIORITY.backfill : PRIORITY.crawl, signal });
+    this.lane.runId = this.runId;
     this.lane.onOutcome((o) => this.settled(o));
     deps.onStart?.({ runId: this.runId, counts: this.counts, total: () => this.total });
   }
@@ -147,7 +161,7 @@ class CrawlRun {
     engine.parts.log.info({ runId: this.runId, lane: this.deps.lane, window: this.window, rate: engine.parts.scheduler.effectiveRate, concurrency: engine.parts.config.crawl.concurrency }, 'crawl started');
     const stop = await this.guarded('record discovered articles in', () => this.discover());
     if (stop !== null) return this.finish(this.interrupted ? 'interrupted' : 'failed', 0, stop);
-    const work = this.plan();
+    const work = await this.guarded(null, async () => this.plan());
     if (this.request.dryRun) {
       let listed = 0;
       for (const rec of work.items()) {

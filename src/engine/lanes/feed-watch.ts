@@ -87,7 +87,13 @@ export class FeedWatch {
     this.nextAt = nowMs() + ms;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.polling = this.poll().finally(() => (this.polling = null));
+      this.polling = this.poll()
+        .catch((err: unknown) => {
+          // poll() catches what it expects; anything else must not end the process, and the watch goes on.
+          this.log.error({ err: (err as Error).message }, 'feed watch failed');
+          this.schedule(this.everyMs ?? 60_000);
+        })
+        .finally(() => (this.polling = null));
     }, ms);
     this.timer.unref();
   }
