@@ -29,6 +29,8 @@ export class WaczExports {
   private dir: Promise<string> | null = null;
   private readonly built = new Map<string, Promise<Built>>();
   private serial = 0;
+  /** One build at a time: many ranges asked at once wait their turn instead of each reading the whole archive beside the others. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly root: string,
@@ -59,7 +61,9 @@ export class WaczExports {
   private async make(range: WaczRange, key: string): Promise<Built> {
     this.dir ??= mkdtemp(join(tmpdir(), 'newsnap-exports-'));
     const path = join(await this.dir, `export-${++this.serial}.wacz`);
-    await this.build(range, path);
+    const building = this.turn.then(() => this.build(range, path));
+    this.turn = building.catch(() => undefined);
+    await building;
     return { path, etag: `"${Buffer.from(key).toString('base64url')}"` };
   }
 
