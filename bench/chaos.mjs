@@ -5,13 +5,14 @@
 // 500, kill -9 of serve and SIGTERM, each followed by a restart. After a quiet period it checks that
 // nothing was lost, and prints the faults, the recovery after each, the deliveries and the RSS curve.
 // Needs root (it mounts a tmpfs). Usage:
-//   node bench/chaos.mjs --minutes 30 --seed 7 [--quiet-minutes 5] [--json FILE]   (npm run build first)
+//   node bench/chaos.mjs --minutes 30 --seed 7 [--min-faults N] [--quiet-minutes 5] [--json FILE]   (npm run build first)
+// --min-faults goes on past the minutes until that many faults were injected (a slow machine's short run).
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { faultKinds, pick, siteActivity, sleep } from './chaos/faults.mjs';
+import { faultKinds, schedule, siteActivity, sleep } from './chaos/faults.mjs';
 import { receiver, service, sha256, smallVolume, world } from './chaos/world.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,6 +24,7 @@ const flag = (name, fallback) => {
 const minutes = Number(flag('minutes', '30'));
 const seed = Number(flag('seed', '7'));
 const quietMinutes = Number(flag('quiet-minutes', '5'));
+const minFaults = Number(flag('min-faults', '0'));
 const jsonOut = flag('json', null);
 const log = (line) => process.stdout.write(`${line}\n`);
 if (process.getuid?.() !== 0) throw new Error('the campaign mounts a tmpfs: run it as root');
@@ -94,9 +96,12 @@ const sitePace = setInterval(() => void activity(), 4000);
 
 const started = Date.now();
 log(`chaos: seed ${seed}, ${minutes} min of faults then up to ${quietMinutes} min quiet; storage ${storage}; mirror ${mirror.baseUrl}; serve ${serve.api}`);
-while (Date.now() - started < minutes * 60_000) {
+const nextFault = schedule(kinds, rnd);
+let tried = 0;
+while (Date.now() - started < minutes * 60_000 || tried < minFaults) {
   await sleep(3_000 + Math.floor(rnd() * 12_000));
-  const k = pick(kinds, rnd);
+  const k = nextFault();
+  tried += 1;
   const t0 = Date.now();
   let injected;
   try {

@@ -106,12 +106,24 @@ export function faultKinds(w) {
   ];
 }
 
-/** One fault chosen by weight. */
-export function pick(kinds, rnd) {
-  const total = kinds.reduce((n, k) => n + k.weight, 0);
-  let x = rnd() * total;
-  for (const k of kinds) if ((x -= k.weight) < 0) return k;
-  return kinds.at(-1);
+/**
+ * The schedule: bags of faults drawn in turn, each bag every kind once (in a seeded order) and then
+ * the rest of each kind's weight (shuffled). However short the run, its first faults are of as many
+ * kinds as it has faults, so a short campaign on a slow machine still tries several kinds.
+ */
+export function schedule(kinds, rnd) {
+  const shuffle = (xs) => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  };
+  let bag = [];
+  return function next() {
+    if (bag.length === 0) bag = [...shuffle([...kinds]), ...shuffle(kinds.flatMap((k) => Array(k.weight - 1).fill(k)))];
+    return bag.shift();
+  };
 }
 
 /**
