@@ -9,6 +9,7 @@ import { storageProblem } from '../storage/storage-access.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
+import { searchReaderHolder } from './search-reader-holder.js';
 
 /**
  * Service mode: crawls on the configured schedule and serves the HTTP API until SIGTERM, SIGINT
@@ -38,6 +39,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     });
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
+    const search = searchReaderHolder(ctx);
     const service: CrawlService = new CrawlService({ config: ctx.config, log: ctx.log, urls: ctx.urls, http: runtime.http, scheduler: runtime.scheduler, pipeline: runtime.pipeline, health: runtime.health, storage, metrics, maxQueuedFetches: ctx.config.serve.maxQueuedFetches });
     const server = createApi({
       service,
@@ -51,6 +53,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       changes: { feed: changeFeed(storage), onLine: (listener) => storage.onLine(listener) },
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
+      search: search.get,
     });
     const { host, port } = ctx.config.serve;
     try {
@@ -79,6 +82,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     });
     await runtime.close();
     stateOpen = false;
+    search.close();
     await storage.close();
     ctx.log.info({ signal: shutdown.by }, 'stopped');
     return ExitCode.OK;

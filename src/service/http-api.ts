@@ -10,7 +10,9 @@ import { BackfillConflict, parseBackfillRange } from '../engine/lanes/backfill-l
 import { BusyError, StoppingError, type CrawlService } from '../engine/lanes/crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
-import { articleFeed, changesFeed, type FeedContext } from './atom-feed.js';
+import { articleFeed, changesFeed, searchFeed, type FeedContext } from './atom-feed.js';
+import { searchApi, searchError, searchParams } from './search-api.js';
+import type { SearchReader } from '../storage/search/search-reader.js';
 import { eventsAfter, eventsQuery, type ChangeSource } from './events-api.js';
 
 export interface ApiOptions {
@@ -30,6 +32,8 @@ export interface ApiOptions {
   feeds: Omit<FeedContext, 'base'>;
   /** Aborted when serve stops: held `/events?wait=` answers return at once. */
   stopping: AbortSignal;
+  /** The search index, read-only (throws SearchUnavailable when there is none to read). */
+  search: () => SearchReader;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -51,7 +55,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   const url = new URL(req.url ?? '/', 'http://api.invalid');
   const path = url.pathname;
   const method = req.method ?? 'GET';
-  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom';
+  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom' || path === '/search' || path.startsWith('/search/');
   if (method === 'GET' && reader && o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
     res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="newsnap", charset="UTF-8"' });
     res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages and feeds need the token (serve.token): give it as the password.</p>');
@@ -62,6 +66,11 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     if (typeof q === 'string') return send(res, 400, { error: q });
     return send(res, 200, await eventsAfter(o.changes, q, o.stopping));
   }
+  if (method === 'GET' && (path === '/search' || path === '/search/count')) {
+    const answer = searchApi(o.search, path, url.searchParams);
+    return send(res, answer.status, answer.body);
+  }
+  if (method === 'GET' && path === '/search/feed.atom') return queryFeed(o, req, res, url.searchParams);
   const articleFeedId = /^\/articles\/(\d{1,20})\/feed\.atom$/.exec(path)?.[1];
   if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) {
     const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
@@ -72,7 +81,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if (method === 'GET' && (path === '/' || path === '/articles' || path.startsWith('/articles/'))) {
-    const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage }, path, url.searchParams);
+    const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage, search: o.search }, path, url.searchParams);
     if (page) {
       res.writeHead(page.status, { ...PAGE_HEADERS, ...page.headers });
       res.end(page.body);
@@ -128,7 +137,21 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       throw err;
     }
   }
-  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /healthz /readyz /metrics /status, POST /fetch /backfill' });
+  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /search /search/count /search/feed.atom /healthz /readyz /metrics /status, POST /fetch /backfill' });
+}
+
+/** `GET /search/feed.atom?q=…`: a query's newest matching versions as Atom; a bad query is a 400 in JSON. */
+async function queryFeed(o: ApiOptions, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+  let xml: string;
+  try {
+    const p = searchParams((name) => q.get(name));
+    xml = await searchFeed({ ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` }, o.search(), p.filter);
+  } catch (err) {
+    const answer = searchError(err);
+    return send(res, answer.status, answer.body);
+  }
+  res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' });
+  res.end(xml);
 }
 
 /** `POST /backfill {"since", "until"}`: 202 with the backfill's status; 409 while another is under way. */

@@ -12,11 +12,21 @@ import { assertStorageWritable } from './storage-access.js';
 import { StorageError } from '../disk/storage-error.js';
 import { VersionStore, type CommittedVersion, type VersionChange } from './version-store.js';
 import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
+import type { SearchDoc } from '../search/search-doc.js';
+import { SearchIndex, type SearchIndexOptions } from './search/search-index.js';
+import { SavedSearches, type SavedSearch } from './search/saved-searches.js';
+import type Database from 'better-sqlite3';
 
 /** Meta key: '1' once the last writer closed the folder cleanly (nothing half-written can be left). */
 const CLEAN = 'storage.closedCleanly';
 /** Meta key: this storage folder's own name, so feeds' ids from two folders never collide. */
 const STORAGE_ID = 'storage.id';
+
+/** What a writer does for search: keep the index (config `search.index`) and name the saved searches a version matches. */
+export interface StorageSearchOptions extends SearchIndexOptions {
+  index: boolean;
+  saved?: readonly SavedSearch[];
+}
 
 /**
  * A storage folder opened for writing: snapshots, history, manifest, state and the WARC files,
@@ -28,10 +38,21 @@ const STORAGE_ID = 'storage.id';
 export class Storage {
   private readonly versions: VersionStore;
   /** What opening repaired after a killed run, or upgraded from an earlier newsnap. */
-  readonly repaired = { manifestLines: 0, versionChanges: 0, migration: null as Migration | null, warcFiles: [] as string[], temporaries: 0 };
+  readonly repaired = {
+    manifestLines: 0,
+    versionChanges: 0,
+    migration: null as Migration | null,
+    warcFiles: [] as string[],
+    temporaries: 0,
+    /** The search index: why it was built from nothing (null: it was there), and the manifest lines it caught up. */
+    searchIndex: null as { rebuilt: string | null; lines: number; versions: number } | null,
+  };
   /** The raw archive every exchange goes to, when `archive.warc` is on. */
   warc: WarcWriter | null = null;
   private readonly lineListeners = new Set<(record: ManifestRecord) => void>();
+  /** The full-text index, kept in the transaction that applies each manifest line; null when off. */
+  private index: SearchIndex | null = null;
+  private readonly searches: SavedSearches | null;
 
   private constructor(
     readonly root: string,
@@ -39,15 +60,21 @@ export class Storage {
     private readonly manifest: Manifest,
     private readonly lock: RunLock,
     private readonly webhooks: ReadonlyArray<{ url: string; events: readonly string[] }>,
+    search: StorageSearchOptions | null,
   ) {
-    this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, length) => this.applyToState(record, offset, length));
+    this.searches = search?.saved?.length ? new SavedSearches(search.saved, root, search.siteName, (id, sha) => this.index?.docOf(id, sha) ?? null) : null;
+    this.versions = new VersionStore(root, manifest, new SnapshotStore(root), (record, offset, length, doc) => this.applyToState(record, offset, length, doc), this.searches);
   }
 
   /**
    * `command` is what the lock's holder file says is running (shown to a run the lock turns away);
-   * `webhooks` are the endpoints every new manifest line is queued for, with the kinds each takes.
+   * `webhooks` are the endpoints every new manifest line is queued for, with the kinds each takes;
+   * `search` keeps the search index (caught up, or built when missing, before anything else).
    */
-  static async open(root: string, options: { warc?: WarcOptions; command?: string; webhooks?: ReadonlyArray<{ url: string; events: readonly string[] }> } = {}): Promise<Storage> {
+  static async open(
+    root: string,
+    options: { warc?: WarcOptions; command?: string; webhooks?: ReadonlyArray<{ url: string; events: readonly string[] }>; search?: StorageSearchOptions } = {},
+  ): Promise<Storage> {
     // Before anything is created: a folder we cannot write is one clear error, not EACCES on the lock.
     await assertStorageWritable(root);
     const lock = new RunLock(root);
@@ -56,8 +83,10 @@ export class Storage {
     try {
       state = new SqliteState(root);
       const manifest = new Manifest(root);
-      const unapplied = await manifest.open(await appliedPosition(root, state));
-      const storage = new Storage(root, state, manifest, lock, options.webhooks ?? []);
+      const applied = await appliedPosition(root, state);
+      const unapplied = await manifest.open(applied);
+      const storage = new Storage(root, state, manifest, lock, options.webhooks ?? [], options.search ?? null);
+      if (options.search?.index) storage.repaired.searchIndex = await storage.openIndex(state.connection, options.search, applied.seq);
       // Lines written but not yet in state first, then the changes a crash left half done.
       for (let i = 0; i < unapplied.length; i++) {
         const { record, offset } = unapplied[i] as (typeof unapplied)[number];
@@ -103,6 +132,11 @@ export class Storage {
     return this.versions.restoreLost(current, text);
   }
 
+  /** The `seq` of the last manifest line the search index holds; null when the index is off. */
+  get indexedSeq(): number | null {
+    return this.index ? this.index.seq : null;
+  }
+
   /** This storage folder's own name (a random UUID given at its first open). */
   get id(): string {
     return this.state.meta.get(STORAGE_ID) ?? '';
@@ -133,6 +167,8 @@ export class Storage {
       try {
         this.state.meta.set(CLEAN, '1');
       } finally {
+        this.index?.close();
+        this.searches?.close();
         this.state.close();
         this.lock.release();
       }
@@ -153,16 +189,27 @@ export class Storage {
    * runs this before its next append), so the prefix is exact; a line a crash kept from state is
    * applied (and queued) at the next open.
    */
-  private applyToState(record: ManifestRecord, offset: number, end: number): void {
+  private applyToState(record: ManifestRecord, offset: number, end: number, doc?: SearchDoc): void {
     this.guarded('record the manifest line in', () =>
       this.state.transaction(() => {
         this.state.articles.applyEvent(record, offset);
+        this.index?.apply(record, offset, doc);
         this.state.outbox.enqueue(record.seq, this.webhooks.filter((w) => w.events.includes(record.event)).map((w) => w.url));
         this.state.meta.set(MANIFEST_OFFSET, String(end));
         this.state.meta.set(MANIFEST_SEQ, String(record.seq));
       }),
     );
     for (const listener of this.lineListeners) listener(record);
+  }
+
+  /**
+   * Attaches the search index to the state connection and applies the manifest lines it lacks up
+   * to what state has applied (`appliedSeq`); the lines state lacks follow through applyToState.
+   */
+  private async openIndex(db: Database.Database, o: StorageSearchOptions, appliedSeq: number): Promise<{ rebuilt: string | null; lines: number; versions: number }> {
+    this.index = SearchIndex.attach(db, this.root, this.state, { ...o, manifestSeq: this.manifest.lastSeq });
+    const { lines, versions } = await this.index.catchUp(appliedSeq);
+    return { rebuilt: this.index.rebuildReason, lines, versions };
   }
 
   /** A full disk stops SQLite too; whatever failed, the message names the storage path. */

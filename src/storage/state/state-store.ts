@@ -75,6 +75,11 @@ export class SqliteState implements State {
     return this.db.transaction(work)();
   }
 
+  /** The connection, for a store that joins its transactions (the search index, attached to it). */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
   close(): void {
     this.db.close();
   }
