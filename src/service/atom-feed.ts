@@ -3,7 +3,7 @@ import { versionDiffs, type ArticleVersion } from '../storage/article-history.js
 import type { EventRecord, State } from '../storage/state/state-store.js';
 import type { SearchFilter, SearchReader } from '../storage/search/search-reader.js';
 import { esc } from './pages/html.js';
-import { markedHtml } from './search-api.js';
+import { renderMarked } from '../search/highlight.js';
 
 /** Entries a feed holds: the latest events. */
 export const FEED_ENTRIES = 100;
@@ -67,7 +67,8 @@ export async function searchFeed(c: FeedContext, reader: SearchReader, f: Pick<S
     const offset = c.state.reports.offsetOfSeq(hit.seq);
     const event = offset === undefined ? undefined : c.state.reports.eventAt(offset);
     if (!event) continue;
-    entries.push({ event, url: hit.url, title: hit.title.text, diff: await diffBefore(c, event), snippet: markedHtml(hit.snippet) });
+    // <b>, not <mark>: feed readers keep only the HTML they know (feedparser drops <mark>, its words kept).
+    entries.push({ event, url: hit.url, title: hit.title.text, diff: await diffBefore(c, event), snippet: renderMarked(hit.snippet, '<b>', '</b>', esc) });
   }
   const query = new URLSearchParams({ q: f.query, ...(f.exact ? { exact: '1' } : {}) }).toString();
   return render(c, { title: `${c.siteName}: “${f.query}”`, id: `search/${query}`, self: `${c.base}/search/feed.atom?${query}`, home: `${c.base}/articles?${query}` }, entries);

@@ -9,6 +9,7 @@ export const HEAVY_FILES = [
   'test/freshness.test.ts',
   'test/outage.test.ts',
   'test/status-page.test.ts',
+  'test/search-heavy.test.ts',
 ];
 
 export function isHeavy(relativePath: string): boolean {

@@ -72,7 +72,7 @@ function result(h: SearchHit, mode: VersionsMode): Html {
 /** Matching articles over time, stacked on the others published (the bar's height is all published). */
 function chart(c: CountOverTime): Html {
   if (c.buckets.length === 0) return html``;
-  return stackedBars({
+  return html`<div style="max-width:46rem">${stackedBars({
     name: 'matches',
     caption: `Matching articles per ${c.interval}, of all published`,
     groups: c.buckets.map((b) => ({ key: b.date, label: c.interval === 'month' ? b.date.slice(0, 7) : b.date.slice(5), values: { match: b.count, other: Math.max(0, b.total - b.count) } })),
@@ -80,7 +80,7 @@ function chart(c: CountOverTime): Html {
       { kind: 'match', label: 'matching', color: '#1565c0' },
       { kind: 'other', label: 'other articles published', color: '#d0d5dd' },
     ],
-  });
+  })}</div>`;
 }
 
 function nextQuery(f: SearchFilter, after: string): string {

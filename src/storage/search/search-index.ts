@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { WarcLocation } from '../../fetch/exchange.js';
@@ -8,6 +8,8 @@ import { indexedBody, mayHideBlocks, searchDocFromSnapshot, type SearchDoc } fro
 import { readManifestLines, type ManifestRecord } from '../manifest.js';
 import type { State } from '../state/state-store.js';
 import { VersionStore } from '../version-store.js';
+import { PreviousIndex } from './previous-index.js';
+import { removeIndexFiles } from './search-files.js';
 import { createSearchSchema, docId, INDEX_STORAGE_ID, INDEXED_SEQ, registerFolds, SEARCH_FILE, SEARCH_SCHEMA_VERSION } from './search-schema.js';
 
 /** What the index needs besides state: the site's name (to read snapshots back) and the archive. */
@@ -60,6 +62,8 @@ export class SearchIndex {
     private readonly o: SearchIndexOptions,
     /** Why the index is being built from nothing at this start, if it is. */
     readonly rebuildReason: string | null,
+    /** The index a rebuild replaces, for the block boundaries of the versions it held. */
+    private previous: PreviousIndex | null,
   ) {
     this.s = {
       seq: db.prepare<[], { value: string }>(`SELECT value FROM ${SCHEMA}.meta WHERE key = '${INDEXED_SEQ}'`),
@@ -85,13 +89,14 @@ export class SearchIndex {
   /**
    * Attaches `search.sqlite` to the state connection, creating it when missing. One that cannot
    * be used (not a database, another schema, another storage folder's, ahead of the manifest
-   * `manifestSeq`, or marked damaged by a run)
-   * is removed and made anew: catchUp() then builds it from the manifest and the files.
+   * `manifestSeq`, or marked damaged by a run) is removed and made anew; one asked to be rebuilt
+   * is set aside (PreviousIndex). catchUp() then builds it from the manifest and the files.
    */
   static attach(db: Database.Database, root: string, state: State, o: SearchIndexOptions & { manifestSeq: number }): SearchIndex {
     registerFolds(db);
     const path = join(root, SEARCH_FILE);
     let reason: string | null = o.rebuild ? 'asked for' : state.meta.get(DAMAGED) === '1' ? 'a run found it damaged' : null;
+    const previous = o.rebuild ? PreviousIndex.setAside(path) : null;
     if (reason) removeIndexFiles(path);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -109,7 +114,7 @@ export class SearchIndex {
         const indexed = Number((db.prepare(`SELECT value FROM ${SCHEMA}.meta WHERE key = ?`).get(INDEXED_SEQ) as { value: string } | undefined)?.value ?? '0');
         if (indexed > o.manifestSeq) throw new IndexUnusable(`it has applied ${indexed} manifest lines, the manifest has ${o.manifestSeq}`);
         state.meta.set(DAMAGED, '0');
-        return new SearchIndex(db, root, state, o, reason);
+        return new SearchIndex(db, root, state, o, reason, previous);
       } catch (err) {
         if (attempt > 0 || !(err instanceof IndexUnusable || isDamage(err))) throw err;
         reason = err instanceof IndexUnusable ? err.message : `it could not be read (${(err as { code?: string }).code ?? (err as Error).message})`;
@@ -177,6 +182,8 @@ export class SearchIndex {
     if (batch.length > 0) flush();
     // Corrupt lines apply nothing but are passed: the watermark is state's.
     if (!this.o.signal?.aborted && !this.broken && this.seq < toSeq) this.s.setMeta.run(INDEXED_SEQ, String(toSeq));
+    this.previous?.discard();
+    this.previous = null;
     return progress;
   }
 
@@ -189,6 +196,7 @@ export class SearchIndex {
 
   /** Detaches the index (a damaged one is removed: the next start builds it again). */
   close(): void {
+    this.previous?.discard();
     detachQuietly(this.db);
     if (this.broken) removeIndexFiles(join(this.root, SEARCH_FILE));
   }
@@ -228,13 +236,15 @@ export class SearchIndex {
 
   /**
    * A version from its file (where state says its bytes are now, else where they were or went),
-   * its blocks from the archive when the joined body may hide a junction (mayHideBlocks).
+   * its blocks from the index a rebuild replaces, or from the archive when the joined body may
+   * hide a junction (mayHideBlocks).
    */
   private readBack(record: ManifestRecord, offset: number): SearchDoc {
     const text = this.readVersion(record, offset);
     const doc = text === null ? null : searchDocFromSnapshot(text, this.o.siteName);
     if (!doc) return { title: record.title ?? '', description: null, blocks: [] };
-    const blocks = mayHideBlocks(doc.blocks.join('')) ? this.archived(record) : null;
+    const joined = doc.blocks.join('');
+    const blocks = this.previous?.blocks(record.seq, record.sha256, joined) ?? (mayHideBlocks(joined) ? this.archived(record) : null);
     return blocks ? { ...doc, blocks } : doc;
   }
 
@@ -289,6 +299,3 @@ function detachQuietly(db: Database.Database): void {
   }
 }
 
-export function removeIndexFiles(path: string): void {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-}
