@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Article } from '../src/extract/article.js';
 import { extractArticle } from '../src/extract/extract-article.js';
@@ -299,5 +300,18 @@ describe('the index beside state', () => {
     const r = reader(root);
     expect(r.stats()).toEqual({ versions: 6, articles: 6, current: 6, seq: 6 });
     expect(ids(r, 'istanbul OR ılık OR seçim*')).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a damaged index file never stops a writer: it is set aside and built again from the manifest and the files', async () => {
+    const root = await tempDir();
+    const first = await openStorage(root);
+    for (const a of GOLDEN) await put(first, a);
+    await first.close();
+    opened.splice(opened.indexOf(first), 1);
+    writeFileSync(join(root, 'search.sqlite'), 'this is not a database, it was overwritten');
+    const storage = await openStorage(root);
+    expect(storage.repaired.searchIndex).toEqual({ rebuilt: 'it could not be read (SQLITE_NOTADB)', lines: 6, versions: 6 });
+    await put(storage, article(9, 'Yeni', ['İzmir haberi.']));
+    expect(ids(reader(root), 'izmir OR istanbul')).toEqual([1, 9]);
   });
 });

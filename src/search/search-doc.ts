@@ -42,8 +42,22 @@ export function searchDocFromSnapshot(text: string, siteName: string, blocks?: r
  * character the tokenizer separates at anyway (the end of a sentence, a space, a quote).
  */
 export function mayHideBlocks(body: string): boolean {
-  return /\p{Ll}[\p{Lu}\p{N}]|\p{N}\p{Lu}/u.test(body);
+  // A loop over char codes, not /\p{Ll}[\p{Lu}\p{N}]/u: a rebuild asks this of every version, and
+  // the Unicode classes cost a rebuild a tenth of its time. Capitals and digits are few: the case
+  // of a non-ASCII letter is asked only of those and of the letter before them.
+  for (let i = 1; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    const digit = c >= 48 && c <= 57;
+    if (!digit && !(c >= 65 && c <= 90) && !(c > 127 && isUpper(body[i] as string))) continue;
+    const p = body.charCodeAt(i - 1);
+    if ((p >= 97 && p <= 122) || (p > 127 && isLower(body[i - 1] as string))) return true;
+    if (!digit && p >= 48 && p <= 57) return true;
+  }
+  return false;
 }
+
+const isUpper = (ch: string) => ch !== ch.toLowerCase();
+const isLower = (ch: string) => ch !== ch.toUpperCase();
 
 /** The body of a snapshot text: its last field. */
 function bodyOf(text: string): string {

@@ -87,7 +87,7 @@ export class IndexCheck {
 
   /** Each article's last indexed version is its only current one, gone as its last event says. */
   private flagProblems(): IndexProblem | null {
-    const current = this.db.prepare(`SELECT article_id, gone FROM docs WHERE seq = ? AND current = 1`);
+    const current = this.db.prepare(`SELECT article_id, gone FROM docs WHERE seq = ? AND +current = 1`);
     let wrong = 0;
     let example = '';
     for (const [id, last] of this.byArticle) {

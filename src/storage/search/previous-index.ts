@@ -9,10 +9,14 @@ import { removeIndexFiles } from './search-files.js';
  * archive only holds each article's latest page). Anything wrong with it only means it gives none.
  */
 export class PreviousIndex {
+  private readonly bodyOf: Database.Statement<[number, string], { body: string }>;
+
   private constructor(
     private readonly path: string,
     private readonly db: Database.Database,
-  ) {}
+  ) {
+    this.bodyOf = db.prepare('SELECT body FROM docs WHERE seq = ? AND sha256 = ?');
+  }
 
   /** Moves `path` (and its WAL) aside and opens it; null when there is none or it cannot be read. */
   static setAside(path: string): PreviousIndex | null {
@@ -33,7 +37,7 @@ export class PreviousIndex {
   /** The blocks of the version at manifest line `seq` with these bytes, when its text is `joined` once they are joined. */
   blocks(seq: number, sha256: string, joined: string): string[] | null {
     try {
-      const row = this.db.prepare('SELECT body FROM docs WHERE seq = ? AND sha256 = ?').get(seq, sha256) as { body: string } | undefined;
+      const row = this.bodyOf.get(seq, sha256);
       if (!row) return null;
       const blocks = row.body.split(BLOCK_SEPARATOR);
       return blocks.join('') === joined ? blocks : null;

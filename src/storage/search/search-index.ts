@@ -41,7 +41,7 @@ export interface IndexProgress {
 const DAMAGED = 'search.damaged';
 const SCHEMA = 'search';
 /** Manifest lines per transaction while catching up. */
-const BATCH = 500;
+const BATCH = 2000;
 
 /**
  * The search index as a writer keeps it: attached to the state connection, so a manifest line's
@@ -54,6 +54,8 @@ const BATCH = 500;
 export class SearchIndex {
   private broken = false;
   private readonly s;
+  /** One line's writes as a savepoint of the caller's transaction: a damaged index fails alone. */
+  private readonly writeLine: (record: ManifestRecord, offset: number, doc: SearchDoc | undefined) => void;
 
   private constructor(
     private readonly db: Database.Database,
@@ -70,9 +72,13 @@ export class SearchIndex {
       setMeta: db.prepare(`INSERT OR REPLACE INTO ${SCHEMA}.meta (key, value) VALUES (?, ?)`),
       getMeta: db.prepare<[string], { value: string }>(`SELECT value FROM ${SCHEMA}.meta WHERE key = ?`),
       has: db.prepare<[number], { n: number }>(`SELECT 1 AS n FROM ${SCHEMA}.docs WHERE seq = ?`),
-      current: db.prepare<[string], { gone: number }>(`SELECT gone FROM ${SCHEMA}.docs WHERE article_id = ? AND current = 1`),
-      versions: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM ${SCHEMA}.docs WHERE article_id = ?`),
-      retire: db.prepare(`UPDATE ${SCHEMA}.docs SET current = 0 WHERE article_id = ? AND current = 1`),
+      // An article's versions so far, whether one is current (and gone), whether any is gone. The
+      // `+current`s keep these statements on docs_article, off the flag nearly every row has.
+      article: db.prepare<[string], { versions: number; current: number; gone: number; gones: number }>(
+        `SELECT COUNT(*) AS versions, COALESCE(SUM(current), 0) AS current, COALESCE(MAX(CASE WHEN +current = 1 THEN gone END), 0) AS gone, COALESCE(SUM(gone), 0) AS gones
+         FROM ${SCHEMA}.docs WHERE article_id = ?`,
+      ),
+      retire: db.prepare(`UPDATE ${SCHEMA}.docs SET current = 0 WHERE article_id = ? AND +current = 1`),
       setGone: db.prepare(`UPDATE ${SCHEMA}.docs SET gone = ? WHERE article_id = ? AND gone <> ?`),
       insert: db.prepare(
         `INSERT INTO ${SCHEMA}.docs (doc_id, seq, article_id, version, event, url, published, captured_at, sha256, current, gone, title, description, body)
@@ -84,6 +90,7 @@ export class SearchIndex {
         `SELECT title, description, body FROM ${SCHEMA}.docs WHERE article_id = ? AND sha256 = ? ORDER BY seq DESC LIMIT 1`,
       ),
     };
+    this.writeLine = db.transaction((record: ManifestRecord, offset: number, doc: SearchDoc | undefined) => this.write(record, offset, doc));
   }
 
   /**
@@ -102,6 +109,8 @@ export class SearchIndex {
       try {
         db.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(path);
         db.pragma(`${SCHEMA}.journal_mode = WAL`);
+        // As state's: a killed process loses nothing committed; only a power cut may drop the last commits.
+        db.pragma(`${SCHEMA}.synchronous = NORMAL`);
         const version = db.pragma(`${SCHEMA}.user_version`, { simple: true }) as number;
         const empty = db.prepare(`SELECT COUNT(*) AS n FROM ${SCHEMA}.sqlite_master`).get() as { n: number };
         if (version !== SEARCH_SCHEMA_VERSION && empty.n > 0) throw new IndexUnusable(`it has schema ${version}, this newsnap writes ${SEARCH_SCHEMA_VERSION}`);
@@ -139,13 +148,18 @@ export class SearchIndex {
   apply(record: ManifestRecord, offset: number, doc?: SearchDoc): void {
     if (this.broken || record.seq <= this.seq) return;
     try {
-      this.db.transaction(() => this.write(record, offset, doc))();
+      this.writeLine(record, offset, doc);
     } catch (err) {
       if (!isDamage(err)) throw err;
-      this.broken = true;
-      this.state.meta.set(DAMAGED, '1');
-      this.o.onDamage?.(err as Error);
+      this.damaged(err as Error);
     }
+  }
+
+  /** Found damaged: left alone from now on, marked in state so that the next start builds it anew. */
+  private damaged(err: Error): void {
+    this.broken = true;
+    this.state.meta.set(DAMAGED, '1');
+    this.o.onDamage?.(err);
   }
 
   /**
@@ -161,10 +175,18 @@ export class SearchIndex {
     const progress: IndexProgress = { lines: 0, total: toSeq - from, versions: 0 };
     let batch: Array<{ record: ManifestRecord; offset: number }> = [];
     let said = performance.now();
+    // A batch is one transaction, without a savepoint per line: nothing else is in it to protect.
     const flush = () => {
-      this.db.transaction(() => {
-        for (const { record, offset } of batch) this.apply(record, offset);
-      })();
+      try {
+        this.db.transaction(() => {
+          const done = this.seq;
+          for (const { record, offset } of batch) if (record.seq > done) this.write(record, offset, undefined, false);
+          this.s.setMeta.run(INDEXED_SEQ, String(batch.at(-1)!.record.seq));
+        })();
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+        this.damaged(err as Error);
+      }
       progress.lines += batch.length;
       progress.versions += batch.filter((l) => l.record.event !== 'gone').length;
       batch = [];
@@ -174,7 +196,7 @@ export class SearchIndex {
       }
     };
     for await (const line of readManifestLines(this.root, { from: position })) {
-      if (line.seq > toSeq || this.o.signal?.aborted) break;
+      if (line.seq > toSeq || this.o.signal?.aborted || this.broken) break;
       if (line.seq <= from || !('record' in line)) continue;
       batch.push({ record: line.record, offset: line.offset });
       if (batch.length >= BATCH) flush();
@@ -201,23 +223,24 @@ export class SearchIndex {
     if (this.broken) removeIndexFiles(join(this.root, SEARCH_FILE));
   }
 
-  private write(record: ManifestRecord, offset: number, given: SearchDoc | undefined): void {
+  /** One line's rows; `mark` moves the watermark to it (a batch moves it once, at its end). */
+  private write(record: ManifestRecord, offset: number, given: SearchDoc | undefined, mark = true): void {
     if (record.event === 'gone') {
       this.s.setGone.run(1, record.id, 1);
     } else if (!this.s.has.get(record.seq)) {
       const doc = given ?? this.readBack(record, offset);
-      const before = this.s.current.get(record.id);
+      const before = this.s.article.get(record.id) ?? { versions: 0, current: 0, gone: 0, gones: 0 };
       // A rebuilt version says nothing of the site: a removed article stays removed.
-      const gone = record.event === 'reextracted' ? (before?.gone ?? 0) : 0;
-      if (gone === 0) this.s.setGone.run(0, record.id, 0);
-      this.s.retire.run(record.id);
+      const gone = record.event === 'reextracted' ? before.gone : 0;
+      if (gone === 0 && before.gones > 0) this.s.setGone.run(0, record.id, 0);
+      if (before.current > 0) this.s.retire.run(record.id);
       const id = docId(record.date, record.seq);
       const body = indexedBody(doc);
       this.s.insert.run({
         docId: id,
         seq: record.seq,
         id: record.id,
-        version: (this.s.versions.get(record.id)?.n ?? 0) + 1,
+        version: before.versions + 1,
         event: record.event,
         url: record.url,
         published: record.date,
@@ -231,27 +254,33 @@ export class SearchIndex {
       this.s.fts.run(id, foldTurkish(doc.title), doc.description === null ? null : foldTurkish(doc.description), foldTurkish(body));
       this.s.ftsExact.run(id, foldExact(doc.title), doc.description === null ? null : foldExact(doc.description), foldExact(body));
     }
-    this.s.setMeta.run(INDEXED_SEQ, String(record.seq));
+    if (mark) this.s.setMeta.run(INDEXED_SEQ, String(record.seq));
   }
 
   /**
    * A version from its file (where state says its bytes are now, else where they were or went),
-   * its blocks from the index a rebuild replaces, or from the archive when the joined body may
-   * hide a junction (mayHideBlocks).
+   * and, when its joined body may hide a junction of two blocks (mayHideBlocks), their
+   * boundaries from the index a rebuild replaces or from the archive.
    */
   private readBack(record: ManifestRecord, offset: number): SearchDoc {
     const text = this.readVersion(record, offset);
     const doc = text === null ? null : searchDocFromSnapshot(text, this.o.siteName);
     if (!doc) return { title: record.title ?? '', description: null, blocks: [] };
     const joined = doc.blocks.join('');
-    const blocks = this.previous?.blocks(record.seq, record.sha256, joined) ?? (mayHideBlocks(joined) ? this.archived(record) : null);
+    if (!mayHideBlocks(joined)) return doc;
+    const blocks = this.previous?.blocks(record.seq, record.sha256, joined) ?? this.archived(record);
     return blocks ? { ...doc, blocks } : doc;
   }
 
   private readVersion(record: ManifestRecord, offset: number): string | null {
     const now = this.state.reports.eventAt(offset)?.path;
-    const candidates = [now, record.path, ...[1, 2, 3].map((attempt) => safeHistoryPath(record, attempt))];
-    for (const rel of candidates) {
+    // Where state says the bytes are now; where the line put them; where an edit after it moved them.
+    const candidates = function* () {
+      yield now;
+      yield record.path;
+      for (const attempt of [1, 2, 3]) yield safeHistoryPath(record, attempt);
+    };
+    for (const rel of candidates()) {
       if (!rel) continue;
       try {
         const data = readFileSync(join(this.root, rel));

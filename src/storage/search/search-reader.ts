@@ -85,10 +85,19 @@ export const MAX_PAGE = 100;
  * with a cursor (the last doc id) that the next page starts below.
  */
 export class SearchReader {
+  /** Statements by their SQL: a query's shape (mode, fold) repeats, its words are parameters. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(
     readonly db: Database.Database,
     readonly root: string,
   ) {}
+
+  private prepare<P extends unknown[] | {}, R>(sql: string): Database.Statement<P, R> {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s as unknown as Database.Statement<P, R>;
+  }
 
   static open(root: string): SearchReader {
     const path = join(root, SEARCH_FILE);
@@ -124,7 +133,7 @@ export class SearchReader {
     const limit = Math.max(1, Math.min(MAX_PAGE, page.limit ?? 20));
     const before = page.after ? decodeCursor(page.after) : null;
     const { fts, sql, params } = matchingVersions(f, compileQuery(f.query, f.exact ? 'exact' : 'folded'), before);
-    const rows = this.db
+    const rows = this
       .prepare<Record<string, unknown>, DocRow>(
         `SELECT d.doc_id, d.article_id, d.version, d.url, d.published, d.captured_at, d.current, d.gone, d.title, d.description, d.body,
            highlight(f.${fts}, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS ht, highlight(f.${fts}, 1, '${MARK_OPEN}', '${MARK_CLOSE}') AS hd,
@@ -141,13 +150,13 @@ export class SearchReader {
   /** Day numbers (see search-schema.ts) with the articles matching on each: the count over time's raw series. */
   countByDay(f: SearchFilter): Map<number, number> {
     const { sql, params } = matchingVersions(f, compileQuery(f.query, f.exact ? 'exact' : 'folded'), null);
-    const rows = this.db.prepare<Record<string, unknown>, { day: number; n: number }>(`SELECT f.rowid >> ${SEQ_BITS} AS day, COUNT(*) AS n ${sql} GROUP BY day`).all(params);
+    const rows = this.prepare<Record<string, unknown>, { day: number; n: number }>(`SELECT f.rowid >> ${SEQ_BITS} AS day, COUNT(*) AS n ${sql} GROUP BY day`).all(params);
     return new Map(rows.map((r) => [r.day, r.n]));
   }
 
   /** Articles published on each day (their current versions), for the ratio of a count. */
   totalsByDay(f: Pick<SearchFilter, 'since' | 'until'>): Map<number, number> {
-    const rows = this.db
+    const rows = this
       .prepare<Record<string, unknown>, { day: number; n: number }>(`SELECT doc_id >> ${SEQ_BITS} AS day, COUNT(*) AS n FROM docs WHERE current = 1 AND doc_id BETWEEN @low AND @high GROUP BY day`)
       .all(docIdRange(f.since, f.until));
     return new Map(rows.map((r) => [r.day, r.n]));
@@ -161,11 +170,11 @@ export class SearchReader {
     const fts = f.exact ? FTS_TABLES.exact.table : FTS_TABLES.folded.table;
     const q = compileQuery(f.query, f.exact ? 'exact' : 'folded');
     // The ids first (no highlight for every match of a common word), then each one's highlights.
-    const ids = this.db.prepare<[string, number], { doc_id: number }>(`SELECT d.doc_id FROM ${fts} f JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? ORDER BY d.seq DESC LIMIT ?`).all(q, limit);
-    const one = this.db.prepare<[string, number], DocRow & { seq: number; event: string }>(
+    const ids = this.prepare<[string, number], { doc_id: number }>(`SELECT d.doc_id FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? ORDER BY d.seq DESC LIMIT ?`).all(q, limit);
+    const one = this.prepare<[string, number], DocRow & { seq: number; event: string }>(
       `SELECT d.*, highlight(f.${fts}, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS ht, highlight(f.${fts}, 1, '${MARK_OPEN}', '${MARK_CLOSE}') AS hd,
          highlight(f.${fts}, 2, '${MARK_OPEN}', '${MARK_CLOSE}') AS hb, (SELECT MAX(v.version) FROM docs v WHERE v.article_id = d.article_id) AS versions
-       FROM ${fts} f JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? AND f.rowid = ?`,
+       FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? AND f.rowid = ?`,
     );
     return ids.flatMap(({ doc_id }) => {
       const row = one.get(q, doc_id);
