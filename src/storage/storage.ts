@@ -132,11 +132,6 @@ export class Storage {
     return this.versions.restoreLost(current, text);
   }
 
-  /** The `seq` of the last manifest line the search index holds; null when the index is off. */
-  get indexedSeq(): number | null {
-    return this.index ? this.index.seq : null;
-  }
-
   /** This storage folder's own name (a random UUID given at its first open). */
   get id(): string {
     return this.state.meta.get(STORAGE_ID) ?? '';
