@@ -129,17 +129,27 @@ try {
   mirror.kill();
 }
 
-/** What keeping the search index costs a crawl: newsnap's rounds with it against those without, from this run. */
+/**
+ * What keeping the search index costs a crawl: newsnap's rounds with it against those without,
+ * from this run. Rounds alternate, so each round's pair ran under the same load: the median of
+ * the pairs' ratios is the figure (a shared machine's load moves between rounds, less within one).
+ */
 function indexCost() {
-  if (!results.newsnap.length || !results['newsnap-noindex'].length) return null;
-  const on = median(results.newsnap.map((r) => r.pagesPerSecond));
-  const off = median(results['newsnap-noindex'].map((r) => r.pagesPerSecond));
-  const cpuOn = median(results.newsnap.map((r) => r.cpuPer1000));
-  const cpuOff = median(results['newsnap-noindex'].map((r) => r.cpuPer1000));
-  return { on, off, slower: (off / on - 1) * 100, cpuOn, cpuOff };
+  const on = results.newsnap;
+  const off = results['newsnap-noindex'];
+  if (!on.length || !off.length) return null;
+  const pairs = on.slice(0, off.length).map((r, i) => ({ speed: off[i].pagesPerSecond / r.pagesPerSecond, cpu: r.cpuPer1000 / off[i].cpuPer1000 }));
+  return {
+    on: median(on.map((r) => r.pagesPerSecond)),
+    off: median(off.map((r) => r.pagesPerSecond)),
+    slower: (median(pairs.map((p) => p.speed)) - 1) * 100,
+    moreCpu: (median(pairs.map((p) => p.cpu)) - 1) * 100,
+    cpuOn: median(on.map((r) => r.cpuPer1000)),
+    cpuOff: median(off.map((r) => r.cpuPer1000)),
+  };
 }
 const cost = indexCost();
-if (cost) log(`search index: ${cost.on.toFixed(1)} pages/s with it, ${cost.off.toFixed(1)} without: ${cost.slower.toFixed(1)} % slower; CPU ${cost.cpuOn.toFixed(2)} against ${cost.cpuOff.toFixed(2)} s per 1000 pages`);
+if (cost) log(`search index: ${cost.on.toFixed(1)} pages/s with it, ${cost.off.toFixed(1)} without (medians); each round's pair: ${cost.slower.toFixed(1)} % slower, ${cost.moreCpu.toFixed(1)} % more CPU (medians); CPU ${cost.cpuOn.toFixed(2)} against ${cost.cpuOff.toFixed(2)} s per 1000 pages`);
 if (onlyTools) {
   rmSync(work, { recursive: true, force: true });
   process.exit(Object.keys(failed).length > 0 ? 1 : 0);

@@ -129,7 +129,7 @@ if (crawl) {
   costLine = res.stdout.split('\n').find((l) => l.startsWith('search index:')) ?? null;
   for (const l of [...crawlLines, costLine]) log(l);
 }
-const slower = costLine ? Number(/: (-?[\d.]+) % slower/.exec(costLine)?.[1]) : NaN;
+const slower = costLine ? Number(/pair: (-?[\d.]+) % slower/.exec(costLine)?.[1]) : NaN;
 
 const q = (what) => queryRows.find((r) => r.what === what);
 const firstPages = ['common word', 'rare word', 'phrase', 'prefix'].map(q);
