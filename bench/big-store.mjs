@@ -1,9 +1,12 @@
 // A storage folder of N articles (100 000 by default) as newsnap would leave it, without crawling:
 // the mirror's model gives each article's exact snapshot; files, manifest (with seq) and state
-// are written as the storage writes them. Then `export` (JSON lines and CSV) and `verify` run on
-// it as whole processes, and their speed and peak RSS are printed.
-// Usage: node bench/big-store.mjs [--articles 100000] [--keep DIR] [--build-only]   (npm run build first)
-// --build-only (with --keep): makes the folder and stops, for bench/export-formats.mjs.
+// are written as the storage writes them. With --history N, N of them were edited once: their
+// first version lies under history/ and an `updated` line follows (the edit adds a paragraph, one
+// in 20 naming Akkuyu, one in 200 Kırım: words to search that few articles have). Then `export`
+// (JSON lines and CSV) and `verify` run on it as whole processes, and their speed and peak RSS are
+// printed; --build-only (with --keep) stops after building (bench/search.mjs and bench/export-formats.mjs
+// build their stores so).
+// Usage: node bench/big-store.mjs [--articles 100000] [--history 0] [--keep DIR] [--build-only]   (npm run build first)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,8 @@ const flag = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const count = Number(flag('articles', 100000));
+const historyCount = Number(flag('history', 0));
+const onlyBuild = args.includes('--build-only');
 const keep = flag('keep', null);
 const storage = keep ?? mkdtempSync(join(os.tmpdir(), 'newsnap-big-'));
 const cli = join(root, 'dist/cli/main.js');
@@ -36,21 +41,42 @@ let seq = 0;
 let bytes = 0;
 const made = new Set();
 const apply = [];
-for (const a of articles) {
-  const text = expectedSnapshot(a);
-  if (text === null) continue;
-  const date = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}`;
-  const path = `snapshots/${date}/${a.id}.txt`;
-  const dir = join(storage, 'snapshots', date);
+const sha = (text) => createHash('sha256').update(text).digest('hex');
+const mkdirOnce = (dir) => {
   if (!made.has(dir)) mkdirSync(dir, { recursive: true }), made.add(dir);
-  writeFileSync(join(storage, path), text);
-  bytes += Buffer.byteLength(text);
-  const at = new Date(Date.UTC(Number(a.day.slice(0, 4)), Number(a.day.slice(4, 6)) - 1, Number(a.day.slice(6, 8)), 10)).toISOString();
-  const record = { seq: ++seq, event: 'new', id: a.id, url: articleUrl(a), date, path, sha256: createHash('sha256').update(text).digest('hex'), bytes: Buffer.byteLength(text), capturedAt: at, fetchedAt: at, title: a.title };
+};
+const addLine = (record) => {
   const line = `${JSON.stringify(record)}\n`;
   lines.push(line);
   apply.push({ record, offset });
   offset += Buffer.byteLength(line);
+};
+// Every (count / history)-th article was edited: spread over every day.
+const every = historyCount > 0 ? Math.max(1, Math.floor(count / historyCount)) : 0;
+let edited = 0;
+for (const [i, a] of articles.entries()) {
+  const first = expectedSnapshot(a);
+  if (first === null) continue;
+  const date = `${a.day.slice(0, 4)}-${a.day.slice(4, 6)}-${a.day.slice(6, 8)}`;
+  const path = `snapshots/${date}/${a.id}.txt`;
+  mkdirOnce(join(storage, 'snapshots', date));
+  const at = new Date(Date.UTC(Number(a.day.slice(0, 4)), Number(a.day.slice(4, 6)) - 1, Number(a.day.slice(6, 8)), 10)).toISOString();
+  const url = articleUrl(a);
+  addLine({ seq: ++seq, event: 'new', id: a.id, url, date, path, sha256: sha(first), bytes: Buffer.byteLength(first), capturedAt: at, fetchedAt: at, title: a.title });
+  let text = first;
+  if (every > 0 && i % every === 0 && edited < historyCount) {
+    edited++;
+    const word = edited % 200 === 0 ? 'Kırım' : edited % 20 === 0 ? 'Akkuyu' : 'bakanlık';
+    text = `${first.slice(0, -2)}Güncelleme: ${word} hakkında yeni açıklama yapıldı.\n\n`;
+    const historyPath = `history/${date}/${a.id}/${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.txt`;
+    mkdirOnce(join(storage, 'history', date, a.id));
+    writeFileSync(join(storage, historyPath), first);
+    bytes += Buffer.byteLength(first);
+    const later = new Date(Date.parse(at) + 6 * 3_600_000).toISOString();
+    addLine({ seq: ++seq, event: 'updated', id: a.id, url, date, path, sha256: sha(text), bytes: Buffer.byteLength(text), capturedAt: later, fetchedAt: later, title: a.title, previousSha256: sha(first), historyPath });
+  }
+  writeFileSync(join(storage, path), text);
+  bytes += Buffer.byteLength(text);
 }
 writeFileSync(join(storage, 'manifest.jsonl'), lines.join(''));
 state.transaction(() => {
@@ -60,8 +86,8 @@ state.transaction(() => {
   state.meta.set('storage.closedCleanly', '1');
 });
 state.close();
-log(`built: ${seq} snapshots (${(bytes / 1e6).toFixed(1)} MB), manifest ${(offset / 1e6).toFixed(1)} MB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-if (args.includes('--build-only') && keep) process.exit(0);
+log(`built: ${seq} versions (${seq - edited} snapshots, ${edited} history files; ${(bytes / 1e6).toFixed(1)} MB), manifest ${(offset / 1e6).toFixed(1)} MB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+if (onlyBuild && keep) process.exit(0);
 
 /** A command as a whole process under GNU time: wall, peak RSS. */
 function timed(cmdArgs) {

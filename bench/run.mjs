@@ -1,6 +1,9 @@
 // newsnap against its peers on the project's own mirror, in one run, alternating.
-// Usage: node bench/run.mjs [--smoke] [--articles N] [--rounds N] [--concurrency N]
-// Prints every number with the machine's description and writes bench/RESULTS.md.
+// Usage: node bench/run.mjs [--smoke] [--articles N] [--rounds N] [--concurrency N] [--tools a,b]
+// Prints every number with the machine's description and writes bench/RESULTS.md (keeping the
+// sections other benchmarks write there between their markers). `newsnap-noindex` is newsnap with
+// the search index off (search.index = false): the index's cost in the same run. --tools runs
+// only the crawl rounds of those tools and writes nothing (bench/search.mjs runs it so).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { keptSections } from './results.mjs';
@@ -22,6 +25,7 @@ const articles = Number(flag('articles', smoke ? 40 : 3000));
 const rounds = Number(flag('rounds', smoke ? 1 : 3));
 const concurrency = Number(flag('concurrency', 16));
 const extractRuns = Number(flag('extract-runs', smoke ? 20 : 300));
+const onlyTools = flag('tools', null)?.split(',') ?? null;
 const bigArticles = Number(flag('discovery-articles', smoke ? 2000 : 100000));
 const work = mkdtempSync(join(os.tmpdir(), 'newsnap-bench-'));
 const log = (line) => process.stdout.write(`${line}\n`);
@@ -65,7 +69,10 @@ const median = (xs) => {
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 log(`# newsnap benchmark${smoke ? ' (smoke)' : ''}\nmachine: ${machine}\nmirror: ${articles} articles, concurrency ${concurrency}, ${rounds} round(s)`);
 
-const TOOLS = ['newsnap', 'crawlee', 'crawlee-http', 'scrapy'];
+const ALL_TOOLS = ['newsnap', 'newsnap-noindex', 'crawlee', 'crawlee-http', 'scrapy'];
+const unknownTool = onlyTools?.find((t) => !ALL_TOOLS.includes(t));
+if (unknownTool) throw new Error(`--tools: no tool ${unknownTool} (${ALL_TOOLS.join(', ')})`);
+const TOOLS = onlyTools ?? ALL_TOOLS;
 const results = Object.fromEntries(TOOLS.map((t) => [t, []]));
 /** Why a tool's row does not count: its output did not match the URL list (pages, articles, snapshots). */
 const failed = {};
@@ -92,12 +99,11 @@ try {
     const order = round % 2 === 0 ? TOOLS : [...TOOLS].reverse();
     for (const tool of order) {
       let r;
-      if (tool === 'newsnap') {
-        const storage = join(work, `newsnap-${round}`);
-        r = timed(process.execPath, [cli, 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error']);
-        if (archived) rmSync(archived, { recursive: true, force: true });
-        archived = storage;
-        archivedArticles = urls.length;
+      let storage = null;
+      if (tool === 'newsnap' || tool === 'newsnap-noindex') {
+        storage = join(work, `${tool}-${round}`);
+        const index = tool === 'newsnap' ? 'true' : 'false';
+        r = timed(process.execPath, [cli, 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error'], { env: { ...process.env, NEWSNAP_SEARCH_INDEX: index } });
       } else if (tool === 'crawlee' || tool === 'crawlee-http') {
         r = timed(process.execPath, [join(here, 'crawlee-run.mjs'), tool === 'crawlee' ? 'cheerio' : 'http', urlsFile, origin, String(concurrency)], { cwd: here });
       } else {
@@ -105,7 +111,13 @@ try {
         r = timed(PYTHON, [join(here, 'scrapy_run.py'), urlsFile, origin, String(concurrency)]);
       }
       if (r.status !== 0) throw new Error(`${tool} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
-      const out = tool === 'newsnap' ? newsnapOutput(r.stdout, archived, urls) : JSON.parse(r.stdout.trim().split('\n').at(-1));
+      const out = storage ? newsnapOutput(r.stdout, storage, urls) : JSON.parse(r.stdout.trim().split('\n').at(-1));
+      // The last newsnap round's storage (index on) is what reextract reads back below.
+      if (tool === 'newsnap') {
+        if (archived) rmSync(archived, { recursive: true, force: true });
+        archived = storage;
+        archivedArticles = urls.length;
+      } else if (storage) rmSync(storage, { recursive: true, force: true });
       if (tool === 'newsnap') expected ??= out;
       const problem = outputProblem(out, expected, urls.length);
       if (problem) failed[tool] = problem;
@@ -116,6 +128,32 @@ try {
   }
 } finally {
   mirror.kill();
+}
+
+/**
+ * What keeping the search index costs a crawl: newsnap's rounds with it against those without,
+ * from this run. Rounds alternate, so each round's pair ran under the same load: the median of
+ * the pairs' ratios is the figure (a shared machine's load moves between rounds, less within one).
+ */
+function indexCost() {
+  const on = results.newsnap;
+  const off = results['newsnap-noindex'];
+  if (!on.length || !off.length) return null;
+  const pairs = on.slice(0, off.length).map((r, i) => ({ speed: off[i].pagesPerSecond / r.pagesPerSecond, cpu: r.cpuPer1000 / off[i].cpuPer1000 }));
+  return {
+    on: median(on.map((r) => r.pagesPerSecond)),
+    off: median(off.map((r) => r.pagesPerSecond)),
+    slower: (median(pairs.map((p) => p.speed)) - 1) * 100,
+    moreCpu: (median(pairs.map((p) => p.cpu)) - 1) * 100,
+    cpuOn: median(on.map((r) => r.cpuPer1000)),
+    cpuOff: median(off.map((r) => r.cpuPer1000)),
+  };
+}
+const cost = indexCost();
+if (cost) log(`search index: ${cost.on.toFixed(1)} pages/s with it, ${cost.off.toFixed(1)} without (medians); each round's pair: ${cost.slower.toFixed(1)} % slower, ${cost.moreCpu.toFixed(1)} % more CPU (medians); CPU ${cost.cpuOn.toFixed(2)} against ${cost.cpuOff.toFixed(2)} s per 1000 pages`);
+if (onlyTools) {
+  rmSync(work, { recursive: true, force: true });
+  process.exit(Object.keys(failed).length > 0 ? 1 : 0);
 }
 
 /** newsnap's output: pages and articles from its summary line, and the digest of its snapshots in URL order. */
@@ -214,6 +252,7 @@ const m = (tool, key) => (results[tool].length && !failed[tool] ? median(results
 const ratio = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : 'n/a');
 const NAMES = {
   newsnap: 'newsnap crawl --rate 0 (archive on)',
+  'newsnap-noindex': 'newsnap crawl --rate 0, search index off (search.index = false)',
   crawlee: 'Crawlee CheerioCrawler (@crawlee/cheerio 3.18), extraction on its own `$`',
   'crawlee-http': 'Crawlee HttpCrawler (@crawlee/http 3.18), newsnap parses the body once',
   scrapy: 'Scrapy (Debian python3-scrapy), the same fields with parsel',
@@ -233,6 +272,7 @@ const targets = [
   [`reextract with ${cores} workers ≥ 1.7 × 1 worker`, `×${(reextractAll / reextractOne).toFixed(2)}`, reextractAll >= 1.7 * reextractOne],
   [`reextract ≥ 450 pages/s with ${cores} workers`, `${reextractAll.toFixed(0)} pages/s`, reextractAll >= 450],
   ['extraction ≤ 3 ms a page (worst reference page, median)', `${worstExtraction.toFixed(2)} ms`, worstExtraction <= 3],
+  ...(cost ? [['crawl with the search index ≤ 10 % slower than without', `${cost.slower.toFixed(1)} % slower`, cost.slower <= 10]] : []),
 ];
 // A smoke run proves the bench still runs; a few dozen pages judge no target.
 for (const [what, got, met] of targets) log(`target: ${what}: ${got} ${smoke ? '(smoke run: not judged)' : met ? 'met' : 'NOT met'}`);

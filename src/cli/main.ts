@@ -4,6 +4,7 @@ import { createContext, type CommonFlags } from './context.js';
 import { EXIT_CODES_HELP, ExitCode } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from './command-kit.js';
 import { addReaderCommands } from './reader-commands.js';
+import { addSearchCommands } from './search-commands.js';
 import type { MirrorFlags } from './mirror-command.js';
 import { OUTCOMES, type OutcomeKind } from '../storage/state/article-states.js';
 
@@ -155,6 +156,7 @@ storage lock like crawl, and works while the site is unreachable.`,
   );
 
   addReaderCommands(program);
+  addSearchCommands(program);
 
   program
     .command('mirror')

@@ -1,6 +1,7 @@
 import { Storage } from '../storage/storage.js';
 import { redactUrl } from '../fetch/proxy.js';
 import { warcInfo } from '../warc/warc-writer.js';
+import { archivedBlocks } from '../reextract/archived-article.js';
 import { webhookTargets } from './delivery.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
@@ -9,12 +10,23 @@ import type { Shutdown } from './shutdown.js';
  * Opens the storage folder for writing (lock, state, manifest, WARC files), saying in the log
  * what it repaired after a killed run or upgraded from an earlier newsnap. A forced exit releases the lock.
  */
-export async function openStorage(ctx: Context, shutdown: Shutdown, options: { warc?: boolean } = {}): Promise<Storage> {
+export async function openStorage(ctx: Context, shutdown: Shutdown, options: { warc?: boolean; searchIndex?: 'on' | 'rebuild' } = {}): Promise<Storage> {
   const { config } = ctx;
   const warc = (options.warc ?? true) && config.archive.warc;
   const storage = await Storage.open(config.storage, {
     command: commandLine(),
     webhooks: webhookTargets(ctx),
+    search: {
+      index: config.search.index || options.searchIndex !== undefined,
+      saved: config.delivery.searches,
+      siteName: config.site.name,
+      archivedBlocks: archivedBlocks(config.storage, config.site),
+      rebuild: options.searchIndex === 'rebuild',
+      signal: shutdown.signal,
+      progressIntervalMs: config.crawl.progressIntervalMs,
+      onProgress: (p) => ctx.log.info({ ...p }, 'search index progress'),
+      onDamage: (err) => ctx.log.error({ err: err.message }, 'search index found damaged: left alone for this run, built again at the next start'),
+    },
     ...(warc
       ? {
           warc: {
@@ -32,6 +44,9 @@ export async function openStorage(ctx: Context, shutdown: Shutdown, options: { w
   else if (migration && migration.from < 2) ctx.log.info({ storage: config.storage, from: migration.from, forgiven: migration.forgiven }, 'state upgraded from an earlier newsnap; articles that failed only because the site was unreachable are pending again');
   else if (migration) ctx.log.info({ storage: config.storage, from: migration.from }, 'state upgraded from an earlier newsnap: manifest lines numbered (seq), the webhook outbox added');
   if (manifestLines + versionChanges + warcFiles.length + temporaries > 0) ctx.log.info({ manifestLines, versionChanges, warcFiles, temporaries }, 'storage repaired after an interrupted run');
+  const index = storage.repaired.searchIndex;
+  if (index?.rebuilt && index.lines > 0) ctx.log.info({ lines: index.lines, because: index.rebuilt }, 'search index built from the manifest and the files');
+  else if (index && index.lines > 0) ctx.log.info({ lines: index.lines }, 'search index caught up with the manifest');
   return storage;
 }
 

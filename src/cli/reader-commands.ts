@@ -28,7 +28,7 @@ file under history/ once replaced). A removal ("gone") has no bytes of its own.`
   withCommonOptions(
     program
       .command('verify')
-      .description('check the storage folder: snapshots and history against the manifest, state, left-behind files, WARC digests; sends no request')
+      .description('check the storage folder: snapshots and history against the manifest, state, the search index, left-behind files, WARC digests; sends no request')
       .option('--since <date>', 'only articles of this day (YYYY-MM-DD) or later (their WARC records only)')
       .option('--until <date>', 'only articles of this day or earlier')
       .option('--json', 'as JSON: {whole, problems: [{kind, path, id, detail, fix}], problemCount, runInProgress, stats}')
@@ -36,7 +36,7 @@ file under history/ once replaced). A removal ("gone") has no bytes of its own.`
         'after',
         `
 Reads and sends nothing: every current snapshot and history file against the sha256 and bytes the
-manifest gives it; state against the manifest; no temporary, journal or open WARC file left
+manifest gives it; state and the search index against the manifest; no temporary, journal or open WARC file left
 behind a finished run; every WARC file record by record (WARC-Block-Digest, WARC-Payload-Digest)
 and each article's page where state says it lies. Each problem is listed with its path and the
 fix (newsnap reextract --id … where the archive can rebuild it). It takes no lock: it works

@@ -12,6 +12,7 @@ import { storageProblem } from '../storage/storage-access.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
+import { searchReaderHolder } from './search-reader-holder.js';
 
 /**
  * Service mode: crawls on the configured schedule and serves the HTTP API until SIGTERM, SIGINT
@@ -49,6 +50,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     });
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
+    const search = searchReaderHolder(ctx);
     const service: CrawlService = new CrawlService({ config: ctx.config, engine: runtime.engine, storage, metrics });
     const exports = new WaczExports(ctx.config.storage, (range, out) =>
       exportWacz(ctx, storage.state, out, range, (path, why) => ctx.log.warn({ path }, `${path} ${why}`)),
@@ -68,6 +70,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
       exports,
+      search: search.get,
     });
     const { host, port } = ctx.config.serve;
     try {
@@ -100,6 +103,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     await exports.close();
     await runtime.close();
     stateOpen = false;
+    search.close();
     await storage.close();
     ctx.log.info({ signal: shutdown.by }, 'stopped');
     return ExitCode.OK;

@@ -21,6 +21,7 @@ export async function verifyCommand(ctx: Context, flags: VerifyFlags): Promise<E
   const report = await verifyStorage(storage, {
     ...(since ? { since } : {}),
     ...(until ? { until } : {}),
+    searchIndex: ctx.config.search.index,
     onProgress: (stats) => {
       if (performance.now() - lastSaid < ctx.config.crawl.progressIntervalMs) return;
       lastSaid = performance.now();

@@ -82,8 +82,16 @@ export interface WebhookEndpoint {
   events?: string[];
 }
 
+/** A saved search: a manifest line (and so its webhook) whose version matches carries its name in `matches`. */
+export interface SavedSearchOption {
+  name: string;
+  /** A query in the search syntax (docs/search.md). */
+  query: string;
+}
+
 export interface DeliveryOptions {
   webhooks: WebhookEndpoint[];
+  searches: SavedSearchOption[];
   /** Waits between attempts: after the last, an event is dead for that endpoint (kept, shown, replayable). */
   retrySchedule: string;
   /** A POST that has not answered in this long is retried. */
@@ -103,6 +111,11 @@ export interface DiscoveryTiming {
   monthEvery: string;
 }
 
+export interface SearchOptions {
+  /** Keep the full-text index of every version (`search.sqlite`) as versions are written. */
+  index: boolean;
+}
+
 export interface Config {
   site: SiteProfile;
   /** Where requests go instead of the site's baseUrl (a local mirror); snapshots keep the site's URLs. */
@@ -117,6 +130,7 @@ export interface Config {
   serve: ServeOptions;
   delivery: DeliveryOptions;
   discovery: DiscoveryTiming;
+  search: SearchOptions;
 }
 
 export const DEFAULTS: Config = {
@@ -186,11 +200,15 @@ export const DEFAULTS: Config = {
   },
   delivery: {
     webhooks: [],
+    searches: [],
     retrySchedule: '5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h',
     timeoutMs: 15_000,
     concurrency: 8,
     drainSeconds: 5,
     keepDelivered: '7d',
+  },
+  search: {
+    index: true,
   },
 };
 

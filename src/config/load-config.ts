@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration, parseSchedule, parseTiers } from '../clock/durations.js';
 import { MANIFEST_EVENTS } from '../storage/manifest.js';
+import { parseQuery } from '../search/query.js';
 import { DEFAULTS, ENUMS, feedWatchMs, type Config } from './config.js';
 
 /** A configuration problem; names the key and what is wrong with it. */
@@ -308,6 +309,26 @@ function validateDelivery(c: Config, fail: (key: string, what: string) => never)
       fail(`${key}.events`, `must be a list of ${MANIFEST_EVENTS.join(', ')}; got ${JSON.stringify(w.events)}`);
     }
     for (const k of Object.keys(w)) if (!['url', 'secret', 'events'].includes(k)) fail(`${key}.${k}`, 'is not a key of a webhook (url, secret, events)');
+  });
+  validateSearches(d.searches, fail);
+}
+
+/** Saved searches: each named once, each query one the search syntax parses (a bad one stops start-up, naming it). */
+function validateSearches(searches: Config['delivery']['searches'], fail: (key: string, what: string) => never): void {
+  const names = new Set<string>();
+  searches.forEach((s, i) => {
+    const key = `delivery.searches[${i}]`;
+    if (!isObject(s as unknown)) fail(key, 'must be an object {"name", "query"}');
+    for (const k of Object.keys(s)) if (!['name', 'query'].includes(k)) fail(`${key}.${k}`, 'is not a key of a saved search (name, query)');
+    if (typeof s.name !== 'string' || !/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u.test(s.name)) fail(`${key}.name`, `must be a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores; got ${JSON.stringify(s.name)}`);
+    if (names.has(s.name)) fail(`${key}.name`, `is used twice: "${s.name}"`);
+    names.add(s.name);
+    if (typeof s.query !== 'string') fail(`${key}.query`, `must be a string; got ${JSON.stringify(s.query)}`);
+    try {
+      parseQuery(s.query);
+    } catch (err) {
+      fail(`${key}.query`, `of the saved search "${s.name}" cannot be parsed: ${(err as Error).message} (query: ${JSON.stringify(s.query)})`);
+    }
   });
 }
 

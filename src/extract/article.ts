@@ -18,6 +18,12 @@ export interface Article {
   description?: string;
   image?: string;
   body: string;
+  /**
+   * The body's blocks (paragraphs and headings) as the page has them: `body` is their
+   * concatenation, which runs a heading's last word into the next paragraph's first ("yaptıRusya").
+   * Search indexes the blocks apart. Not part of the snapshot; extraction always gives them.
+   */
+  blocks?: string[];
   /** `article:published_time` as the page writes it (`20251220T1542+0300`); not part of the snapshot. */
   publishedTime?: string;
   /** `article:modified_time` as the page writes it, once the site edited the article; not part of the snapshot. */

@@ -82,10 +82,11 @@ export function extractArticleFromDom($: cheerio.CheerioAPI, pageUrl: string | n
   const date = publishedDate($, meta, ref.day);
   if (!date) return notArticle('no-date', 'the page has no publication date');
 
-  const body = articleBody($, profile);
+  const blocks = articleBlocks($, profile);
+  const body = blocks.join('');
   if (!body) return notArticle('empty-body', 'the article body is empty');
 
-  const article: Article = { id: ref.id, url: ref.url, date, title, body };
+  const article: Article = { id: ref.id, url: ref.url, date, title, body, blocks };
   const siteName = meta.first('property', 'og:site_name');
   const description = meta.first('name', 'description') ?? meta.first('property', 'og:description');
   const image = meta.first('property', 'og:image') ?? meta.first('name', 'twitter:image');
@@ -178,7 +179,8 @@ function findDatePublished(node: unknown, depth: number): string | null {
   return null;
 }
 
-function articleBody($: cheerio.CheerioAPI, profile: SiteProfile): string {
+/** The body's text and heading blocks, in order, each normalized; the body is their concatenation (FORMAT.md). */
+function articleBlocks($: cheerio.CheerioAPI, profile: SiteProfile): string[] {
   const { body, block, text, heading } = profile.selectors;
   const pieces: string[] = [];
   for (const el of $(body).first().children(block).toArray()) {
@@ -188,7 +190,7 @@ function articleBody($: cheerio.CheerioAPI, profile: SiteProfile): string {
     const piece = textOfFirst($(el), source);
     if (piece) pieces.push(piece);
   }
-  return pieces.join('');
+  return pieces;
 }
 
 /** Normalized text of the first element matching `selector` (in the document or below `scope`). */

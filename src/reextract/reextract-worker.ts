@@ -6,8 +6,7 @@ import type { Article } from '../extract/article.js';
 import type { WarcLocation } from '../fetch/exchange.js';
 import type { SiteProfile } from '../site/profile.js';
 import { formatSnapshot } from '../snapshot/format.js';
-import { readArchived } from '../warc/warc-reader.js';
-import { extractPage } from '../engine/pipeline/page-extraction.js';
+import { extractArchived } from './archived-article.js';
 
 /** Given once to each worker: where storage is, and the site profile of the current config. */
 export interface ReextractWorkerData {
@@ -48,14 +47,10 @@ export default function reextractBatch(tasks: ReextractTask[]): ReextractResult[
   return results;
 }
 
-/**
- * One archived page through the crawl's own decode → extract → format, in a worker thread: the
- * response's payload decoded by its charset, or the rendered DOM as the browser built it.
- */
+/** One archived page through the crawl's own decode → extract (extractArchived) → format, in a worker thread. */
 function reextract(task: ReextractTask): ReextractResult {
-  const page = readArchived(root, task.at);
-  const source = page.type === 'conversion' ? { html: page.body.toString('utf8') } : { body: page.body, ...(page.contentType ? { contentType: page.contentType } : {}) };
-  const { extraction } = extractPage(source, page.url, profile);
+  const page = extractArchived(root, task.at, profile);
+  const { extraction } = page;
   if (!extraction.ok) return { ok: false, url: page.url, reason: extraction.reason, message: extraction.message };
   const text = formatSnapshot(extraction.article);
   // Most pages give the bytes already stored: saying so spares the main thread (the pool's

@@ -1,7 +1,9 @@
 import { Feed } from 'feed';
 import { versionDiffs, type ArticleVersion } from '../storage/article-history.js';
 import type { EventRecord, State } from '../storage/state/state-store.js';
+import type { SearchFilter, SearchReader } from '../storage/search/search-reader.js';
 import { esc } from './pages/html.js';
+import { renderMarked } from '../search/highlight.js';
 
 /** Entries a feed holds: the latest events. */
 export const FEED_ENTRIES = 100;
@@ -12,6 +14,8 @@ interface Entry {
   url: string;
   title: string | null;
   diff: string | null;
+  /** A search feed's entry: the matches in the version's text, as HTML. */
+  snippet?: string;
 }
 
 export interface FeedContext {
@@ -52,6 +56,24 @@ export async function articleFeed(c: FeedContext, id: string): Promise<string | 
   return render(c, { title: `${c.siteName}: ${article.title ?? article.url}`, id: `article/${id}`, self: `${c.base}/articles/${id}/feed.atom`, home: `${c.base}/articles/${id}` }, entries);
 }
 
+/**
+ * `GET /search/feed.atom?q=…`: a query's newest matches (the last 100 versions written that
+ * match it, a new article or an edit that brought the words in), each with the snippet where it
+ * matched and, for an edit, the diff.
+ */
+export async function searchFeed(c: FeedContext, reader: SearchReader, f: Pick<SearchFilter, 'query' | 'exact'>): Promise<string> {
+  const entries: Entry[] = [];
+  for (const hit of reader.newestMatches(f, FEED_ENTRIES)) {
+    const offset = c.state.reports.offsetOfSeq(hit.seq);
+    const event = offset === undefined ? undefined : c.state.reports.eventAt(offset);
+    if (!event) continue;
+    // <b>, not <mark>: feed readers keep only the HTML they know (feedparser drops <mark>, its words kept).
+    entries.push({ event, url: hit.url, title: hit.title.text, diff: await diffBefore(c, event), snippet: renderMarked(hit.snippet, '<b>', '</b>', esc) });
+  }
+  const query = new URLSearchParams({ q: f.query, ...(f.exact ? { exact: '1' } : {}) }).toString();
+  return render(c, { title: `${c.siteName}: “${f.query}”`, id: `search/${query}`, self: `${c.base}/search/feed.atom?${query}`, home: `${c.base}/articles?${query}` }, entries);
+}
+
 /** The diff from the version an event replaced, when both versions' bytes are on disk. */
 async function diffBefore(c: FeedContext, e: EventRecord): Promise<string | null> {
   if (!e.previousSha256 || e.event === 'gone') return null;
@@ -79,13 +101,14 @@ function render(c: FeedContext, f: { title: string; id: string; self: string; ho
     generator: 'newsnap',
     copyright: c.siteName,
   });
-  for (const { event, url, title: articleTitle, diff } of entries) {
+  for (const { event, url, title: articleTitle, diff, snippet } of entries) {
     const status = `${c.base}/articles/${event.id}`;
     const name = articleTitle ?? url;
     const what = event.event === 'gone' ? `${WORDS.gone} (${event.reason ?? 'removed'})` : WORDS[event.event];
     // type="html": the text is escaped here, so a title with markup stays text in a reader.
     const content = [
       `<p>${esc(what)}: <a href="${esc(url)}">${esc(name)}</a></p>`,
+      snippet ? `<blockquote>${snippet}</blockquote>` : '',
       `<p><a href="${esc(status)}">Versions and diffs on the status page</a> · <a href="${esc(url)}">On ${esc(c.siteHost)}</a></p>`,
       event.sha256 && event.event !== 'gone' ? `<p>${esc(event.bytes ?? 0)} bytes · sha256 ${esc(event.sha256)}</p>` : '',
       diff ? `<pre>${esc(diff)}</pre>` : '',

@@ -13,11 +13,13 @@ import { BackfillConflict, parseBackfillRange } from '../engine/lanes/backfill-l
 import { BusyError, StoppingError, type CrawlService } from './crawl-service.js';
 import type { ServiceMetrics } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './status-pages.js';
-import { articleFeed, changesFeed, type FeedContext } from './atom-feed.js';
+import { articleFeed, changesFeed, searchFeed, type FeedContext } from './atom-feed.js';
 import { CursorPastEnd, eventsAfter, eventsQuery, Waiters, type ChangeSource } from './events-api.js';
 import { parseDay } from '../engine/lanes/crawl-plan.js';
 import { sendFile } from './file-ranges.js';
 import type { WaczExports, WaczRange } from './wacz-exports.js';
+import { searchApi, searchError, searchParams } from './search-api.js';
+import type { SearchReader } from '../storage/search/search-reader.js';
 
 export interface ApiOptions {
   service: CrawlService;
@@ -42,6 +44,8 @@ export interface ApiOptions {
   stopping: AbortSignal;
   /** What `GET /export.wacz` serves. */
   exports: WaczExports;
+  /** The search index, read-only (throws SearchUnavailable when there is none to read). */
+  search: () => SearchReader;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -63,7 +67,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   const url = new URL(req.url ?? '/', 'http://api.invalid');
   const path = url.pathname;
   const method = req.method ?? 'GET';
-  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom' || path === '/export.wacz';
+  const reader = path === '/' || path === '/articles' || path.startsWith('/articles/') || path === '/events' || path === '/feed.atom' || path === '/export.wacz' || path === '/search' || path.startsWith('/search/');
   if ((method === 'GET' || method === 'HEAD') && reader && o.protectPages && o.token && !authorized(req.headers.authorization, o.token, { basic: true })) {
     res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="newsnap", charset="UTF-8"' });
     res.end('<!DOCTYPE html><title>newsnap</title><p>The status pages and feeds need the token (serve.token): give it as the password.</p>');
@@ -71,6 +75,11 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   }
   if (method === 'GET' && path === '/events') return events(o, url, res);
   if ((method === 'GET' || method === 'HEAD') && path === '/export.wacz') return exportWacz(o, req, res, url.searchParams);
+  if (method === 'GET' && (path === '/search' || path === '/search/count')) {
+    const answer = searchApi(o.search, path, url.searchParams);
+    return send(res, answer.status, answer.body);
+  }
+  if (method === 'GET' && path === '/search/feed.atom') return queryFeed(o, req, res, url.searchParams);
   const articleFeedId = /^\/articles\/(\d{1,20})\/feed\.atom$/.exec(path)?.[1];
   if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) {
     // A feed changes only with a new event: its ETag is the storage and the last seq (and the
@@ -89,7 +98,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if (method === 'GET' && (path === '/' || path === '/articles' || path.startsWith('/articles/'))) {
-    const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage }, path, url.searchParams);
+    const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage, search: o.search }, path, url.searchParams);
     if (page) {
       res.writeHead(page.status, { ...PAGE_HEADERS, ...page.headers });
       res.end(page.body);
@@ -152,7 +161,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
       throw err;
     }
   }
-  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /export.wacz /healthz /readyz /metrics /status, POST /fetch /backfill' });
+  send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /export.wacz /search /search/count /search/feed.atom /healthz /readyz /metrics /status, POST /fetch /backfill' });
 }
 
 /**
@@ -176,6 +185,20 @@ async function events(o: ApiOptions, url: URL, res: ServerResponse): Promise<voi
     link.dispose();
     release();
   }
+}
+
+/** `GET /search/feed.atom?q=…`: a query's newest matching versions as Atom; a bad query is a 400 in JSON. */
+async function queryFeed(o: ApiOptions, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+  let xml: string;
+  try {
+    const p = searchParams((name) => q.get(name));
+    xml = await searchFeed({ ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` }, o.search(), p.filter);
+  } catch (err) {
+    const answer = searchError(err);
+    return send(res, answer.status, answer.body);
+  }
+  res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' });
+  res.end(xml);
 }
 
 /** `POST /backfill {"since", "until"}`: 202 with the backfill's status; 409 while another is under way. */

@@ -8,6 +8,10 @@ import { storageProblem } from '../storage/storage-access.js';
 import type { CrawlService } from './crawl-service.js';
 import { articlePage, searchPage } from './pages/article-page.js';
 import { CHART_DAYS, overviewPage } from './pages/overview-page.js';
+import { fullTextPage } from './pages/search-page.js';
+import { searchError, searchParams } from './search-api.js';
+import { countOverTime } from '../storage/search/count-over-time.js';
+import { SearchUnavailable, type SearchReader } from '../storage/search/search-reader.js';
 
 export interface PageResult {
   status: number;
@@ -28,7 +32,7 @@ export const PAGE_HEADERS = {
 };
 
 /** The pages a person opens: `/`, `/articles?q=…`, `/articles/<id>`; null for any other path. */
-export async function renderPage(o: { service: CrawlService; state: State; storage: string }, path: string, query: URLSearchParams): Promise<PageResult | null> {
+export async function renderPage(o: { service: CrawlService; state: State; storage: string; search: () => SearchReader }, path: string, query: URLSearchParams): Promise<PageResult | null> {
   const now = nowMs();
   if (path === '/') {
     const since = new Date(now - (CHART_DAYS + 1) * 86_400_000).toISOString();
@@ -44,10 +48,9 @@ export async function renderPage(o: { service: CrawlService; state: State; stora
     return { status: 200, body };
   }
   if (path === '/articles') {
-    const q = (query.get('q') ?? '').trim().slice(0, 200);
-    const results = q ? o.state.reports.search(q, 50) : [];
-    if (results.length === 1 && /^\d{1,20}$/.test(q)) return { status: 302, body: '', headers: { location: `/articles/${results[0]!.id}` } };
-    return { status: 200, body: searchPage({ query: q, results, nowMs: now }) };
+    const q = (query.get('q') ?? '').trim();
+    if (/^\d{1,20}$/.test(q) && o.state.articles.get(q)) return { status: 302, body: '', headers: { location: `/articles/${q}` } };
+    return q ? fullText(o, query, now) : { status: 200, body: searchPage({ query: q, results: [], nowMs: now }) };
   }
   const m = /^\/articles\/(\d{1,20})$/.exec(path);
   if (m) {
@@ -58,4 +61,30 @@ export async function renderPage(o: { service: CrawlService; state: State; stora
     return { status: 200, body: articlePage({ ...found, snapshot, diffs, nowMs: now }) };
   }
   return null;
+}
+
+/**
+ * `/articles?q=…`: full text over every version with snippets and the count over time; without
+ * an index to read, the title search of state, saying why.
+ */
+function fullText(o: { state: State; search: () => SearchReader }, query: URLSearchParams, now: number): PageResult {
+  let reader: SearchReader;
+  try {
+    reader = o.search();
+  } catch (err) {
+    if (!(err instanceof SearchUnavailable)) throw err;
+    const q = (query.get('q') ?? '').trim().slice(0, 200);
+    return { status: 200, body: searchPage({ query: q, results: o.state.reports.search(q, 50), nowMs: now, note: `Titles only: ${err.message}` }) };
+  }
+  const fallback = { query: query.get('q') ?? '' };
+  try {
+    const p = searchParams((name) => query.get(name));
+    const page = reader.search(p.filter, { limit: 20, ...(p.after ? { after: p.after } : {}) });
+    const counts = countOverTime(reader, p.filter, 'auto');
+    return { status: 200, body: fullTextPage({ filter: p.filter, hits: page.hits, next: page.next, counts, problem: null }) };
+  } catch (err) {
+    const answer = searchError(err);
+    const problem = (answer.body as { error: string }).error;
+    return { status: answer.status, body: fullTextPage({ filter: fallback, hits: [], next: null, counts: null, problem }) };
+  }
 }

@@ -41,6 +41,11 @@ export interface ManifestRecord {
   historyPath?: string;
   /** `gone`: why (`HTTP 410`, `HTTP 404 ×3`). */
   reason?: string;
+  /**
+   * The saved searches (`delivery.searches`) this version matches, or the version it replaces
+   * matched (an edit that removed a match), by name; absent when none.
+   */
+  matches?: string[];
 }
 
 /** A line as read back, the `seq` its position gives it: older lines are completed to the current shape. */

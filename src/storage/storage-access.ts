@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { StorageError } from '../disk/storage-error.js';
 
 /** Files and folders newsnap writes inside the storage folder; any that exists must be writable. */
-const WRITTEN = ['state.sqlite', 'state.sqlite-wal', 'state.sqlite-shm', 'manifest.jsonl', 'newsnap.lock', 'snapshots', 'history', 'warc'];
+const WRITTEN = ['state.sqlite', 'state.sqlite-wal', 'state.sqlite-shm', 'search.sqlite', 'search.sqlite-wal', 'search.sqlite-shm', 'manifest.jsonl', 'newsnap.lock', 'snapshots', 'history', 'warc'];
 
 /**
  * Why newsnap cannot write its storage folder, in words that name the folder, the user newsnap

@@ -16,11 +16,29 @@ import { writeFully } from '../disk/write-fully.js';
 import { opOf, StorageHealth, type StorageOp } from './storage-health.js';
 import { VersionStore, type CommittedVersion, type VersionChange } from './version-store.js';
 import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
+import type { SearchDoc } from '../search/search-doc.js';
+import { SearchIndex, type SearchIndexOptions } from './search/search-index.js';
+import { SavedSearches, type SavedSearch } from './search/saved-searches.js';
+import type Database from 'better-sqlite3';
 
 /** Meta key: '1' once the last writer closed the folder cleanly (nothing half-written can be left). */
 const CLEAN = 'storage.closedCleanly';
 /** Meta key: this storage folder's own name, so feeds' ids from two folders never collide. */
 const STORAGE_ID = 'storage.id';
+
+/** A manifest line durable on disk, to be applied to state; `doc` is the version's extracted text for the index, when its writer has it. */
+interface UnappliedLine {
+  record: ManifestRecord;
+  offset: number;
+  end: number;
+  doc?: SearchDoc;
+}
+
+/** What a writer does for search: keep the index (config `search.index`) and name the saved searches a version matches. */
+export interface StorageSearchOptions extends SearchIndexOptions {
+  index: boolean;
+  saved?: readonly SavedSearch[];
+}
 
 /**
  * A storage folder opened for writing: snapshots, history, manifest, state and the WARC files,
@@ -37,15 +55,26 @@ export class Storage {
    * Lines durable in the manifest that state has not applied yet, oldest first: at most the one a
    * failed transaction kept out, since no line is appended while one waits here.
    */
-  private readonly unapplied: Array<{ record: ManifestRecord; offset: number; end: number }> = [];
+  private readonly unapplied: UnappliedLine[] = [];
   /** Why state is behind the manifest, while it is. */
   private behind: StorageError | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   /** What opening repaired after a killed run, or upgraded from an earlier newsnap. */
-  readonly repaired = { manifestLines: 0, versionChanges: 0, migration: null as Migration | null, warcFiles: [] as string[], temporaries: 0 };
+  readonly repaired = {
+    manifestLines: 0,
+    versionChanges: 0,
+    migration: null as Migration | null,
+    warcFiles: [] as string[],
+    temporaries: 0,
+    /** The search index: why it was built from nothing (null: it was there), and the manifest lines it caught up. */
+    searchIndex: null as { rebuilt: string | null; lines: number; versions: number } | null,
+  };
   /** The raw archive every exchange goes to, when `archive.warc` is on. */
   warc: WarcWriter | null = null;
   private readonly lineListeners = new Set<(record: ManifestRecord) => void>();
+  /** The full-text index, kept in the transaction that applies each manifest line; null when off. */
+  private index: SearchIndex | null = null;
+  private readonly searches: SavedSearches | null;
 
   /** State as every part reads and writes it: each failing call is told to the health record. */
   readonly state: State;
@@ -56,14 +85,17 @@ export class Storage {
     private readonly manifest: Manifest,
     private readonly lock: RunLock,
     private readonly webhooks: ReadonlyArray<{ url: string; events: readonly string[] }>,
+    search: StorageSearchOptions | null,
   ) {
     this.state = watchedState(state, (err) => this.health.failed('state', StorageError.from(err, join(root, 'state.sqlite'), 'use')));
+    this.searches = search?.saved?.length ? new SavedSearches(search.saved, root, search.siteName, (id, sha) => this.index?.docOf(id, sha) ?? null) : null;
     this.versions = new VersionStore(
       root,
       manifest,
       new SnapshotStore(root),
-      (record, offset, end) => this.lineWritten(record, offset, end),
+      (record, offset, end, doc) => this.lineWritten({ record, offset, end, doc }),
       () => this.refuseWhileBehind(),
+      this.searches,
     );
     this.health.onChange(() => {
       // While another process holds state locked (a write waited the whole busy timeout in vain),
@@ -76,9 +108,13 @@ export class Storage {
 
   /**
    * `command` is what the lock's holder file says is running (shown to a run the lock turns away);
-   * `webhooks` are the endpoints every new manifest line is queued for, with the kinds each takes.
+   * `webhooks` are the endpoints every new manifest line is queued for, with the kinds each takes;
+   * `search` keeps the search index (caught up, or built when missing, before anything else).
    */
-  static async open(root: string, options: { warc?: WarcOptions; command?: string; webhooks?: ReadonlyArray<{ url: string; events: readonly string[] }> } = {}): Promise<Storage> {
+  static async open(
+    root: string,
+    options: { warc?: WarcOptions; command?: string; webhooks?: ReadonlyArray<{ url: string; events: readonly string[] }>; search?: StorageSearchOptions } = {},
+  ): Promise<Storage> {
     // Before anything is created: a folder we cannot write is one clear error, not EACCES on the lock.
     await assertStorageWritable(root);
     const lock = new RunLock(root);
@@ -91,8 +127,9 @@ export class Storage {
       // Nothing is appended while state is behind: the gate asks the storage, once it exists.
       const manifest = new Manifest(root, () => storage?.refuseWhileBehind());
       await manifest.open(from);
-      storage = new Storage(root, state, manifest, lock, options.webhooks ?? []);
+      storage = new Storage(root, state, manifest, lock, options.webhooks ?? [], options.search ?? null);
       storage.applied = from;
+      if (options.search?.index) storage.repaired.searchIndex = await storage.openIndex(state.connection, options.search, from.seq);
       // Lines written but not yet in state first (streamed), then the changes a crash left half done.
       for await (const line of readManifestLines(root, { from, end: manifest.length })) {
         if (!('record' in line)) continue;
@@ -196,6 +233,8 @@ export class Storage {
       try {
         this.state.meta.set(CLEAN, '1');
       } finally {
+        this.index?.close();
+        this.searches?.close();
         this.state.close();
         this.lock.release();
       }
@@ -215,15 +254,15 @@ export class Storage {
    * It never throws: the line is the commit point, and a line state cannot take now waits (in
    * order) until it can; meanwhile no further line is appended (`refuseWhileBehind`).
    */
-  private lineWritten(record: ManifestRecord, offset: number, end: number): void {
-    this.unapplied.push({ record, offset, end });
+  private lineWritten(line: UnappliedLine): void {
+    this.unapplied.push(line);
     this.catchUp();
   }
 
   /** Applies every waiting line, oldest first, stopping at the first that fails (kept, with its cause). */
   private catchUp(): void {
     while (this.unapplied.length > 0) {
-      const line = this.unapplied[0] as (typeof this.unapplied)[number];
+      const line = this.unapplied[0] as UnappliedLine;
       try {
         this.applyLine(line);
       } catch (err) {
@@ -251,14 +290,16 @@ export class Storage {
   }
 
   /**
-   * Applies one manifest line to state, queues it for the webhooks that take its kind, and moves
+   * Applies one manifest line to state and to the search index (with the version's extracted
+   * blocks when the writer has them), queues it for the webhooks that take its kind, and moves
    * the applied position past it, in one transaction: state's position is always a line start
    * with every line before it applied.
    */
-  private applyLine({ record, offset, end }: { record: ManifestRecord; offset: number; end: number }): void {
+  private applyLine({ record, offset, end, doc }: UnappliedLine): void {
     this.guarded('record the manifest line in', () =>
       this.state.transaction(() => {
         this.state.articles.applyEvent(record, offset);
+        this.index?.apply(record, offset, doc);
         this.state.outbox.enqueue(record.seq, this.webhooks.filter((w) => w.events.includes(record.event)).map((w) => w.url));
         this.state.meta.set(MANIFEST_OFFSET, String(end));
         this.state.meta.set(MANIFEST_SEQ, String(record.seq));
@@ -300,6 +341,16 @@ export class Storage {
         // Still failing: the next probe tries again.
       }
     }
+  }
+
+  /**
+   * Attaches the search index to the state connection and applies the manifest lines it lacks up
+   * to what state has applied (`appliedSeq`); the lines state lacks follow through applyLine.
+   */
+  private async openIndex(db: Database.Database, o: StorageSearchOptions, appliedSeq: number): Promise<{ rebuilt: string | null; lines: number; versions: number }> {
+    this.index = SearchIndex.attach(db, this.root, this.state, { ...o, manifestSeq: this.manifest.lastSeq });
+    const { lines, versions } = await this.index.catchUp(appliedSeq);
+    return { rebuilt: this.index.rebuildReason, lines, versions };
   }
 
   /** A full disk stops SQLite too; whatever failed, the message names the storage path, and the health record has it. */

@@ -7,9 +7,11 @@ import { SqliteState } from './state/state-store.js';
 import { readManifestLines, type ManifestPosition, type ManifestRecord } from './manifest.js';
 import { checkWarcFile, checkWarcRecordAt, type CheckedRecord } from '../warc/warc-check.js';
 import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
+import { IndexCheck } from './search/index-check.js';
+import { SEARCH_FILE } from './search/search-schema.js';
 
 /** What kind of thing is not whole. */
-export type ProblemKind = 'manifest' | 'state' | 'snapshot' | 'history' | 'leftover' | 'warc';
+export type ProblemKind = 'manifest' | 'state' | 'snapshot' | 'history' | 'leftover' | 'warc' | 'index';
 
 export interface Problem {
   kind: ProblemKind;
@@ -56,9 +58,10 @@ const LEFT_BEHIND = ['snapshots', 'history', 'journal'];
  * and bytes the manifest gives it; state against the manifest; no temporary or journal file left
  * behind a finished run; every WARC file record by record with its digests, and each article's
  * page where state says it lies. Streams the manifest and the WARC files: a store of 100 000
- * articles costs the memory of its current versions' hashes.
+ * articles costs the memory of its current versions' hashes. With `searchIndex`, the search
+ * index is held to the manifest too (search/index-check.ts).
  */
-export async function verifyStorage(root: string, options: { since?: string; until?: string; onProgress?: (stats: VerifyReport['stats']) => void } = {}): Promise<VerifyReport> {
+export async function verifyStorage(root: string, options: { since?: string; until?: string; searchIndex?: boolean; onProgress?: (stats: VerifyReport['stats']) => void } = {}): Promise<VerifyReport> {
   const started = performance.now();
   const state = new SqliteState(root, { readonly: true });
   const lock = new RunLock(root).probe();
@@ -84,13 +87,19 @@ export async function verifyStorage(root: string, options: { since?: string; unt
       report({ kind: 'state', path: 'state.sqlite', detail: `state has applied ${applied} of the manifest's ${size} bytes`, fix: 'run newsnap crawl (or fetch) once: opening the storage applies the rest of the manifest' });
     }
     const current = new Map<string, { sha256: string; bytes: number; path: string; url: string; day: string }>();
+    const opened = options.searchIndex ? IndexCheck.open(root) : null;
+    const index = opened instanceof IndexCheck ? opened : null;
+    if (opened && !(opened instanceof IndexCheck)) report({ kind: 'index', path: SEARCH_FILE, ...opened });
+    let lastSeq = 0;
     for await (const line of readManifestLines(root, { end: Math.min(applied, size) })) {
       stats.manifestLines++;
+      lastSeq = line.seq;
       if ('corrupt' in line) {
         report({ kind: 'manifest', path: 'manifest.jsonl', detail: `line ${line.seq} (byte ${line.offset}) is not JSON: ${line.corrupt.slice(0, 80)}`, fix: 'leave it: the lines around it still count (downstream readers skip it)' });
         continue;
       }
       const r = line.record;
+      index?.line(r);
       const applied = state.reports.eventAt(line.offset);
       if (!applied || applied.id !== r.id || applied.event !== r.event || (applied.sha256 ?? '') !== (r.sha256 ?? '')) {
         report({ kind: 'state', path: 'state.sqlite', id: r.id, detail: `line ${line.seq} (${r.event} of ${r.id}) is ${applied ? `recorded as ${applied.event} of ${applied.id}` : 'not in state'}`, fix: STATE_FIX });
@@ -107,6 +116,7 @@ export async function verifyStorage(root: string, options: { since?: string; unt
       current.set(r.id, { sha256: r.sha256, bytes: r.bytes, path: r.path, url: r.url, day });
       if (stats.manifestLines % 10_000 === 0) tick();
     }
+    for (const p of index?.finish(lastSeq, runInProgress) ?? []) report({ kind: 'index', path: SEARCH_FILE, ...p });
 
     // A writer beside us may replace a snapshot after our moment: such a file is judged again
     // against the lines appended since, before it is called damaged.

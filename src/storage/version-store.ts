@@ -3,6 +3,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactUtc } from '../clock/clock.js';
 import type { Article } from '../extract/article.js';
+import { searchDocOf, type SearchDoc } from '../search/search-doc.js';
 import type { Manifest, ManifestEvent, ManifestRecord, NewManifestRecord } from './manifest.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { writeFileAtomically } from '../disk/atomic-file.js';
@@ -10,7 +11,8 @@ import { writeFileAtomically } from '../disk/atomic-file.js';
 /** A version about to become an article's current snapshot. */
 export interface VersionChange {
   event: Exclude<ManifestEvent, 'gone'>;
-  article: Pick<Article, 'id' | 'url' | 'date' | 'title' | 'modifiedTime'>;
+  /** The article as extracted: its description and body blocks go to the search index. */
+  article: Pick<Article, 'id' | 'url' | 'date' | 'title' | 'modifiedTime' | 'description' | 'blocks'>;
   text: string;
   capturedAt: string;
   /** The version it replaces, as state knows it; null for a first capture. */
@@ -22,6 +24,15 @@ interface JournalEntry extends VersionChange {
   /** The manifest's length when the change began: its line, if written, lies after. */
   manifestFrom: number;
 }
+
+/** The saved searches a version matches (see storage/search/saved-searches.ts). */
+export interface VersionSearch {
+  /** Names of the saved searches `doc` matches or the replaced version (where its bytes are now) matched. */
+  matches(doc: SearchDoc, previous: { id: string; sha256: string; path: string } | null): string[];
+}
+
+/** Sees every manifest line appended, with the version's search document when the line wrote one. */
+export type LineRecorded = (record: ManifestRecord, offset: number, end: number, doc?: SearchDoc) => void;
 
 export interface CommittedVersion {
   record: ManifestRecord;
@@ -52,14 +63,16 @@ export class VersionStore {
   /**
    * @param recorded sees every manifest line this store appends, in manifest order, before the
    *   next line is appended (the archive applies it to state there)
+   * @param search names the saved searches a new version matches, on its manifest line
    */
   constructor(
     private readonly root: string,
     private readonly manifest: Manifest,
     private readonly snapshots: SnapshotStore,
-    private readonly recorded: (record: ManifestRecord, offset: number, length: number) => void,
+    private readonly recorded: LineRecorded,
     /** Throws to refuse a change before any file is touched (state has not applied an earlier line). */
     private readonly gate: () => void = () => undefined,
+    private readonly search: VersionSearch | null = null,
   ) {
     this.journalDir = join(root, 'journal');
   }
@@ -164,6 +177,9 @@ export class VersionStore {
     const sha = sha256(data);
     const historyPath = previous && previous.sha256 !== sha ? await this.preserve(article.id, previous) : undefined;
     const snap = await this.snapshots.save(article, text, previous?.path);
+    const doc = searchDocOf(article, text);
+    const replaced = previous ? { id: article.id, sha256: previous.sha256, path: historyPath ?? previous.path } : null;
+    const matches = this.search?.matches(doc, replaced) ?? [];
     const record: NewManifestRecord = {
       event: entry.event,
       id: article.id,
@@ -178,10 +194,11 @@ export class VersionStore {
       ...(article.modifiedTime ? { modifiedTime: article.modifiedTime } : {}),
       ...(previous ? { previousSha256: previous.sha256 } : {}),
       ...(historyPath ? { historyPath } : {}),
+      ...(matches.length > 0 ? { matches } : {}),
     };
     let committed: CommittedVersion;
     try {
-      committed = await this.manifest.append(record, this.recorded);
+      committed = await this.manifest.append(record, (r, offset, end) => this.recorded(r, offset, end, doc));
     } catch (err) {
       // The snapshot is on disk, its line is not. A first version's file is taken back (nothing
       // refers to it, and the article is fetched again); a change with a journal is completed

@@ -10,6 +10,7 @@ export const HEAVY_FILES = [
   'test/outage.test.ts',
   'test/status-page.test.ts',
   'test/export-wacz.test.ts',
+  'test/search-heavy.test.ts',
 ];
 
 export function isHeavy(relativePath: string): boolean {

@@ -43,7 +43,7 @@ ${ver.event === 'gone' ? html` · ${ver.reason ?? 'removed'}` : html` · ${num(v
 </section>
 ${
   v.diffs.length
-    ? html`<section><h2>Changes between versions</h2>${v.diffs.map(
+    ? html`<section id="changes"><h2>Changes between versions</h2>${v.diffs.map(
         (d) => html`<h3 style="font-size:.95rem">${d.from.at} → ${d.to.at}</h3><pre class="diff" data-diff="${d.to.at}">${diffLines(d.patch)}</pre>`,
       )}</section>`
     : ''
@@ -69,8 +69,9 @@ function diffLines(patch: string): Html[] {
 }
 
 /** `GET /articles?q=…`: articles by id or by words of their title. */
-export function searchPage(o: { query: string; results: ArticleRecord[]; nowMs: number }): string {
+export function searchPage(o: { query: string; results: ArticleRecord[]; nowMs: number; note?: string }): string {
   const body = html`<section><h1>Search</h1>
+${o.note ? html`<p class="warn" data-problem>${o.note}</p>` : ''}
 <p class="muted">${o.results.length} article(s) for “${o.query}”.</p>
 <ul class="list" data-list="results">${o.results.map(
     (a) => html`<li><a href="/articles/${a.id}">${a.title ?? a.url}</a><br><span class="muted">${a.id} · ${a.state} · captured ${when(a.capturedAt, o.nowMs)}</span></li>`,

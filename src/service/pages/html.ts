@@ -119,7 +119,7 @@ ${o.refreshSeconds ? html`<meta http-equiv="refresh" content="${o.refreshSeconds
 <header class="top">
   <a href="/">newsnap</a>
   <form action="/articles" method="get" role="search">
-    <input type="search" name="q" value="${o.query ?? ''}" placeholder="Article id or words of the title" aria-label="Search articles">
+    <input type="search" name="q" value="${o.query ?? ''}" placeholder="Article id, words, &quot;a phrase&quot;, seçim*, title:…" aria-label="Search the archive">
     <button type="submit">Search</button>
   </form>
 </header>

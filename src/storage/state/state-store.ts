@@ -116,6 +116,11 @@ export class SqliteState implements State {
     return { end: () => (this.db.inTransaction ? this.db.exec('COMMIT') : undefined) };
   }
 
+  /** The connection, for a store that joins its transactions (the search index, attached to it). */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
   close(): void {
     this.db.close();
   }
