@@ -13,6 +13,8 @@ import { queryState, tempDir } from './helpers/storage.js';
 import { runCli } from './helpers/cli.js';
 
 const HOOK = 'http://127.0.0.1:9/hook';
+/** As the CLI opens storage: the search index is kept (verify holds it to the manifest). */
+const SEARCH = { index: true, siteName: 'Sputnik Türkiye' };
 const article = (n: number) => ({ id: `110000000${n}`, url: `https://anlatilaninotesi.com.tr/20251215/a-110000000${n}.html`, date: '2025-12-15', title: `Article ${n}` });
 const version = (n: number) => ({ event: 'new' as const, article: article(n), text: `text ${n}\n\n`, capturedAt: `2025-12-15T10:0${n}:00.000Z`, previous: null });
 
@@ -31,7 +33,7 @@ function failApplyOf(root: string, seq: number, on: boolean): void {
 describe('manifest and state never part silently', () => {
   it('a line state could not apply waits, refuses the next append with the cause, and is applied (with its event and outbox rows) once state can', async () => {
     const root = await tempDir();
-    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new', 'updated', 'gone', 'restored', 'reextracted'] }] });
+    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new', 'updated', 'gone', 'restored', 'reextracted'] }], search: SEARCH });
     try {
       await storage.commit(version(1));
       failApplyOf(root, 2, true);
@@ -57,14 +59,14 @@ describe('manifest and state never part silently', () => {
 
   it('a line left unapplied by a process that died is applied at the next open, streamed from the stored offset', async () => {
     const root = await tempDir();
-    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new'] }] });
+    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new'] }], search: SEARCH });
     await storage.commit(version(1));
     failApplyOf(root, 2, true);
     await storage.commit(version(2));
     // The process "dies" here: the lock goes, state is behind by one line.
     storage.abandon();
     failApplyOf(root, 2, false);
-    const reopened = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new'] }] });
+    const reopened = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new'] }], search: SEARCH });
     try {
       expect(reopened.repaired.manifestLines).toBe(1);
       expect(reopened.lastSeq).toBe(2);
@@ -79,7 +81,7 @@ describe('a version whose manifest line cannot be written', () => {
   it('a first version takes its file back; an edit waits, and is completed before anything else is committed', async () => {
     if (process.getuid?.() !== 0) throw new Error('this test makes the manifest immutable (chattr) and needs root (CI runs as root)');
     const root = await tempDir();
-    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new', 'updated'] }] });
+    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new', 'updated'] }], search: SEARCH });
     const manifest = join(root, 'manifest.jsonl');
     const snapshot = (n: number) => join(root, 'snapshots', '2025-12-15', `110000000${n}.txt`);
     try {
@@ -116,7 +118,7 @@ describe('a version whose manifest line cannot be written', () => {
 describe('the webhook outbox stays bounded', () => {
   it('delivered rows past keepDelivered are pruned; the endpoint keeps its count; pending and dead rows stay', async () => {
     const root = await tempDir();
-    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new'] }] });
+    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new'] }], search: SEARCH });
     try {
       for (const n of [1, 2, 3, 4]) await storage.commit(version(n));
       const outbox = storage.state.outbox;
