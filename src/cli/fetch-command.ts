@@ -1,5 +1,5 @@
 import { requireOperatorContact } from '../config/index.js';
-import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
+import { describeOutcome } from '../engine/pipeline/article-outcome.js';
 import { ManualFetch } from '../engine/lanes/manual-fetch.js';
 import { exitCodeOf } from '../storage/state/article-states.js';
 import type { ArticleRef } from '../site/site-urls.js';

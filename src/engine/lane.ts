@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { linkedSignal } from '../clock/abort.js';
 import type { FetchError } from '../fetch/fetch-error.js';
-import type { ArticleOutcome } from './pipeline/article-pipeline.js';
+import type { ArticleOutcome } from './pipeline/article-outcome.js';
 
 /**
  * The lanes that hand the engine work: the CLI's one-shot `crawl` and `fetch`, and in `serve` the

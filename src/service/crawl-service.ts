@@ -7,7 +7,7 @@ import { RETRY_FAILED_HINT, type CrawlDeps, type CrawlSummary } from '../engine/
 import { FeedWatch } from '../engine/lanes/feed-watch.js';
 import { ManualFetch, StoppingError } from '../engine/lanes/manual-fetch.js';
 import { ScheduleLane } from '../engine/lanes/schedule-lane.js';
-import type { ArticleOutcome } from '../engine/pipeline/article-pipeline.js';
+import type { ArticleOutcome } from '../engine/pipeline/article-outcome.js';
 import { describeFinding, DRIFT_REMEDY } from '../engine/policies/drift.js';
 import { COUNTED_AS, emptyCounts, processed, type ProgressCounts } from '../engine/progress.js';
 import { describeProxy, redactUrl } from '../fetch/proxy.js';

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { linkedSignal } from '../clock/abort.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeOutcome } from '../engine/pipeline/article-pipeline.js';
+import { describeOutcome } from '../engine/pipeline/article-outcome.js';
 import { OUTCOMES } from '../storage/state/article-states.js';
 import type { Logger } from '../log/logger.js';
 import { storageProblem } from '../storage/storage-access.js';

@@ -1,6 +1,6 @@
 import { nowMs } from '../clock/clock.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ArticleOutcome } from '../engine/pipeline/article-pipeline.js';
+import type { ArticleOutcome } from '../engine/pipeline/article-outcome.js';
 import type { CrawlSummary } from '../engine/lanes/crawl-run.js';
 import { OUTCOMES } from '../storage/state/article-states.js';
 import type { RequestScheduler } from '../engine/request-scheduler.js';

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { open as openFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunLock } from './run-lock.js';
 import { MANIFEST_OFFSET, MANIFEST_SEQ, type Migration } from './state/state-schema.js';
@@ -12,7 +10,8 @@ import { Manifest, readManifestLines, type ManifestPosition, type ManifestRecord
 import { SnapshotStore } from './snapshot-store.js';
 import { assertStorageWritable } from './storage-access.js';
 import { StorageError } from '../disk/storage-error.js';
-import { writeFully } from '../disk/write-fully.js';
+import { HealthProbe, PROBE_KEY, probeFolder } from './storage-probe.js';
+import { appliedPosition, removeStrayTemporaries, sizeOf } from './storage-repair.js';
 import { opOf, StorageHealth, type StorageOp } from './storage-health.js';
 import { VersionStore, type CommittedVersion, type VersionChange } from './version-store.js';
 import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
@@ -58,7 +57,7 @@ export class Storage {
   private readonly unapplied: UnappliedLine[] = [];
   /** Why state is behind the manifest, while it is. */
   private behind: StorageError | null = null;
-  private probeTimer: NodeJS.Timeout | null = null;
+  private readonly probe: HealthProbe;
   /** What opening repaired after a killed run, or upgraded from an earlier newsnap. */
   readonly repaired = {
     manifestLines: 0,
@@ -97,12 +96,22 @@ export class Storage {
       () => this.refuseWhileBehind(),
       this.searches,
     );
+    this.probe = new HealthProbe(
+      this.health,
+      async () => {
+        // Lines state has not applied first; then changes a failed write stranded are completed
+        // as soon as the manifest takes lines again.
+        this.catchUp();
+        await this.versions.settle();
+      },
+      (op) => this.tryWrite(op),
+    );
     this.health.onChange(() => {
       // While another process holds state locked (a write waited the whole busy timeout in vain),
       // the next writes fail at once instead of blocking the thread for it again; the probe tells
       // when the lock is gone. Other failures (a full disk) never waited.
       this.state.waitForLocks(!this.health.current().some((p) => (p.op === 'state' || p.op === 'outbox') && p.code?.startsWith('SQLITE_BUSY')));
-      this.watchRecovery();
+      this.probe.watch();
     });
   }
 
@@ -224,8 +233,7 @@ export class Storage {
 
   /** Closes the WARC file (pending records first), the manifest and the state; the lock last. */
   async close(): Promise<void> {
-    if (this.probeTimer) clearInterval(this.probeTimer);
-    this.probeTimer = null;
+    this.probe.stop();
     try {
       await this.warc?.close();
     } finally {
@@ -310,36 +318,18 @@ export class Storage {
   }
 
   /**
-   * While a kind of write fails, every few seconds: lines state has not applied are applied, and
-   * each failing kind is tried with a small write of its own, so the health record clears by
-   * itself once the cause is gone (a lane with nothing new to write would never show it).
+   * A small write of `op`'s own kind, for the health probe: state's only once state has caught up
+   * with the manifest (a line still waiting means state writes do not go through yet).
    */
-  private watchRecovery(): void {
-    if (!this.health.failing) {
-      if (this.probeTimer) clearInterval(this.probeTimer);
-      this.probeTimer = null;
-      return;
-    }
-    this.probeTimer ??= setInterval(() => void this.probe(), PROBE_EVERY_MS);
-    this.probeTimer.unref();
-  }
-
-  private async probe(): Promise<void> {
-    this.catchUp();
-    // Changes a failed write stranded are completed as soon as the manifest takes lines again.
-    await this.versions.settle().catch(() => undefined);
-    for (const problem of this.health.current()) {
-      try {
-        if (problem.op === 'state' || problem.op === 'outbox') {
-          if (!this.behind) this.state.probeWrite(PROBE_KEY, nowIso());
-          if (!this.behind) this.health.ok('state', 'outbox');
-        } else {
-          await probeFolder(join(this.root, PROBE_FOLDERS[problem.op]));
-          this.health.ok(problem.op);
-        }
-      } catch {
-        // Still failing: the next probe tries again.
-      }
+  private async tryWrite(op: StorageOp): Promise<void> {
+    if (op === 'state' || op === 'outbox') {
+      this.catchUp();
+      if (this.behind) throw this.behind;
+      this.state.probeWrite(PROBE_KEY, nowIso());
+      this.health.ok('state', 'outbox');
+    } else {
+      await probeFolder(this.root, op);
+      this.health.ok(op);
     }
   }
 
@@ -366,65 +356,3 @@ export class Storage {
   }
 }
 
-/**
- * Where state stands in the manifest: the bytes it applied and the `seq` of the last line among
- * them. A store from before lines were numbered has its lines counted once, and their events
- * numbered, from the manifest itself.
- */
-async function appliedPosition(root: string, state: SqliteState): Promise<ManifestPosition> {
-  const offset = Number(state.meta.get(MANIFEST_OFFSET) ?? '0');
-  const known = state.meta.get(MANIFEST_SEQ);
-  if (known !== undefined) return { offset, seq: Number(known) };
-  const lines: Array<{ offset: number; seq: number }> = [];
-  let seq = 0;
-  for await (const line of readManifestLines(root, { end: offset })) {
-    seq = line.seq;
-    lines.push({ offset: line.offset, seq: line.seq });
-    if (lines.length >= 10_000) state.articles.numberEvents(lines.splice(0));
-  }
-  state.articles.numberEvents(lines);
-  state.meta.set(MANIFEST_SEQ, String(seq));
-  return { offset, seq };
-}
-
-/** Removes `.….tmp` files (newsnap's temporaries) below `dir` (or in it only); returns how many. */
-async function removeStrayTemporaries(dir: string, recursive: boolean): Promise<number> {
-  const entries = await readdir(dir, { recursive }).catch(() => [] as string[]);
-  let removed = 0;
-  for (const rel of entries) {
-    const name = rel.split('/').at(-1) ?? '';
-    if (name.startsWith('.') && name.endsWith('.tmp')) {
-      await unlink(join(dir, rel)).then(() => removed++, () => undefined);
-    }
-  }
-  return removed;
-}
-
-function sizeOf(path: string): number | null {
-  try {
-    return statSync(path).size;
-  } catch {
-    return null;
-  }
-}
-
-/** How often a failing kind of write is tried again by a probe. */
-const PROBE_EVERY_MS = 5_000;
-const PROBE_KEY = 'storage.probedAt';
-/** Where each kind of write goes: a probe writes there. */
-const PROBE_FOLDERS: Record<Exclude<StorageOp, 'state' | 'outbox'>, string> = { manifest: '.', snapshot: 'snapshots', history: 'history', journal: 'journal', warc: 'warc' };
-/** A probe writes this much: a snapshot or a WARC record is of this order, so a probe that passes means writes go through. */
-const PROBE_BYTES = 64 * 1024;
-
-/** Writes, syncs and removes a temporary file in `dir` (a newsnap temporary: start-up removes a left one). */
-async function probeFolder(dir: string): Promise<void> {
-  const path = join(dir, `.probe.${process.pid}.health.tmp`);
-  const fh = await openFile(path, 'w', 0o644);
-  try {
-    await writeFully(fh, Buffer.alloc(PROBE_BYTES));
-    await fh.sync();
-  } finally {
-    await fh.close();
-    await unlink(path).catch(() => undefined);
-  }
-}

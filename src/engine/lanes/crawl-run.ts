@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { nowIso, nowMs } from '../../clock/clock.js';
-import type { Discovery, SourceResult } from '../../discover/discovery.js';
+import type { Discovery } from '../../discover/discovery.js';
 import { StorageError } from '../../disk/storage-error.js';
 import { describeUnreachable } from '../../fetch/unreachable.js';
 import { siteToday } from '../../site/calendar.js';
@@ -8,14 +8,15 @@ import type { ArticleRecord, DueCursor, WorkCursor } from '../../storage/state/s
 import type { Storage } from '../../storage/storage.js';
 import type { Engine } from '../engine.js';
 import { PRIORITY, type LaneName, type LaneRun } from '../lane.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
-import { baselineOf, BASELINE_RUNS, DriftMonitor, extractedFields, type DriftFinding, type ExtractionStats } from '../policies/drift.js';
+import type { ArticleOutcome } from '../pipeline/article-outcome.js';
+import { baselineOf, BASELINE_RUNS, DriftMonitor } from '../policies/drift.js';
+import { extractedFields } from '../pipeline/article-outcome.js';
 import { count, emptyCounts, failures, processed, ProgressReporter, type ProgressCounts } from '../progress.js';
 import { chain, paged, runBounded, take } from '../work-loop.js';
 import { logOutcome } from './outcome-log.js';
 import { incrementalWindow, type CrawlWindow } from './crawl-plan.js';
 import { LAST_DISCOVERY_DAY, newDiscovery, readRobots, readSources } from './crawl-discovery.js';
-import { summarize } from './crawl-summary.js';
+import { summarize, type CrawlStatus, type CrawlSummary } from './crawl-summary.js';
 
 export interface CrawlRequest {
   /** YYYYMMDD; with it the run is a backfill of [since, until]. */
@@ -36,35 +37,7 @@ export interface CrawlRequest {
   ownWindowOnly?: boolean;
 }
 
-export type CrawlStatus = 'done' | 'partial' | 'failed' | 'interrupted';
-
-export interface CrawlSummary {
-  runId: number;
-  kind: 'incremental' | 'backfill';
-  /** The lane that ran it (the CLI's crawl, serve's schedule or backfill). */
-  lane: LaneName;
-  status: CrawlStatus;
-  window: CrawlWindow;
-  counts: ProgressCounts;
-  /** Work listed by a dry run. */
-  listed: number;
-  durationMs: number;
-  pagesPerSecond: number;
-  /** This run's requests by HTTP status, or by error kind when there was no response (other lanes' not counted). */
-  requests: Record<string, number>;
-  sources: SourceResult[];
-  /** What extraction gave this run: the drift alarm's measure (and a later run's baseline). */
-  extraction: ExtractionStats;
-  /** The drift alarm: what dropped, against the baseline of earlier runs. Absent when all is well. */
-  drift?: DriftFinding[];
-  /** Blocked pages in a row paused the queue this many times, set off by this run's pages. */
-  blockedPauses: number;
-  /** The run stopped because nothing answered: the address contacted and why. */
-  unreachable?: { address: string; message: string };
-  /** Articles that failed all their runs, after this one (retried only on the slow schedule). */
-  needsAttention: number;
-  message?: string;
-}
+export type { CrawlStatus, CrawlSummary };
 
 export interface CrawlDeps {
   engine: Engine;

@@ -1,7 +1,7 @@
 import type { ArticleRef } from '../../site/site-urls.js';
 import type { Engine } from '../engine.js';
 import { PRIORITY, type LaneName } from '../lane.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
+import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 import { logOutcome } from './outcome-log.js';
 
 /** More manual fetches wait than the lane takes: try again later (HTTP 429). */

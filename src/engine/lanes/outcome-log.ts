@@ -1,6 +1,6 @@
 import type { Logger } from '../../log/logger.js';
 import { OUTCOMES } from '../../storage/state/article-states.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
+import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 
 /** One log record an article's outcome: a warning for failures, info for the site's changes, debug otherwise. */
 export function logOutcome(o: ArticleOutcome, log: Logger): void {

@@ -15,42 +15,11 @@ import type { CircuitBreaker } from '../policies/circuit-breaker.js';
 import { describeUnreachable } from '../../fetch/unreachable.js';
 import { isCaptured } from '../../storage/state/article-states.js';
 import type { Storage } from '../../storage/storage.js';
-import { ArticleRecorder, type CaptureLag } from './article-recorder.js';
+import { ArticleRecorder } from './article-recorder.js';
 import { localExtractor, type Extractor } from './extractor.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { WatchedField } from '../policies/drift.js';
+import type { ArticleOutcome } from './article-outcome.js';
 
-export type ArticleOutcome =
-  | {
-      kind: 'written' | 'updated' | 'restored' | 'unchanged';
-      ref: ArticleRef;
-      path: string;
-      revisit: boolean;
-      rendered: boolean;
-      renderMs?: number;
-      /** The optional fields the page's article carried; absent for a 304 (no extraction). */
-      fields?: Record<WatchedField, boolean>;
-      /** A first capture's or an edit's lag behind the site's own times (the freshness histograms). */
-      lag?: CaptureLag;
-    }
-  | { kind: 'printed'; ref: ArticleRef; text: string; rendered: boolean }
-  /** The site removed the article (410, or 404 enough times); its files stay. */
-  | { kind: 'gone'; ref: ArticleRef; reason: string }
-  /** A known article answered 404, not yet enough times to call it gone. */
-  | { kind: 'missing'; ref: ArticleRef; count: number }
-  | { kind: 'not-article'; ref: ArticleRef; reason: string; message: string; revisit: boolean }
-  /** robots.txt keeps newsnap from it. */
-  | { kind: 'disallowed'; ref: ArticleRef }
-  /** Not the site's page at all (a challenge or block page, HTTP 403/451): never counted as drift. */
-  | { kind: 'blocked'; ref: ArticleRef; reason: string; revisit: boolean }
-  /** The article's own failure: it counts against its runs. */
-  | { kind: 'failed'; ref: ArticleRef; message: string; error: FetchError | StorageError | Error; revisit: boolean }
-  /** The site could not be reached: the run's failure, not the article's (nothing counted). */
-  | { kind: 'unreachable'; ref: ArticleRef; message: string; error: FetchError; revisit: boolean }
-  /** An empty body not rendered while the run suspects extraction drift: left for a later run. */
-  | { kind: 'postponed'; ref: ArticleRef; message: string }
-  /** The run stopped while the article was in flight; its state is left as it was. */
-  | { kind: 'interrupted'; ref: ArticleRef };
 
 /** An article a page gave, on its way to becoming a version. */
 interface Capture {
@@ -258,33 +227,3 @@ function validatorsOf(known: ArticleRecord): PageValidators | undefined {
   return known.etag || known.lastModified ? { etag: known.etag, lastModified: known.lastModified } : undefined;
 }
 
-/** One line a person reads: `written PATH URL`, `not an article (REASON) URL`, `failed URL: REASON`. */
-export function describeOutcome(outcome: ArticleOutcome): string {
-  switch (outcome.kind) {
-    case 'written':
-    case 'updated':
-    case 'restored':
-    case 'unchanged':
-      return `${outcome.kind} ${outcome.path} ${outcome.ref.url}`;
-    case 'printed':
-      return `printed ${outcome.ref.url}`;
-    case 'gone':
-      return `gone ${outcome.ref.url} (${outcome.reason})`;
-    case 'missing':
-      return `missing ${outcome.ref.url} (HTTP 404, ${outcome.count} so far)`;
-    case 'not-article':
-      return `not an article (${outcome.reason}) ${outcome.ref.url}`;
-    case 'disallowed':
-      return `disallowed ${outcome.ref.url}: robots.txt keeps newsnap from it`;
-    case 'blocked':
-      return `blocked ${outcome.ref.url}: ${outcome.reason}`;
-    case 'failed':
-      return `failed ${outcome.ref.url}: ${outcome.message}`;
-    case 'unreachable':
-      return `unreachable ${outcome.ref.url}: ${outcome.message}`;
-    case 'postponed':
-      return `postponed ${outcome.ref.url}: ${outcome.message}`;
-    case 'interrupted':
-      return `interrupted ${outcome.ref.url}: the run stopped before it was done`;
-  }
-}

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log/logger.js';
 import type { LaneRun } from '../lane.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
+import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 import type { Policy } from './policy.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { Logger } from '../../log/logger.js';
 import type { LaneRun } from '../lane.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
-import { describeFinding, DriftMonitor, extractedFields, type ExtractionStats, type WatchedField } from './drift.js';
+import type { ArticleOutcome } from '../pipeline/article-outcome.js';
+import { describeFinding, DriftMonitor, type ExtractionStats } from './drift.js';
+import { extractedFields, type WatchedField } from '../pipeline/article-outcome.js';
 import type { Policy } from './policy.js';
 
 /** Pages the suspicion is judged on: the latest this many, of every lane. */

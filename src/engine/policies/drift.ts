@@ -1,5 +1,5 @@
 import type { RunRecord } from '../../storage/state/state-store.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
+import { WATCHED_FIELDS, type WatchedField } from '../pipeline/article-outcome.js';
 
 /**
  * The drift alarm: the site changed its markup and extraction silently yields nothing, or
@@ -7,9 +7,6 @@ import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
  * the alarm compares that with earlier runs.
  */
 
-/** Optional fields of a snapshot whose coverage is watched. */
-export const WATCHED_FIELDS = ['siteName', 'description', 'image'] as const;
-export type WatchedField = (typeof WATCHED_FIELDS)[number];
 
 /** What one run's extraction gave. */
 export interface ExtractionStats {
@@ -117,14 +114,4 @@ export class DriftMonitor {
 function extractionOf(summary: unknown): ExtractionStats | null {
   const e = (summary as { extraction?: ExtractionStats } | null)?.extraction;
   return e && typeof e.pages === 'number' ? e : null;
-}
-
-/**
- * What an outcome says to the drift measure: the fields of the article a page gave, null for a
- * page of the site that gave none (or an empty body left unrendered), undefined for an outcome
- * that extracted nothing (a 304, a block page, a failure).
- */
-export function extractedFields(o: ArticleOutcome): Record<WatchedField, boolean> | null | undefined {
-  if (o.kind === 'not-article' || o.kind === 'postponed') return null;
-  return 'fields' in o && o.fields ? o.fields : undefined;
 }

@@ -1,6 +1,6 @@
 import type { FetchError } from '../../fetch/fetch-error.js';
 import type { LaneRun } from '../lane.js';
-import type { ArticleOutcome } from '../pipeline/article-pipeline.js';
+import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 
 /** One request to the site as it ended, with the run (and so the lane) that sent it, when known. */
 export interface RequestEvent {
