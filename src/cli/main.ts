@@ -33,6 +33,16 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addHelpText('after', EXIT_CODES_HELP);
 
+  addCaptureCommands(program);
+  addWriterCommands(program);
+  addReaderCommands(program);
+  addSearchCommands(program);
+  addMirrorCommands(program);
+  return program;
+}
+
+/** extract, fetch and crawl: from a saved page, a few URLs, or the whole site. */
+function addCaptureCommands(program: Command): void {
   withCommonOptions(
     program
       .command('extract')
@@ -103,7 +113,10 @@ once); SIGINT/SIGTERM aborts what is in flight, saves state and exits 130.`,
       ),
     ),
   );
+}
 
+/** serve and reextract: the long-lived service, and the archive's rebuild of snapshots. */
+function addWriterCommands(program: Command): void {
   withCommonOptions(
     program
       .command('serve')
@@ -154,10 +167,10 @@ storage lock like crawl, and works while the site is unreachable.`,
   ).action((opts: CommonFlags & { since?: string; until?: string; id?: string[]; workers?: string }) =>
     runCommand(async () => (await import('./reextract-command.js')).reextractCommand(createContext(opts), opts)),
   );
+}
 
-  addReaderCommands(program);
-  addSearchCommands(program);
-
+/** mirror and demo: the local model of the site, and the main job against it offline. */
+function addMirrorCommands(program: Command): void {
   program
     .command('mirror')
     .description('serve a deterministic local model of the site (for tests, benchmarks and demos)')
@@ -195,8 +208,6 @@ Control (for tests and demos of change over time):
       .option('--days <n>', 'days they span', '14')
       .option('--rate <n>', 'requests a second', '20'),
   ).action((opts: CommonFlags & Record<string, string>) => runCommand(async () => (await import('./demo-command.js')).demoCommand(opts)));
-
-  return program;
 }
 
 /**

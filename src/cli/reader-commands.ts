@@ -54,6 +54,11 @@ whole, 9 otherwise. Memory stays bounded: the manifest and the WARC files are st
       .option('--json', 'as JSON'),
   ).action((opts: CommonFlags & { json?: boolean }) => runCommand(async () => (await import('./config-command.js')).configCommand(createContext(opts).loaded, opts.json === true)));
 
+  addDownstreamCommands(program);
+}
+
+/** events, deliver and export: what downstream tools read, and the webhook outbox. */
+function addDownstreamCommands(program: Command): void {
   withCommonOptions(
     program
       .command('events')

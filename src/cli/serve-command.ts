@@ -13,6 +13,8 @@ import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
 import { searchReaderHolder } from './search-reader-holder.js';
+import type { RequestScheduler } from '../engine/request-scheduler.js';
+import type { Storage } from '../storage/storage.js';
 
 /**
  * Service mode: crawls on the configured schedule and serves the HTTP API until SIGTERM, SIGINT
@@ -30,24 +32,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     storage.health.onFatal((err) => shutdown.exitNow(ExitCode.STORAGE, err.message));
     const runtime = createRuntime(ctx, shutdown, storage, { extractionThreads: true });
     // The metrics read the same alarms the pages and /status show (once a scrape); the service is made just below.
-    const alarms = memoized(500, () => service.alarmsNow());
-    const metrics: ServiceMetrics = new ServiceMetrics(runtime.scheduler, {
-      alarms: (): { drift: boolean; blocked: boolean } => {
-        const { drift, blocked } = alarms();
-        return { drift: drift !== null, blocked: blocked !== null };
-      },
-      needsAttention: () => storage.state.reports.countNeedingAttention(ctx.config.crawl.maxFailedRuns),
-      unreachableRuns: () => alarms().unreachable?.runsInARow ?? 0,
-      storageProblem: () => storageProblem(ctx.config.storage),
-      lastSuccessMs: () => {
-        const at = storage.state.runs.lastSuccess()?.finishedAt;
-        return at ? Date.parse(at) : null;
-      },
-      scheduleIntervalSeconds: () => service.scheduleIntervalSeconds(),
-      webhookBacklog: () => storage.state.outbox.backlog(),
-      storageErrors: () => storage.health.errors,
-      storageFailing: () => storage.health.current().map((p) => p.op),
-    });
+    const metrics = serviceMetrics(ctx, runtime.scheduler, storage, () => service);
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
     const search = searchReaderHolder(ctx);
@@ -111,6 +96,28 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     process.off('unhandledRejection', onRejection);
     shutdown.dispose();
   }
+}
+
+/** serve's metrics, reading storage, state and the service's alarms (`service` exists by the first scrape). */
+function serviceMetrics(ctx: Context, scheduler: RequestScheduler, storage: Storage, service: () => CrawlService): ServiceMetrics {
+  const alarms = memoized(500, () => service().alarmsNow());
+  return new ServiceMetrics(scheduler, {
+    alarms: (): { drift: boolean; blocked: boolean } => {
+      const { drift, blocked } = alarms();
+      return { drift: drift !== null, blocked: blocked !== null };
+    },
+    needsAttention: () => storage.state.reports.countNeedingAttention(ctx.config.crawl.maxFailedRuns),
+    unreachableRuns: () => alarms().unreachable?.runsInARow ?? 0,
+    storageProblem: () => storageProblem(ctx.config.storage),
+    lastSuccessMs: () => {
+      const at = storage.state.runs.lastSuccess()?.finishedAt;
+      return at ? Date.parse(at) : null;
+    },
+    scheduleIntervalSeconds: () => service().scheduleIntervalSeconds(),
+    webhookBacklog: () => storage.state.outbox.backlog(),
+    storageErrors: () => storage.health.errors,
+    storageFailing: () => storage.health.current().map((p) => p.op),
+  });
 }
 
 /** Whether a listen address reaches only this machine. */

@@ -81,22 +81,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   }
   if (method === 'GET' && path === '/search/feed.atom') return queryFeed(o, req, res, url.searchParams);
   const articleFeedId = /^\/articles\/(\d{1,20})\/feed\.atom$/.exec(path)?.[1];
-  if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) {
-    // A feed changes only with a new event: its ETag is the storage and the last seq (and the
-    // host it links to), so a reader polling an unchanged feed costs a 304, not 100 diffs.
-    const etag = `"${o.changes.storageId}-${o.changes.lastSeq()}-${createHash('sha256').update(req.headers.host ?? '').digest('hex').slice(0, 8)}"`;
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, { etag, 'cache-control': 'no-cache' });
-      res.end();
-      return;
-    }
-    const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
-    const xml = articleFeedId ? await articleFeed(context, articleFeedId) : await changesFeed(context);
-    if (xml === null) return send(res, 404, { error: `no article ${articleFeedId} in this storage` });
-    res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache', etag });
-    res.end(xml);
-    return;
-  }
+  if (method === 'GET' && (path === '/feed.atom' || articleFeedId)) return atomFeed(o, req, res, articleFeedId);
   if (method === 'GET' && (path === '/' || path === '/articles' || path.startsWith('/articles/'))) {
     const page = await renderPage({ service: o.service, state: o.service.state, storage: o.storage, search: o.search }, path, url.searchParams);
     if (page) {
@@ -106,14 +91,7 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     }
   }
   if (method === 'GET' && path === '/healthz') return send(res, 200, { ok: true });
-  if (method === 'GET' && path === '/readyz') {
-    // Ready: the folder is writable, state is open, and every kind of write went through last time.
-    const access = await storageProblem(o.storage);
-    const failing = o.storageHealth.current();
-    const ready = access === null && o.isStateOpen() && failing.length === 0;
-    const problem = access ?? o.storageHealth.describe();
-    return send(res, ready ? 200 : 503, { ready, storageWritable: access === null && failing.length === 0, stateOpen: o.isStateOpen(), ...(problem ? { problem } : {}), ...(failing.length > 0 ? { failing } : {}) });
-  }
+  if (method === 'GET' && path === '/readyz') return readyz(o, res);
   if (method === 'GET' && path === '/metrics') {
     const text = await o.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': o.metrics.registry.contentType });
@@ -121,47 +99,80 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if (method === 'GET' && path === '/status') return send(res, 200, o.service.status());
-  if (path === '/fetch' || path === '/backfill') {
-    if (method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
-    if (o.token && !authorized(req.headers.authorization, o.token, { basic: false })) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
-    // Without a token, only this machine may make newsnap fetch or backfill.
-    if (!o.token && !isLoopback(req.socket.remoteAddress)) return send(res, 403, { error: `POST ${path} from another machine needs a token: set serve.token (NEWSNAP_SERVE_TOKEN) and send "Authorization: Bearer <token>"` });
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send JSON: content-type application/json' });
-    const body = await readBody(req, MAX_BODY);
-    if (body === null) return send(res, 413, { error: `body over ${MAX_BODY} bytes` });
-    let parsed: { url?: unknown; since?: unknown; until?: unknown };
-    try {
-      parsed = JSON.parse(body) as typeof parsed;
-    } catch {
-      return send(res, 400, { error: `body is not valid JSON; send ${path === '/fetch' ? '{"url": "https://anlatilaninotesi.com.tr/YYYYMMDD/<slug>-<id>.html"}' : '{"since": "YYYY-MM-DD", "until": "YYYY-MM-DD"}'}` });
-    }
-    if (path === '/backfill') return backfill(o, res, parsed ?? {});
-    const url = parsed?.url;
-    if (typeof url !== 'string') return send(res, 400, { error: 'body needs a "url" string' });
-    const ref = o.urls.parseArticle(url);
-    if (!ref) return send(res, 400, { error: `not an article URL of ${o.urls.base.origin}: ${url}` });
-    try {
-      const outcome = await o.service.fetch(ref);
-      const row = OUTCOMES[outcome.kind];
-      if (outcome.kind === 'interrupted') return send(res, row.fetchStatus, { error: 'newsnap is shutting down; try again later', id: ref.id, url: ref.url }, { 'retry-after': '30' });
-      return send(res, row.fetchStatus, {
-        result: outcome.kind === 'not-article' ? 'not an article' : outcome.kind,
-        id: ref.id,
-        url: ref.url,
-        ...('path' in outcome ? { path: outcome.path } : {}),
-        ...('reason' in outcome ? { reason: outcome.reason } : {}),
-        ...(outcome.kind === 'failed' || outcome.kind === 'unreachable' ? { error: outcome.message } : {}),
-        line: describeOutcome(outcome),
-      });
-    } catch (err) {
-      if (err instanceof BusyError) return send(res, 429, { error: err.message }, { 'retry-after': '5' });
-      // Our storage failed (a full disk): the fetch did not happen; it can be asked again.
-      if (err instanceof StorageError) return send(res, 503, { error: err.message, id: ref.id, url: ref.url }, { 'retry-after': '30' });
-      if (err instanceof StoppingError) return send(res, 503, { error: err.message }, { 'retry-after': '30' });
-      throw err;
-    }
-  }
+  if (path === '/fetch' || path === '/backfill') return post(o, req, res, path);
   send(res, 404, { error: 'not found: GET / /articles/<id> /articles/<id>/feed.atom /feed.atom /events /export.wacz /search /search/count /search/feed.atom /healthz /readyz /metrics /status, POST /fetch /backfill' });
+}
+
+/** `GET /feed.atom` and `GET /articles/<id>/feed.atom`, with an ETag. */
+async function atomFeed(o: ApiOptions, req: IncomingMessage, res: ServerResponse, articleFeedId: string | undefined): Promise<void> {
+  // A feed changes only with a new event: its ETag is the storage and the last seq (and the
+  // host it links to), so a reader polling an unchanged feed costs a 304, not 100 diffs.
+  const etag = `"${o.changes.storageId}-${o.changes.lastSeq()}-${createHash('sha256').update(req.headers.host ?? '').digest('hex').slice(0, 8)}"`;
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, { etag, 'cache-control': 'no-cache' });
+    res.end();
+    return;
+  }
+  const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
+  const xml = articleFeedId ? await articleFeed(context, articleFeedId) : await changesFeed(context);
+  if (xml === null) return send(res, 404, { error: `no article ${articleFeedId} in this storage` });
+  res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache', etag });
+  res.end(xml);
+}
+
+/** Ready: the folder is writable, state is open, and every kind of write went through last time. */
+async function readyz(o: ApiOptions, res: ServerResponse): Promise<void> {
+  const access = await storageProblem(o.storage);
+  const failing = o.storageHealth.current();
+  const ready = access === null && o.isStateOpen() && failing.length === 0;
+  const problem = access ?? o.storageHealth.describe();
+  return send(res, ready ? 200 : 503, { ready, storageWritable: access === null && failing.length === 0, stateOpen: o.isStateOpen(), ...(problem ? { problem } : {}), ...(failing.length > 0 ? { failing } : {}) });
+}
+
+/** `POST /fetch` and `POST /backfill`: the token (or this machine), a JSON body of bounded size. */
+async function post(o: ApiOptions, req: IncomingMessage, res: ServerResponse, path: '/fetch' | '/backfill'): Promise<void> {
+  if (req.method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+  if (o.token && !authorized(req.headers.authorization, o.token, { basic: false })) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+  // Without a token, only this machine may make newsnap fetch or backfill.
+  if (!o.token && !isLoopback(req.socket.remoteAddress)) return send(res, 403, { error: `POST ${path} from another machine needs a token: set serve.token (NEWSNAP_SERVE_TOKEN) and send "Authorization: Bearer <token>"` });
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send JSON: content-type application/json' });
+  const body = await readBody(req, MAX_BODY);
+  if (body === null) return send(res, 413, { error: `body over ${MAX_BODY} bytes` });
+  let parsed: { url?: unknown; since?: unknown; until?: unknown };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return send(res, 400, { error: `body is not valid JSON; send ${path === '/fetch' ? '{"url": "https://anlatilaninotesi.com.tr/YYYYMMDD/<slug>-<id>.html"}' : '{"since": "YYYY-MM-DD", "until": "YYYY-MM-DD"}'}` });
+  }
+  if (path === '/backfill') return backfill(o, res, parsed ?? {});
+  return manualFetch(o, res, parsed?.url);
+}
+
+/** `POST /fetch {"url"}`: one article now, answered with the outcome table's status. */
+async function manualFetch(o: ApiOptions, res: ServerResponse, url: unknown): Promise<void> {
+  if (typeof url !== 'string') return send(res, 400, { error: 'body needs a "url" string' });
+  const ref = o.urls.parseArticle(url);
+  if (!ref) return send(res, 400, { error: `not an article URL of ${o.urls.base.origin}: ${url}` });
+  try {
+    const outcome = await o.service.fetch(ref);
+    const row = OUTCOMES[outcome.kind];
+    if (outcome.kind === 'interrupted') return send(res, row.fetchStatus, { error: 'newsnap is shutting down; try again later', id: ref.id, url: ref.url }, { 'retry-after': '30' });
+    return send(res, row.fetchStatus, {
+      result: outcome.kind === 'not-article' ? 'not an article' : outcome.kind,
+      id: ref.id,
+      url: ref.url,
+      ...('path' in outcome ? { path: outcome.path } : {}),
+      ...('reason' in outcome ? { reason: outcome.reason } : {}),
+      ...(outcome.kind === 'failed' || outcome.kind === 'unreachable' ? { error: outcome.message } : {}),
+      line: describeOutcome(outcome),
+    });
+  } catch (err) {
+    if (err instanceof BusyError) return send(res, 429, { error: err.message }, { 'retry-after': '5' });
+    // Our storage failed (a full disk): the fetch did not happen; it can be asked again.
+    if (err instanceof StorageError) return send(res, 503, { error: err.message, id: ref.id, url: ref.url }, { 'retry-after': '30' });
+    if (err instanceof StoppingError) return send(res, 503, { error: err.message }, { 'retry-after': '30' });
+    throw err;
+  }
 }
 
 /**

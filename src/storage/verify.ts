@@ -76,6 +76,7 @@ export async function verifyStorage(root: string, options: { since?: string; unt
   const ranged = options.since !== undefined || options.until !== undefined;
   const inRange = (day: string) => (!options.since || day >= options.since) && (!options.until || day <= options.until);
   const tick = () => options.onProgress?.({ ...stats, durationMs: performance.now() - started });
+  const run: Run = { root, state, stats, report, inRange, tick, runInProgress };
   // One read transaction: state as it was at one moment, whatever a serve beside it commits.
   const snapshot = state.readSnapshot();
   try {
@@ -86,59 +87,14 @@ export async function verifyStorage(root: string, options: { since?: string; unt
     if (!runInProgress && applied !== size) {
       report({ kind: 'state', path: 'state.sqlite', detail: `state has applied ${applied} of the manifest's ${size} bytes`, fix: 'run newsnap crawl (or fetch) once: opening the storage applies the rest of the manifest' });
     }
-    const current = new Map<string, { sha256: string; bytes: number; path: string; url: string; day: string }>();
+    const current = new Map<string, CurrentVersion>();
     const opened = options.searchIndex ? IndexCheck.open(root) : null;
     const index = opened instanceof IndexCheck ? opened : null;
     if (opened && !(opened instanceof IndexCheck)) report({ kind: 'index', path: SEARCH_FILE, ...opened });
-    let lastSeq = 0;
-    for await (const line of readManifestLines(root, { end: Math.min(applied, size) })) {
-      stats.manifestLines++;
-      lastSeq = line.seq;
-      if ('corrupt' in line) {
-        report({ kind: 'manifest', path: 'manifest.jsonl', detail: `line ${line.seq} (byte ${line.offset}) is not JSON: ${line.corrupt.slice(0, 80)}`, fix: 'leave it: the lines around it still count (downstream readers skip it)' });
-        continue;
-      }
-      const r = line.record;
-      index?.line(r);
-      const applied = state.reports.eventAt(line.offset);
-      if (!applied || applied.id !== r.id || applied.event !== r.event || (applied.sha256 ?? '') !== (r.sha256 ?? '')) {
-        report({ kind: 'state', path: 'state.sqlite', id: r.id, detail: `line ${line.seq} (${r.event} of ${r.id}) is ${applied ? `recorded as ${applied.event} of ${applied.id}` : 'not in state'}`, fix: STATE_FIX });
-      }
-      if (r.event === 'gone') continue;
-      const day = r.date.replace(/-/g, '');
-      const before = current.get(r.id);
-      if (r.previousSha256 && r.historyPath && inRange(day)) {
-        const bytes = before?.sha256 === r.previousSha256 ? before.bytes : null;
-        checkFile(root, r.historyPath, r.previousSha256, bytes, stats, (detail) =>
-          report({ kind: 'history', path: r.historyPath as string, id: r.id, detail, fix: `restore the file from a backup: newsnap keeps each article's latest page only, so an earlier version cannot be rebuilt (its sha256 is ${r.previousSha256})` }),
-        );
-      }
-      current.set(r.id, { sha256: r.sha256, bytes: r.bytes, path: r.path, url: r.url, day });
-      if (stats.manifestLines % 10_000 === 0) tick();
-    }
+    const lastSeq = await checkManifest(run, Math.min(applied, size), current, index);
     for (const p of index?.finish(lastSeq, runInProgress) ?? []) report({ kind: 'index', path: SEARCH_FILE, ...p });
 
-    // A writer beside us may replace a snapshot after our moment: such a file is judged again
-    // against the lines appended since, before it is called damaged.
-    const suspects = new Map<string, Problem>();
-    for (const [id, v] of current) {
-      if (!inRange(v.day)) continue;
-      stats.articles++;
-      const known = state.articles.get(id);
-      if (known && (known.sha256 !== v.sha256 || known.path !== v.path)) {
-        report({ kind: 'state', path: 'state.sqlite', id, detail: `state says ${known.path} (${short(known.sha256)}), the manifest ${v.path} (${short(v.sha256)})`, fix: STATE_FIX });
-      }
-      checkFile(root, v.path, v.sha256, v.bytes, stats, (detail) =>
-        (runInProgress ? (p: Problem) => suspects.set(id, p) : report)({
-          kind: 'snapshot',
-          path: v.path,
-          id,
-          detail,
-          fix: known?.warc ? `newsnap reextract --id ${id} (the archive holds its page: the recorded bytes are written again)` : `no archived page: restore the file from a backup (sha256 ${v.sha256}), or fetch it again: newsnap fetch ${v.url}`,
-        }),
-      );
-      if (stats.articles % 10_000 === 0) tick();
-    }
+    const suspects = checkCurrent(run, current);
     for (const v of state.reports.currentVersions(ranged ? { ...(options.since ? { since: options.since } : {}), ...(options.until ? { until: options.until } : {}) } : {})) {
       if (!current.has(v.id)) report({ kind: 'state', path: 'state.sqlite', id: v.id, detail: `state holds a version (${short(v.sha256)}) no manifest line records`, fix: STATE_FIX });
     }
@@ -153,6 +109,89 @@ export async function verifyStorage(root: string, options: { since?: string; unt
   }
   stats.durationMs = Math.round(performance.now() - started);
   return { storage: root, whole: problemCount === 0, problems, problemCount, runInProgress, ...('unknown' in lock ? { lockUnknown: lock.unknown } : {}), range: { since: options.since ?? null, until: options.until ?? null }, stats };
+}
+
+/** What one verify run checks with: the folder, state (one read transaction), its tallies and report. */
+interface Run {
+  root: string;
+  state: SqliteState;
+  stats: VerifyReport['stats'];
+  report: (p: Problem) => void;
+  inRange: (day: string) => boolean;
+  tick: () => void;
+  runInProgress: boolean;
+}
+
+/** An article's current version as the manifest says it. */
+interface CurrentVersion {
+  sha256: string;
+  bytes: number;
+  path: string;
+  url: string;
+  day: string;
+}
+
+/**
+ * Reads the manifest up to `end` (what state has applied): each line against state and the index,
+ * each history file against its line; fills `current` with each article's latest version.
+ * Returns the last line's `seq`.
+ */
+async function checkManifest(run: Run, end: number, current: Map<string, CurrentVersion>, index: IndexCheck | null): Promise<number> {
+  const { root, state, stats, report, inRange, tick } = run;
+  let lastSeq = 0;
+  for await (const line of readManifestLines(root, { end })) {
+    stats.manifestLines++;
+    lastSeq = line.seq;
+    if ('corrupt' in line) {
+      report({ kind: 'manifest', path: 'manifest.jsonl', detail: `line ${line.seq} (byte ${line.offset}) is not JSON: ${line.corrupt.slice(0, 80)}`, fix: 'leave it: the lines around it still count (downstream readers skip it)' });
+      continue;
+    }
+    const r = line.record;
+    index?.line(r);
+    const applied = state.reports.eventAt(line.offset);
+    if (!applied || applied.id !== r.id || applied.event !== r.event || (applied.sha256 ?? '') !== (r.sha256 ?? '')) {
+      report({ kind: 'state', path: 'state.sqlite', id: r.id, detail: `line ${line.seq} (${r.event} of ${r.id}) is ${applied ? `recorded as ${applied.event} of ${applied.id}` : 'not in state'}`, fix: STATE_FIX });
+    }
+    if (r.event === 'gone') continue;
+    const day = r.date.replace(/-/g, '');
+    const before = current.get(r.id);
+    if (r.previousSha256 && r.historyPath && inRange(day)) {
+      const bytes = before?.sha256 === r.previousSha256 ? before.bytes : null;
+      checkFile(root, r.historyPath, r.previousSha256, bytes, stats, (detail) =>
+        report({ kind: 'history', path: r.historyPath as string, id: r.id, detail, fix: `restore the file from a backup: newsnap keeps each article's latest page only, so an earlier version cannot be rebuilt (its sha256 is ${r.previousSha256})` }),
+      );
+    }
+    current.set(r.id, { sha256: r.sha256, bytes: r.bytes, path: r.path, url: r.url, day });
+    if (stats.manifestLines % 10_000 === 0) tick();
+  }
+  return lastSeq;
+}
+
+/** Each current snapshot file against its manifest line and state; suspects when a writer runs beside us. */
+function checkCurrent(run: Run, current: Map<string, CurrentVersion>): Map<string, Problem> {
+  const { root, state, stats, report, inRange, tick, runInProgress } = run;
+  // A writer beside us may replace a snapshot after our moment: such a file is judged again
+  // against the lines appended since, before it is called damaged.
+  const suspects = new Map<string, Problem>();
+  for (const [id, v] of current) {
+    if (!inRange(v.day)) continue;
+    stats.articles++;
+    const known = state.articles.get(id);
+    if (known && (known.sha256 !== v.sha256 || known.path !== v.path)) {
+      report({ kind: 'state', path: 'state.sqlite', id, detail: `state says ${known.path} (${short(known.sha256)}), the manifest ${v.path} (${short(v.sha256)})`, fix: STATE_FIX });
+    }
+    checkFile(root, v.path, v.sha256, v.bytes, stats, (detail) =>
+      (runInProgress ? (p: Problem) => suspects.set(id, p) : report)({
+        kind: 'snapshot',
+        path: v.path,
+        id,
+        detail,
+        fix: known?.warc ? `newsnap reextract --id ${id} (the archive holds its page: the recorded bytes are written again)` : `no archived page: restore the file from a backup (sha256 ${v.sha256}), or fetch it again: newsnap fetch ${v.url}`,
+      }),
+    );
+    if (stats.articles % 10_000 === 0) tick();
+  }
+  return suspects;
 }
 
 /**
