@@ -131,7 +131,7 @@ describe('newsnap search', () => {
     for (const [args, message] of [
       [['nato "kırım'], /^newsnap: query: this quote is never closed \(a phrase is "between two quotes"\) at position 6$/m],
       [['NEAR(a b)'], /^newsnap: query: NEAR is not supported .* at position 1$/m],
-      [['*'], /^newsnap: query: a \* needs at least 2 letters before it \(seçim\*\) at position 1$/m],
+      [['*'], /^newsnap: query: a \* needs at least 3 letters before it \(seçim\*\) at position 1$/m],
       [['nato', '--limit', '0'], /^newsnap: --limit must be a whole number from 1 to 100; got "0"$/m],
       [['nato', '--after', 'xyz'], /^newsnap: --after: "xyz" is not a cursor a search gave/m],
       [['nato', '--since', '2025-13-01'], /^newsnap: --since must be a day, YYYY-MM-DD; got "2025-13-01"$/m],

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Article } from '../src/extract/article.js';
@@ -10,6 +10,7 @@ import { formatSnapshot } from '../src/snapshot/format.js';
 import { countOverTime } from '../src/storage/search/count-over-time.js';
 import { SearchReader, type SearchFilter } from '../src/storage/search/search-reader.js';
 import { Storage } from '../src/storage/storage.js';
+import { verifyStorage } from '../src/storage/verify.js';
 import { REFERENCE_CASES } from './helpers/paths.js';
 import { readManifest, tempDir } from './helpers/storage.js';
 
@@ -231,8 +232,10 @@ describe('hostile queries', () => {
       ['"', 1, /quote is never closed/],
       ['NEAR(nato kırım)', 1, /NEAR is not supported/],
       ['nato NEAR kırım', 6, /NEAR is not supported/],
-      ['*', 1, /needs at least 2 letters/],
-      ['s*', 1, /needs at least 2 letters/],
+      ['*', 1, /needs at least 3 letters/],
+      ['s*', 1, /needs at least 3 letters/],
+      ['se*', 1, /needs at least 3 letters/],
+      ['ana* bak* can* dün* eko*', 21, /too many prefixes \(5 words with \*, at most 4\)/],
       ['na*to', 3, /\* only ends a word/],
       ['(nato OR kırım', 1, /\( is never closed/],
       ['nato)', 5, /\) closes no \(/],
@@ -280,9 +283,10 @@ describe('hostile queries', () => {
     for (const a of GOLDEN) await put(storage, a);
     const r = reader(root);
     expect(() => r.search({ query: 'nato "kırım' })).toThrow(QueryError);
-    const widest = Array.from({ length: QUERY_LIMITS.texts }, (_, i) => `${'abcdefghijklmnopqrstuvwxyzçğışöü'[i]}e*`).join(' OR ');
+    // The most words, as many of them prefixes as allowed, each as short as allowed.
+    const widest = Array.from({ length: QUERY_LIMITS.texts }, (_, i) => `${'abcdefghijklmnopqrstuvwxyzçğışöü'[i]}en${i < QUERY_LIMITS.prefixes ? '*' : ''}`).join(' OR ');
     expect(Array.isArray(r.search({ query: widest, versions: 'removed' }).hits)).toBe(true);
-    expect(ids(r, 'ıs*')).toEqual([1, 5, 6]);
+    expect(ids(r, 'ısp*')).toEqual([6]);
   });
 });
 
@@ -313,5 +317,53 @@ describe('the index beside state', () => {
     expect(storage.repaired.searchIndex).toEqual({ rebuilt: 'it could not be read (SQLITE_NOTADB)', lines: 6, versions: 6 });
     await put(storage, article(9, 'Yeni', ['İzmir haberi.']));
     expect(ids(reader(root), 'izmir OR istanbul')).toEqual([1, 9]);
+  });
+
+  it('an index that cannot be opened is off for that run and never stops the writer; the next start catches it up and verify is whole', async () => {
+    const root = await tempDir();
+    const first = await openStorage(root);
+    for (const a of GOLDEN.slice(0, 2)) await put(first, a);
+    await first.close();
+    opened.splice(opened.indexOf(first), 1);
+    // Its write-ahead log cannot be opened: SQLite refuses the index (SQLITE_CANTOPEN).
+    const wal = join(root, 'search.sqlite-wal');
+    rmSync(wal, { force: true });
+    mkdirSync(wal);
+    const storage = await openStorage(root);
+    expect(storage.repaired.searchIndex?.failed).toMatch(/unable to open|SQLITE_CANTOPEN/i);
+    for (const a of GOLDEN.slice(2)) await put(storage, a);
+    expect(storage.health.current()).toEqual([]);
+    expect(storage.state.articles.get(GOLDEN.at(-1)!.id)?.sha256).toBeTruthy();
+    await storage.close();
+    opened.splice(opened.indexOf(storage), 1);
+    rmSync(wal, { recursive: true });
+    const again = await openStorage(root);
+    expect(again.repaired.searchIndex).toEqual({ rebuilt: null, lines: GOLDEN.length - 2, versions: GOLDEN.length - 2 });
+    await again.close();
+    opened.splice(opened.indexOf(again), 1);
+    expect(reader(root).stats()).toEqual({ versions: 6, articles: 6, current: 6, seq: 6 });
+    expect((await verifyStorage(root, { searchIndex: true })).problems).toEqual([]);
+  });
+
+  it('a catch-up stopped short leaves the lines after it to the next start: a new version never moves the watermark past missing lines', async () => {
+    const root = await tempDir();
+    const off = await Storage.open(root, { search: { index: false, siteName: SITE } });
+    for (const a of GOLDEN.slice(0, 3)) await put(off, a);
+    await off.close();
+    const stopped = new AbortController();
+    stopped.abort();
+    const storage = await Storage.open(root, { search: { index: true, siteName: SITE, signal: stopped.signal } });
+    opened.push(storage);
+    expect(storage.repaired.searchIndex).toEqual({ rebuilt: 'it did not exist', lines: 0, versions: 0 });
+    await put(storage, GOLDEN[3]!);
+    await storage.close();
+    opened.splice(opened.indexOf(storage), 1);
+    expect(reader(root).stats().seq).toBe(0);
+    const again = await openStorage(root);
+    expect(again.repaired.searchIndex).toEqual({ rebuilt: null, lines: 4, versions: 4 });
+    await again.close();
+    opened.splice(opened.indexOf(again), 1);
+    expect((await verifyStorage(root, { searchIndex: true })).problems).toEqual([]);
+    expect(ids(reader(root), 'istanbul OR ılık OR seçim*')).toEqual([1, 2, 3, 4]);
   });
 });

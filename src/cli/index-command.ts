@@ -22,6 +22,14 @@ export async function indexCommand(ctx: Context, flags: { rebuild?: boolean }): 
     const storage = await openStorage(ctx, shutdown, { warc: false, searchIndex: flags.rebuild ? 'rebuild' : 'on' });
     const applied = storage.repaired.searchIndex;
     await storage.close();
+    if (applied?.failed) {
+      process.stderr.write(`newsnap index: the search index could not be built: ${applied.failed}\n`);
+      return ExitCode.STORAGE;
+    }
+    if (shutdown.signal.aborted) {
+      process.stderr.write(`newsnap index: stopped after ${applied?.lines ?? 0} manifest lines; the index is kept as far as it got, and newsnap index (or the next crawl or serve) goes on from there\n`);
+      return ExitCode.INTERRUPTED;
+    }
     const seconds = (performance.now() - started) / 1000;
     const reader = SearchReader.open(ctx.config.storage);
     const stats = reader.stats();

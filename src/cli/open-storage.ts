@@ -26,6 +26,7 @@ export async function openStorage(ctx: Context, shutdown: Shutdown, options: { w
       progressIntervalMs: config.crawl.progressIntervalMs,
       onProgress: (p) => ctx.log.info({ ...p }, 'search index progress'),
       onDamage: (err) => ctx.log.error({ err: err.message }, 'search index found damaged: left alone for this run, built again at the next start'),
+      onOff: (err) => ctx.log.error({ err: err.message }, 'search index cannot be written: off for this run (crawling goes on); the next start catches it up'),
     },
     ...(warc
       ? {
@@ -45,7 +46,8 @@ export async function openStorage(ctx: Context, shutdown: Shutdown, options: { w
   else if (migration) ctx.log.info({ storage: config.storage, from: migration.from }, 'state upgraded from an earlier newsnap: manifest lines numbered (seq), the webhook outbox added');
   if (manifestLines + versionChanges + warcFiles.length + temporaries > 0) ctx.log.info({ manifestLines, versionChanges, warcFiles, temporaries }, 'storage repaired after an interrupted run');
   const index = storage.repaired.searchIndex;
-  if (index?.rebuilt && index.lines > 0) ctx.log.info({ lines: index.lines, because: index.rebuilt }, 'search index built from the manifest and the files');
+  if (index?.failed) ctx.log.error({ err: index.failed }, 'search index could not be opened or caught up: off for this run (crawling goes on); the next start catches it up, or run newsnap index --rebuild');
+  else if (index?.rebuilt && index.lines > 0) ctx.log.info({ lines: index.lines, because: index.rebuilt }, 'search index built from the manifest and the files');
   else if (index && index.lines > 0) ctx.log.info({ lines: index.lines }, 'search index caught up with the manifest');
   return storage;
 }

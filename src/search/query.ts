@@ -28,7 +28,7 @@ export class QueryError extends Error {
 }
 
 /** Bounds that keep any query cheap: its length, its words and phrases, its nesting. */
-export const QUERY_LIMITS = { characters: 500, texts: 32, depth: 12, prefixLetters: 2 } as const;
+export const QUERY_LIMITS = { characters: 500, texts: 32, depth: 12, prefixLetters: 3, prefixes: 4 } as const;
 
 type Token =
   | { t: 'text'; text: string; prefix: boolean; at: number }
@@ -45,6 +45,9 @@ export function parseQuery(query: string): QueryNode {
   const texts = tokens.filter((t) => t.t === 'text');
   if (tokens.length === 0) throw new QueryError(Math.max(1, query.length), 'nothing to search: give a word or a "phrase"');
   if (texts.length > QUERY_LIMITS.texts) throw new QueryError((texts[QUERY_LIMITS.texts] as Token).at, `too many words and phrases (${texts.length}, at most ${QUERY_LIMITS.texts})`);
+  // Each prefix merges every indexed term that starts with it: a few keep a query cheap on real text.
+  const prefixes = texts.filter((t) => t.t === 'text' && t.prefix);
+  if (prefixes.length > QUERY_LIMITS.prefixes) throw new QueryError((prefixes[QUERY_LIMITS.prefixes] as Token).at, `too many prefixes (${prefixes.length} words with *, at most ${QUERY_LIMITS.prefixes})`);
   return new Parser(tokens, query.length).parse();
 }
 

@@ -105,14 +105,8 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
 
 /** `GET /feed.atom` and `GET /articles/<id>/feed.atom`, with an ETag. */
 async function atomFeed(o: ApiOptions, req: IncomingMessage, res: ServerResponse, articleFeedId: string | undefined): Promise<void> {
-  // A feed changes only with a new event: its ETag is the storage and the last seq (and the
-  // host it links to), so a reader polling an unchanged feed costs a 304, not 100 diffs.
-  const etag = `"${o.changes.storageId}-${o.changes.lastSeq()}-${createHash('sha256').update(req.headers.host ?? '').digest('hex').slice(0, 8)}"`;
-  if (req.headers['if-none-match'] === etag) {
-    res.writeHead(304, { etag, 'cache-control': 'no-cache' });
-    res.end();
-    return;
-  }
+  const etag = feedEtag(o, req);
+  if (req.headers['if-none-match'] === etag) return notModified(res, etag);
   const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
   const xml = articleFeedId ? await articleFeed(context, articleFeedId) : await changesFeed(context);
   if (xml === null) return send(res, 404, { error: `no article ${articleFeedId} in this storage` });
@@ -200,6 +194,8 @@ async function events(o: ApiOptions, url: URL, res: ServerResponse): Promise<voi
 
 /** `GET /search/feed.atom?q=…`: a query's newest matching versions as Atom; a bad query is a 400 in JSON. */
 async function queryFeed(o: ApiOptions, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+  const etag = feedEtag(o, req, q.toString());
+  if (req.headers['if-none-match'] === etag) return notModified(res, etag);
   let xml: string;
   try {
     const p = searchParams((name) => q.get(name));
@@ -208,8 +204,22 @@ async function queryFeed(o: ApiOptions, req: IncomingMessage, res: ServerRespons
     const answer = searchError(err);
     return send(res, answer.status, answer.body);
   }
-  res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' });
+  res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache', etag });
   res.end(xml);
+}
+
+/**
+ * A feed changes only with a new event: its ETag is the storage, the last seq, and the host it
+ * links to (with the query, for a search feed), so a reader polling an unchanged feed costs a 304.
+ */
+function feedEtag(o: ApiOptions, req: IncomingMessage, query = ''): string {
+  const vary = createHash('sha256').update(`${req.headers.host ?? ''}\n${query}`).digest('hex').slice(0, 8);
+  return `"${o.changes.storageId}-${o.changes.lastSeq()}-${vary}"`;
+}
+
+function notModified(res: ServerResponse, etag: string): void {
+  res.writeHead(304, { etag, 'cache-control': 'no-cache' });
+  res.end();
 }
 
 /** `POST /backfill {"since", "until"}`: 202 with the backfill's status; 409 while another is under way. */

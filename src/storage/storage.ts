@@ -65,8 +65,8 @@ export class Storage {
     migration: null as Migration | null,
     warcFiles: [] as string[],
     temporaries: 0,
-    /** The search index: why it was built from nothing (null: it was there), and the manifest lines it caught up. */
-    searchIndex: null as { rebuilt: string | null; lines: number; versions: number } | null,
+    /** The search index: why it was built from nothing (null: it was there), the manifest lines it caught up, or why it is off this run. */
+    searchIndex: null as { rebuilt: string | null; lines: number; versions: number; failed?: string } | null,
   };
   /** The raw archive every exchange goes to, when `archive.warc` is on. */
   warc: WarcWriter | null = null;
@@ -337,10 +337,17 @@ export class Storage {
    * Attaches the search index to the state connection and applies the manifest lines it lacks up
    * to what state has applied (`appliedSeq`); the lines state lacks follow through applyLine.
    */
-  private async openIndex(db: Database.Database, o: StorageSearchOptions, appliedSeq: number): Promise<{ rebuilt: string | null; lines: number; versions: number }> {
-    this.index = SearchIndex.attach(db, this.root, this.state, { ...o, manifestSeq: this.manifest.lastSeq });
-    const { lines, versions } = await this.index.catchUp(appliedSeq);
-    return { rebuilt: this.index.rebuildReason, lines, versions };
+  private async openIndex(db: Database.Database, o: StorageSearchOptions, appliedSeq: number): Promise<Storage['repaired']['searchIndex']> {
+    try {
+      this.index = SearchIndex.attach(db, this.root, this.state, { ...o, manifestSeq: this.manifest.lastSeq });
+      const { lines, versions } = await this.index.catchUp(appliedSeq);
+      return { rebuilt: this.index.rebuildReason, lines, versions };
+    } catch (err) {
+      // The index is never needed to crawl: without it this run, from its watermark at the next start.
+      this.index?.close();
+      this.index = null;
+      return { rebuilt: null, lines: 0, versions: 0, failed: (err as Error).message };
+    }
   }
 
   /** A full disk stops SQLite too; whatever failed, the message names the storage path, and the health record has it. */

@@ -175,11 +175,12 @@ export class VersionStore {
     const { article, text, previous } = entry;
     const data = Buffer.from(text, 'utf8');
     const sha = sha256(data);
+    // The saved searches first, before any file is touched: one that fails fails the change whole.
+    // The replaced bytes are still the current file then (or indexed, after a crash replaced it).
+    const doc = searchDocOf(article, text);
+    const matches = this.search?.matches(doc, previous ? { id: article.id, sha256: previous.sha256, path: previous.path } : null) ?? [];
     const historyPath = previous && previous.sha256 !== sha ? await this.preserve(article.id, previous) : undefined;
     const snap = await this.snapshots.save(article, text, previous?.path);
-    const doc = searchDocOf(article, text);
-    const replaced = previous ? { id: article.id, sha256: previous.sha256, path: historyPath ?? previous.path } : null;
-    const matches = this.search?.matches(doc, replaced) ?? [];
     const record: NewManifestRecord = {
       event: entry.event,
       id: article.id,

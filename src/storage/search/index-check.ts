@@ -38,8 +38,13 @@ export class IndexCheck {
     let db: Database.Database | null = null;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
+      // Beside a serve that writes it, a read may wait a moment for a checkpoint.
+      db.pragma('busy_timeout = 5000');
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version !== SEARCH_SCHEMA_VERSION) throw new Error(`schema ${version}, this newsnap reads ${SEARCH_SCHEMA_VERSION}`);
+      // Its pages whole (it is written without fsync: a power cut may tear it).
+      const check = db.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') throw new Error(`damaged: ${check}`);
       return new IndexCheck(db);
     } catch (err) {
       db?.close();
@@ -49,13 +54,14 @@ export class IndexCheck {
 
   /** One manifest line, in order. */
   line(r: ManifestRecord): void {
+    // Lines past the index's watermark are the next catch-up's: the index is judged as of it.
+    if (r.seq > this.indexed) return;
     const known = this.byArticle.get(r.id);
     if (r.event === 'gone') {
       if (known) known.gone = true;
       return;
     }
     this.byArticle.set(r.id, { seq: r.seq, gone: r.event === 'reextracted' ? (known?.gone ?? false) : false });
-    if (r.seq > this.indexed) return;
     this.versions++;
     const doc = this.docAt.get(r.seq);
     if (!doc) this.note('missing', `line ${r.seq} (${r.event} of ${r.id}) is not in it`);

@@ -18,12 +18,25 @@ export class PreviousIndex {
     this.bodyOf = db.prepare('SELECT body FROM docs WHERE seq = ? AND sha256 = ?');
   }
 
-  /** Moves `path` (and its WAL) aside and opens it; null when there is none or it cannot be read. */
+  /**
+   * Moves `path` (and its WAL) aside and opens it; null when there is none or it cannot be read.
+   * One set aside by a rebuild that never finished is kept instead: `path` is that rebuild's part.
+   */
   static setAside(path: string): PreviousIndex | null {
     const aside = `${path}.previous`;
-    removeIndexFiles(aside);
+    if (existsSync(aside)) {
+      removeIndexFiles(path);
+      return PreviousIndex.reopen(path);
+    }
     if (!existsSync(path)) return null;
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+    return PreviousIndex.reopen(path);
+  }
+
+  /** The index a rebuild that never finished set aside, to go on with; null when there is none. */
+  static reopen(path: string): PreviousIndex | null {
+    const aside = `${path}.previous`;
+    if (!existsSync(aside)) return null;
     try {
       const db = new Database(aside, { fileMustExist: true });
       db.prepare('SELECT body FROM docs LIMIT 1').get();
@@ -46,8 +59,14 @@ export class PreviousIndex {
     }
   }
 
+  /** Once the rebuild is complete: it is no longer needed. */
   discard(): void {
     this.db.close();
     removeIndexFiles(this.path);
+  }
+
+  /** The rebuild stopped short: kept for the start that goes on with it. */
+  close(): void {
+    this.db.close();
   }
 }

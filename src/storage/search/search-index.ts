@@ -25,6 +25,8 @@ export interface SearchIndexOptions {
   progressIntervalMs?: number;
   /** The index turned out damaged while a run wrote it: it is left alone until the next start rebuilds it. */
   onDamage?: (err: Error) => void;
+  /** A write to the index failed for good this run (not damage, not a passing fault): off until the next start catches it up. */
+  onOff?: (err: Error) => void;
   /** Build it from nothing (`newsnap index --rebuild`). */
   rebuild?: boolean;
   /** Stops catching up between two batches (each leaves the index whole, its watermark with it). */
@@ -49,10 +51,14 @@ const BATCH = 2000;
  * WAL mode SQLite commits each file of a transaction on its own, so the index keeps its own
  * watermark (the last `seq` it applied) and a start catches it up from the manifest: after a
  * kill -9, after a run with the index off, or from nothing when it is missing or damaged. It is
- * never needed to crawl: a damaged index is set aside and rebuilt, never an error of the run.
+ * never needed to crawl: a damaged index is set aside and rebuilt, never an error of the run; one
+ * that cannot be opened or caught up is left for the next start. A write that fails as state's
+ * would (a full disk) holds its line back with state's, and goes in when state's does.
  */
 export class SearchIndex {
   private broken = false;
+  /** Lines are missing below the next one (a catch-up stopped early): nothing more this run. */
+  private lagging = false;
   private readonly s;
   /** One line's writes as a savepoint of the caller's transaction: a damaged index fails alone. */
   private readonly writeLine: (record: ManifestRecord, offset: number, doc: SearchDoc | undefined) => void;
@@ -103,7 +109,7 @@ export class SearchIndex {
     registerFolds(db);
     const path = join(root, SEARCH_FILE);
     let reason: string | null = o.rebuild ? 'asked for' : state.meta.get(DAMAGED) === '1' ? 'a run found it damaged' : null;
-    const previous = o.rebuild ? PreviousIndex.setAside(path) : null;
+    const previous = o.rebuild ? PreviousIndex.setAside(path) : PreviousIndex.reopen(path);
     if (reason) removeIndexFiles(path);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -128,7 +134,10 @@ export class SearchIndex {
         state.meta.set(DAMAGED, '0');
         return new SearchIndex(db, root, state, o, reason, previous);
       } catch (err) {
-        if (attempt > 0 || !(err instanceof IndexUnusable || isDamage(err))) throw err;
+        if (attempt > 0 || !(err instanceof IndexUnusable || isDamage(err))) {
+          detachQuietly(db);
+          throw err;
+        }
         reason = err instanceof IndexUnusable ? err.message : `it could not be read (${(err as { code?: string }).code ?? (err as Error).message})`;
         detachQuietly(db);
         removeIndexFiles(path);
@@ -149,12 +158,25 @@ export class SearchIndex {
    * is passed over.
    */
   apply(record: ManifestRecord, offset: number, doc?: SearchDoc): void {
-    if (this.broken || record.seq <= this.seq) return;
+    if (this.broken || this.lagging) return;
     try {
+      const last = this.seq;
+      if (record.seq <= last) return;
+      // Lines between are missing (a catch-up stopped early): left for the next start's catch-up,
+      // which begins at the watermark. Applying this one would move the watermark past them.
+      if (record.seq !== last + 1) {
+        this.lagging = true;
+        return;
+      }
       this.writeLine(record, offset, doc);
     } catch (err) {
-      if (!isDamage(err)) throw err;
-      this.damaged(err as Error);
+      if (isDamage(err)) return this.damaged(err as Error);
+      // A full disk or a lock fails state's write too: the line waits and heals with it.
+      if (passes(err)) throw err;
+      // Anything else (a file another user owns, read-only): off for this run, never the crawl's
+      // failure; the next start catches it up from its watermark.
+      this.lagging = true;
+      this.o.onOff?.(err as Error);
     }
   }
 
@@ -172,7 +194,11 @@ export class SearchIndex {
    */
   async catchUp(toSeq: number): Promise<IndexProgress> {
     const from = this.seq;
-    if (from >= toSeq) return { lines: 0, total: 0, versions: 0 };
+    if (from >= toSeq) {
+      this.previous?.discard();
+      this.previous = null;
+      return { lines: 0, total: 0, versions: 0 };
+    }
     const startOffset = from > 0 ? this.state.reports.offsetOfSeq(from + 1) : 0;
     const position = startOffset === undefined ? { offset: 0, seq: 0 } : { offset: startOffset, seq: from };
     const progress: IndexProgress = { lines: 0, total: toSeq - from, versions: 0 };
@@ -207,21 +233,30 @@ export class SearchIndex {
     if (batch.length > 0) flush();
     // Corrupt lines apply nothing but are passed: the watermark is state's.
     if (!this.o.signal?.aborted && !this.broken && this.seq < toSeq) this.s.setMeta.run(INDEXED_SEQ, String(toSeq));
-    this.previous?.discard();
-    this.previous = null;
+    // The index a rebuild replaces is kept until the rebuild is whole: a stop goes on with it.
+    if (this.seq >= toSeq || this.broken) {
+      this.previous?.discard();
+      this.previous = null;
+    }
     return progress;
   }
 
   /** The indexed text of an article's version with these bytes, or null. */
   docOf(id: string, sha256: string): SearchDoc | null {
     if (this.broken) return null;
-    const row = this.s.docOf.get(id, sha256);
-    return row ? { title: row.title, description: row.description, blocks: row.body.split('\n') } : null;
+    try {
+      const row = this.s.docOf.get(id, sha256);
+      return row ? { title: row.title, description: row.description, blocks: row.body.split('\n') } : null;
+    } catch (err) {
+      // Unknown then: the caller reads the version from its file.
+      if (isDamage(err)) this.damaged(err as Error);
+      return null;
+    }
   }
 
   /** Detaches the index (a damaged one is removed: the next start builds it again). */
   close(): void {
-    this.previous?.discard();
+    this.previous?.close();
     detachQuietly(this.db);
     if (this.broken) removeIndexFiles(join(this.root, SEARCH_FILE));
   }
@@ -310,6 +345,12 @@ export class SearchIndex {
 class IndexUnusable extends Error {}
 
 /** Errors that say the index file itself is bad (not a full disk, not a bug). */
+/** A failure that passes by itself (space, a lock, an I/O error): state's own writes meet it too. */
+function passes(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(SQLITE_(FULL|BUSY|LOCKED|IOERR)|ENOSPC|EIO)/.test(code);
+}
+
 function isDamage(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');

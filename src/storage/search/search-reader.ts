@@ -164,13 +164,13 @@ export class SearchReader {
 
   /**
    * The newest matching versions by when they were written (manifest order), for a feed of a
-   * query's new matches: any version, an edit that brings the words in as much as a new article.
+   * query's new matches: a new article or an edit that matches (a reextraction is no news).
    */
   newestMatches(f: Pick<SearchFilter, 'query' | 'exact'>, limit: number): Array<SearchHit & { seq: number; event: string }> {
     const fts = f.exact ? FTS_TABLES.exact.table : FTS_TABLES.folded.table;
     const q = compileQuery(f.query, f.exact ? 'exact' : 'folded');
     // The ids first (no highlight for every match of a common word), then each one's highlights.
-    const ids = this.prepare<[string, number], { doc_id: number }>(`SELECT d.doc_id FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? ORDER BY d.seq DESC LIMIT ?`).all(q, limit);
+    const ids = this.prepare<[string, number], { doc_id: number }>(`SELECT d.doc_id FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? AND d.event <> 'reextracted' ORDER BY d.seq DESC LIMIT ?`).all(q, limit);
     const one = this.prepare<[string, number], DocRow & { seq: number; event: string }>(
       `SELECT d.*, highlight(f.${fts}, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS ht, highlight(f.${fts}, 1, '${MARK_OPEN}', '${MARK_CLOSE}') AS hd,
          highlight(f.${fts}, 2, '${MARK_OPEN}', '${MARK_CLOSE}') AS hb, (SELECT MAX(v.version) FROM docs v WHERE v.article_id = d.article_id) AS versions
