@@ -151,7 +151,9 @@ const section = `Produced by \`node bench/search.mjs --articles ${articles} --hi
 The store: ${built.stdout.trim().split('\n').at(-1).replace(/^built: /, '')}. The mirror's
 model writes from a vocabulary of about 50 words, so a common word is in most articles (the
 worst case for counts and for a first page that must skip non-current versions) and the index
-is smaller than real text would make it.
+is smaller than real text would make it. The store has no WARC files, so the build never reads
+block boundaries from the archive (a crawled store does, for bodies whose blocks may have run
+together): a build there costs more per version.
 
 - **Build** (\`newsnap index --rebuild\`, a whole process, start-up included): ${versions} versions in
   ${build.wall.toFixed(1)} s, **${buildRate.toFixed(0)} versions/s**, ${build.cpu.toFixed(1)} s CPU, **peak RSS ${build.rss.toFixed(0)} MB**.
