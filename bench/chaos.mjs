@@ -6,13 +6,15 @@
 // nothing was lost, and prints the faults, the recovery after each, the deliveries and the RSS curve.
 // Needs root (it mounts a tmpfs). Usage:
 //   node bench/chaos.mjs --minutes 30 --seed 7 [--min-faults N] [--quiet-minutes 5] [--json FILE]   (npm run build first)
-// --min-faults goes on past the minutes until that many faults were injected (a slow machine's short run).
+// --min-faults goes on past the minutes until that many faults were injected (a slow machine's short run);
+// --write puts the figures in bench/RESULTS.md (or later: node bench/chaos/report.mjs FILE.json --write).
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { faultKinds, schedule, siteActivity, sleep } from './chaos/faults.mjs';
+import { reportLines, writeReport } from './chaos/report.mjs';
 import { receiver, service, sha256, smallVolume, world } from './chaos/world.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -132,8 +134,9 @@ report.faults = Object.fromEntries(kinds.map((k) => [k.kind, faults.filter((f) =
 report.seed = seed;
 report.minutes = minutes;
 report.machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-print(report);
+for (const line of reportLines(report)) log(line);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2));
+if (args.includes('--write')) writeReport(report);
 await hook.stop();
 await mirror.close();
 volume.unmount();
@@ -247,20 +250,4 @@ function median(xs) {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];
-}
-
-function print(r) {
-  log('');
-  log(`machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memGiB} GiB, Node ${r.machine.node}`);
-  log(`faults (seed ${r.seed}, ${r.minutes} min): ${Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  log(`recovery (fault end to the next successful crawl; schedule every 10 s): median ${fmt(r.recovery.medianMs)}, worst ${fmt(r.recovery.worstMs)} (${r.recovery.measured} of ${r.recovery.of} measured); worst by kind: ${Object.entries(r.recovery.worstByKind).map(([k, ms]) => `${k} ${fmt(ms)}`).join(', ')}`);
-  log(`site: ${r.site.articles} articles, ${r.site.published} published, ${r.site.edits} edited, ${r.site.removals} removed during the run`);
-  log(`events: ${r.events.lines} manifest lines, ${r.events.delivered} delivered with a valid signature (${r.events.deliveries} deliveries, ${r.events.duplicates} duplicates under the same webhook-id)`);
-  log(`lost: ${JSON.stringify(r.lost)}${r.lost.total ? ` e.g. ${JSON.stringify(r.examples)}` : ''}; converged ${fmt(r.convergedAfterMs)} into the quiet period`);
-  log(`verify: exit ${r.verify.code}; crashes other than the kill -9s: ${r.crashes.length}; SIGTERM to exit: median ${fmt(r.shutdownMs.median)}, worst ${fmt(r.shutdownMs.worst)}`);
-  log(`RSS of serve, peak per minute (MB): ${r.rss.perMinuteMb.join(' ')}; first third ${r.rss.firstThirdPeakMb}, last third ${r.rss.lastThirdPeakMb} (×${r.rss.growth})`);
-}
-
-function fmt(ms) {
-  return ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`;
 }
