@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { runCli } from './helpers/cli.js';
+import { PROJECT } from './helpers/paths.js';
 import { startServe } from './helpers/serve.js';
 import { tempDir } from './helpers/storage.js';
 
@@ -14,10 +16,16 @@ const env = { NEWSNAP_NOW: '2025-12-15T12:00:00Z', NEWSNAP_RENDER_POLICY: 'never
 let mirror: MirrorServer;
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('these tests run newsnap as another user and need root (CI runs as root)');
+  // nobody must reach the project to run it: a clone inside a private folder (mktemp -d is 0700) cannot be.
+  try {
+    execFileSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(PROJECT, 'dist', 'cli', 'main.js'))})`], { uid: NOBODY, gid: NOBODY, stdio: 'pipe' });
+  } catch {
+    throw new Error(`these tests run newsnap as nobody (uid ${NOBODY}), who cannot reach ${PROJECT}: give every folder above it o+x (chmod 755), as a checkout in /tmp or /work has`);
+  }
   mirror = new MirrorServer({ articles: 5, days: 1, lastDay: '20251215', crawlDelay: 0 });
   await mirror.listen();
 });
-afterAll(() => mirror.close());
+afterAll(() => mirror?.close());
 
 /** A folder as a host mount owned by root looks to the container's user. */
 async function rootOwnedStorage(): Promise<string> {
