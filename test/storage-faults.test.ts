@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,6 +9,7 @@ import { createLogger } from '../src/log/logger.js';
 import { LockedError, RunLock } from '../src/storage/run-lock.js';
 import { Storage } from '../src/storage/storage.js';
 import { SqliteState } from '../src/storage/state/state-store.js';
+import { verifyStorage } from '../src/storage/verify.js';
 import { queryState, tempDir } from './helpers/storage.js';
 import { runCli } from './helpers/cli.js';
 
@@ -112,6 +113,27 @@ describe('a version whose manifest line cannot be written', () => {
       await storage.close();
     }
     expect((await runCli(['verify', '--storage', root])).code).toBe(0);
+  });
+});
+
+describe('verify beside a writer', () => {
+  it('a snapshot replaced by an edit whose line is not written yet is in flight (its journal entry says so), not damage', async () => {
+    const root = await tempDir();
+    const storage = await Storage.open(root, { search: SEARCH });
+    try {
+      const v1 = await storage.commit(version(1));
+      // The moment inside an edit (VersionStore.commit): journal entry written, file replaced, line to come.
+      const journal = join(root, 'journal', `${article(1).id}.json`);
+      mkdirSync(join(root, 'journal'), { recursive: true });
+      writeFileSync(journal, '{}');
+      writeFileSync(join(root, v1.record.path), 'the edited bytes, longer than before\n\n');
+      expect((await verifyStorage(root, { searchIndex: true })).problems).toEqual([]);
+      // Without the entry, the same file is what it is: damage.
+      rmSync(journal);
+      expect((await verifyStorage(root, { searchIndex: true })).problems).toMatchObject([{ kind: 'snapshot', id: article(1).id }]);
+    } finally {
+      await storage.close();
+    }
   });
 });
 

@@ -200,6 +200,9 @@ function checkCurrent(run: Run, current: Map<string, CurrentVersion>): Map<strin
  * matches that version is whole. The others are reported as they were found.
  */
 async function recheck(root: string, from: ManifestPosition, suspects: Map<string, Problem>, stats: VerifyReport['stats'], report: (p: Problem) => void): Promise<void> {
+  // A change in flight has its journal entry from before its file is replaced until after its
+  // line is written. Looked at first: an entry gone by now means the line is in the manifest read next.
+  for (const id of suspects.keys()) if (existsSync(join(root, 'journal', `${id}.json`))) suspects.delete(id);
   const later = new Map<string, ManifestRecord>();
   for await (const line of readManifestLines(root, { from })) {
     if ('record' in line && suspects.has(line.record.id) && line.record.event !== 'gone') later.set(line.record.id, line.record);
