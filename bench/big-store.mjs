@@ -5,8 +5,9 @@
 // in 20 naming Akkuyu, one in 200 Kırım: words to search that few articles have). Then `export`
 // (JSON lines and CSV) and `verify` run on it as whole processes, and their speed and peak RSS are
 // printed; --build-only (with --keep) stops after building (bench/search.mjs and bench/export-formats.mjs
-// build their stores so).
-// Usage: node bench/big-store.mjs [--articles 100000] [--history 0] [--keep DIR] [--build-only]   (npm run build first)
+// build their stores so). --model-words writes the model's own 50-word vocabulary instead of the
+// realistic one (bench/vocabulary.mjs: thousands of words from the reference texts, Zipf-drawn).
+// Usage: node bench/big-store.mjs [--articles 100000] [--history 0] [--keep DIR] [--build-only] [--model-words]   (npm run build first)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,8 @@ const onlyBuild = args.includes('--build-only');
 const keep = flag('keep', null);
 const storage = keep ?? mkdtempSync(join(os.tmpdir(), 'newsnap-big-'));
 const cli = join(root, 'dist/cli/main.js');
-const { generateArticles, expectedSnapshot, articleUrl } = await import(join(root, 'dist/mirror/site-model.js'));
+const { generateArticles, expectedSnapshot, articleUrl, seededRandom } = await import(join(root, 'dist/mirror/site-model.js'));
+const { realisticVocabulary, realisticSentence, zipfPicker } = await import('./vocabulary.mjs');
 const { SqliteState } = await import(join(root, 'dist/storage/state/state-store.js'));
 const { MANIFEST_OFFSET, MANIFEST_SEQ } = await import(join(root, 'dist/storage/state/state-schema.js'));
 const log = (line) => process.stdout.write(`${line}\n`);
@@ -34,6 +36,17 @@ log(`# a storage folder of ${count} articles\nmachine: ${os.cpus().length} × ${
 
 let t = performance.now();
 const articles = generateArticles({ count, days: Math.ceil(count / 150), lastDay: '20251215', seed: 3, jsEvery: 0 });
+const vocabulary = args.includes('--model-words') ? null : realisticVocabulary();
+if (vocabulary) {
+  // Each article's text again from the realistic vocabulary, seeded by its id (the same store each
+  // time); the model's block structure (headings, empty blocks, skipped embeds) stays.
+  const pick = zipfPicker(vocabulary);
+  for (const a of articles) {
+    const rnd = seededRandom(Number(a.id) ^ 0x2545f491);
+    const blocks = a.blocks.map((b) => (!b.text ? b : { ...b, text: b.type === 'h2' ? realisticSentence(pick, rnd, 3, 7) : Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => `${realisticSentence(pick, rnd, 6, 20)}.`).join(' ') }));
+    a.revise({ title: realisticSentence(pick, rnd, 4, 9), description: realisticSentence(pick, rnd, 8, 16), blocks });
+  }
+}
 const state = new SqliteState(storage);
 const lines = [];
 let offset = 0;
@@ -86,7 +99,7 @@ state.transaction(() => {
   state.meta.set('storage.closedCleanly', '1');
 });
 state.close();
-log(`built: ${seq} versions (${seq - edited} snapshots, ${edited} history files; ${(bytes / 1e6).toFixed(1)} MB), manifest ${(offset / 1e6).toFixed(1)} MB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+log(`built: ${seq} versions${vocabulary ? ` from a vocabulary of ${vocabulary.length} words` : ' from the model\'s 50 words'} (${seq - edited} snapshots, ${edited} history files; ${(bytes / 1e6).toFixed(1)} MB), manifest ${(offset / 1e6).toFixed(1)} MB, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 if (onlyBuild && keep) process.exit(0);
 
 /** A command as a whole process under GNU time: wall, peak RSS. */

@@ -284,7 +284,7 @@ describe('hostile queries', () => {
     const r = reader(root);
     expect(() => r.search({ query: 'nato "kırım' })).toThrow(QueryError);
     // The most words, as many of them prefixes as allowed, each as short as allowed.
-    const widest = Array.from({ length: QUERY_LIMITS.texts }, (_, i) => `${'abcdefghijklmnopqrstuvwxyzçğışöü'[i]}en${i < QUERY_LIMITS.prefixes ? '*' : ''}`).join(' OR ');
+    const widest = Array.from({ length: QUERY_LIMITS.words }, (_, i) => `${'abcdefghijklmnopqrstuvwxyzçğışöü'[i]}en${i < QUERY_LIMITS.prefixes ? '*' : ''}`).join(' OR ');
     expect(Array.isArray(r.search({ query: widest, versions: 'removed' }).hits)).toBe(true);
     expect(ids(r, 'ısp*')).toEqual([6]);
   });

@@ -3,8 +3,6 @@ import { QueryError } from '../search/query.js';
 import { countJson, searchJson, SearchParamError, searchParams, type SearchParams } from '../service/search-api.js';
 import { countOverTime, type CountOverTime } from '../storage/search/count-over-time.js';
 import { BadCursor, SearchReader, SearchUnavailable, type SearchPage } from '../storage/search/search-reader.js';
-import { MANIFEST_SEQ } from '../storage/state/state-schema.js';
-import { SqliteState } from '../storage/state/state-store.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
 import { requireExistingStorage } from './command-flags.js';
@@ -79,17 +77,8 @@ function params(query: string, flags: SearchFlags): SearchParams {
 
 /** A search beside a run with the index off (or before its next start) reads an index that lags: say so. */
 function warnIfBehind(ctx: Context, reader: SearchReader): void {
-  let state: SqliteState | null = null;
-  try {
-    state = new SqliteState(ctx.config.storage, { readonly: true });
-    const applied = Number(state.meta.get(MANIFEST_SEQ) ?? '0');
-    const indexed = reader.indexedSeq();
-    if (indexed < applied) ctx.log.warn({ indexed, applied }, `the search index holds ${indexed} of the ${applied} manifest lines state has: run newsnap index to catch it up (a crawl does too)`);
-  } catch {
-    // An older state: nothing to compare with.
-  } finally {
-    state?.close();
-  }
+  const { indexedSeq: indexed, manifestSeq: applied, behind } = reader.lag();
+  if (behind > 0) ctx.log.warn({ indexed, applied }, `the search index holds ${indexed} of the ${applied} manifest lines state has: run newsnap index to catch it up (a crawl does too)`);
 }
 
 const mark = (m: Marked) => renderMarked(m, '«', '»');

@@ -27,8 +27,11 @@ export class QueryError extends Error {
   }
 }
 
-/** Bounds that keep any query cheap: its length, its words and phrases, its nesting. */
-export const QUERY_LIMITS = { characters: 500, texts: 32, depth: 12, prefixLetters: 3, prefixes: 4 } as const;
+/**
+ * Bounds that keep any query cheap: its length, its words (a phrase counts each of its words:
+ * FTS5 reads a position list for each), its prefixes, their letters, its nesting.
+ */
+export const QUERY_LIMITS = { characters: 500, words: 32, depth: 12, prefixLetters: 3, prefixes: 4 } as const;
 
 type Token =
   | { t: 'text'; text: string; prefix: boolean; at: number }
@@ -44,7 +47,7 @@ export function parseQuery(query: string): QueryNode {
   const tokens = lex(query);
   const texts = tokens.filter((t) => t.t === 'text');
   if (tokens.length === 0) throw new QueryError(Math.max(1, query.length), 'nothing to search: give a word or a "phrase"');
-  if (texts.length > QUERY_LIMITS.texts) throw new QueryError((texts[QUERY_LIMITS.texts] as Token).at, `too many words and phrases (${texts.length}, at most ${QUERY_LIMITS.texts})`);
+  checkWords(texts as Array<Extract<Token, { t: 'text' }>>);
   // Each prefix merges every indexed term that starts with it: a few keep a query cheap on real text.
   const prefixes = texts.filter((t) => t.t === 'text' && t.prefix);
   if (prefixes.length > QUERY_LIMITS.prefixes) throw new QueryError((prefixes[QUERY_LIMITS.prefixes] as Token).at, `too many prefixes (${prefixes.length} words with *, at most ${QUERY_LIMITS.prefixes})`);
@@ -108,8 +111,24 @@ function word(w: string, at: number, out: Token[]): number {
   return at - 1 + w.length;
 }
 
+/** The words FTS5's tokenizer makes of a text: runs of letters and digits (punctuation separates). */
+function wordsOf(text: string): string[] {
+  return text.match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/** The words limit, a phrase counted by its words: the error points at the text that crosses it. */
+function checkWords(texts: ReadonlyArray<{ text: string; at: number }>): void {
+  let words = 0;
+  let crossing: { at: number } | undefined;
+  for (const t of texts) {
+    words += wordsOf(t.text).length;
+    if (words > QUERY_LIMITS.words) crossing ??= t;
+  }
+  if (crossing) throw new QueryError(crossing.at, `too many words (${words}, at most ${QUERY_LIMITS.words}; a "phrase" counts each of its words)`);
+}
+
 function checkPrefix(text: string, at: number): void {
-  const last = text.split(/[^\p{L}\p{N}]+/u).filter(Boolean).at(-1) ?? '';
+  const last = wordsOf(text).at(-1) ?? '';
   if ([...last].length < QUERY_LIMITS.prefixLetters) throw new QueryError(at, `a * needs at least ${QUERY_LIMITS.prefixLetters} letters before it (seçim*)`);
 }
 

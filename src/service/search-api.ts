@@ -1,7 +1,7 @@
 import { renderMarked, type Marked } from '../search/highlight.js';
 import { QueryError } from '../search/query.js';
 import { countOverTime, INTERVALS, type CountOverTime, type Interval } from '../storage/search/count-over-time.js';
-import { BadCursor, MAX_PAGE, SearchUnavailable, VERSIONS_MODES, type SearchFilter, type SearchHit, type SearchPage, type SearchReader, type VersionsMode } from '../storage/search/search-reader.js';
+import { BadCursor, MAX_PAGE, SearchUnavailable, VERSIONS_MODES, type IndexLag, type SearchFilter, type SearchHit, type SearchPage, type SearchReader, type VersionsMode } from '../storage/search/search-reader.js';
 import { esc } from './pages/html.js';
 
 /**
@@ -82,12 +82,17 @@ export function markedHtml(m: Marked): string {
 
 export function searchJson(p: SearchParams, page: SearchPage): Record<string, unknown> {
   const { query, versions, exact, since, until } = p.filter;
-  return { query, versions, exact, since: since ?? null, until: until ?? null, results: page.hits.map((h) => hitJson(h, versions ?? 'current')), next: page.next };
+  return { query, versions, exact, since: since ?? null, until: until ?? null, results: page.hits.map((h) => hitJson(h, versions ?? 'current')), next: page.next, index: lagJson(page.index) };
 }
 
 export function countJson(p: SearchParams, c: CountOverTime): Record<string, unknown> {
   const { query, versions, exact, since, until } = p.filter;
-  return { query, versions, exact, since: since ?? null, until: until ?? null, interval: c.interval, count: c.count, total: c.total, ratio: c.ratio, counts: c.buckets };
+  return { query, versions, exact, since: since ?? null, until: until ?? null, interval: c.interval, count: c.count, total: c.total, ratio: c.ratio, counts: c.buckets, index: lagJson(c.index) };
+}
+
+/** The index's lag beside the results: what they may miss (the lines the index has not applied). */
+function lagJson(lag: IndexLag): { behind: number; indexedSeq: number; manifestSeq: number } {
+  return { behind: lag.behind, indexedSeq: lag.indexedSeq, manifestSeq: lag.manifestSeq };
 }
 
 /** An answer of the API: its status and JSON body. */

@@ -32,6 +32,7 @@ export function fullTextPage(v: FullTextView): string {
   const body = html`<section><h1>Search</h1>
 ${form(f)}
 ${v.problem ? html`<p class="bad" data-problem>${v.problem}</p>` : ''}
+${v.counts && v.counts.index.behind > 0 ? html`<p class="bad" data-index-behind="${v.counts.index.behind}">the index is ${num(v.counts.index.behind)} line${v.counts.index.behind === 1 ? '' : 's'} behind the manifest: these results miss what they wrote (newsnap index catches it up; a crawl does too)</p>` : ''}
 ${v.counts && !v.problem ? chart(v.counts) : ''}
 ${
   v.problem

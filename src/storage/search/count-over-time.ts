@@ -1,4 +1,4 @@
-import type { SearchFilter, SearchReader } from './search-reader.js';
+import type { IndexLag, SearchFilter, SearchReader } from './search-reader.js';
 import { dateOfDay, dayNumber } from './search-schema.js';
 
 export const INTERVALS = ['day', 'week', 'month'] as const;
@@ -22,6 +22,8 @@ export interface CountOverTime {
   count: number;
   total: number;
   ratio: number;
+  /** How far the index is behind the manifest as it was counted. */
+  index: IndexLag;
 }
 
 /** Buckets past this many are not drawn out: a day-by-day count over decades says nothing. */
@@ -59,7 +61,7 @@ export function countOverTime(reader: SearchReader, f: SearchFilter, asked: Inte
   for (const b of list) b.ratio = ratio(b.count, b.total);
   const count = list.reduce((n, b) => n + b.count, 0);
   const total = list.reduce((n, b) => n + b.total, 0);
-  return { interval, buckets: list, count, total, ratio: ratio(count, total) };
+  return { interval, buckets: list, count, total, ratio: ratio(count, total), index: reader.lag() };
 }
 
 function ratio(count: number, total: number): number {

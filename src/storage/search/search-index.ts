@@ -109,7 +109,7 @@ export class SearchIndex {
     registerFolds(db);
     const path = join(root, SEARCH_FILE);
     let reason: string | null = o.rebuild ? 'asked for' : state.meta.get(DAMAGED) === '1' ? 'a run found it damaged' : null;
-    const previous = o.rebuild ? PreviousIndex.setAside(path) : PreviousIndex.reopen(path);
+    let previous = o.rebuild ? PreviousIndex.setAside(path) : PreviousIndex.reopen(path);
     if (reason) removeIndexFiles(path);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -122,7 +122,7 @@ export class SearchIndex {
         db.pragma(`${SCHEMA}.synchronous = OFF`);
         const version = db.pragma(`${SCHEMA}.user_version`, { simple: true }) as number;
         const empty = db.prepare(`SELECT COUNT(*) AS n FROM ${SCHEMA}.sqlite_master`).get() as { n: number };
-        if (version !== SEARCH_SCHEMA_VERSION && empty.n > 0) throw new IndexUnusable(`it has schema ${version}, this newsnap writes ${SEARCH_SCHEMA_VERSION}`);
+        if (version !== SEARCH_SCHEMA_VERSION && empty.n > 0) throw new IndexUnusable(`it has schema ${version}, this newsnap writes ${SEARCH_SCHEMA_VERSION}`, true);
         if (empty.n === 0) reason ??= 'it did not exist';
         createSearchSchema(db, SCHEMA);
         const owner = db.prepare(`SELECT value FROM ${SCHEMA}.meta WHERE key = ?`).get(INDEX_STORAGE_ID) as { value: string } | undefined;
@@ -140,7 +140,10 @@ export class SearchIndex {
         }
         reason = err instanceof IndexUnusable ? err.message : `it could not be read (${(err as { code?: string }).code ?? (err as Error).message})`;
         detachQuietly(db);
-        removeIndexFiles(path);
+        // An index of another schema still holds the block boundaries its versions' files have
+        // lost: set aside as a rebuild's is, not removed.
+        if (err instanceof IndexUnusable && err.readable && !previous) previous = PreviousIndex.setAside(path);
+        else removeIndexFiles(path);
       }
     }
   }
@@ -342,7 +345,15 @@ export class SearchIndex {
   }
 }
 
-class IndexUnusable extends Error {}
+class IndexUnusable extends Error {
+  constructor(
+    message: string,
+    /** Its rows can still be read (another schema), for the block boundaries they hold. */
+    readonly readable = false,
+  ) {
+    super(message);
+  }
+}
 
 /** Errors that say the index file itself is bad (not a full disk, not a bug). */
 /** A failure that passes by itself (space, a lock, an I/O error): state's own writes meet it too. */

@@ -5,8 +5,9 @@ import { marksOf, MARK_CLOSE, MARK_OPEN, snippetOf, type Marked } from '../../se
 import { compileQuery } from '../../search/query.js';
 import { docIdRange, FTS_TABLES, INDEXED_SEQ, registerFolds, SEARCH_FILE, SEARCH_SCHEMA_VERSION, SEQ_BITS } from './search-schema.js';
 import { matchingVersions, type VersionsMode } from './search-sql.js';
+import { IndexLagReader, type IndexLag } from './index-lag.js';
 
-export type { VersionsMode };
+export type { IndexLag, VersionsMode };
 export const VERSIONS_MODES: readonly VersionsMode[] = ['current', 'any', 'removed', 'added'];
 
 /** What to look for: the query (docs/search.md), which versions, published dates, the fold mode. */
@@ -47,6 +48,8 @@ export interface SearchPage {
   hits: SearchHit[];
   /** Give it as `after` for the next page; null after the last. */
   next: string | null;
+  /** How far the index is behind the manifest as the page was read (its results miss those lines). */
+  index: IndexLag;
 }
 
 interface DocRow {
@@ -87,11 +90,14 @@ export const MAX_PAGE = 100;
 export class SearchReader {
   /** Statements by their SQL: a query's shape (mode, fold) repeats, its words are parameters. */
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly lagReader: IndexLagReader;
 
   private constructor(
     readonly db: Database.Database,
     readonly root: string,
-  ) {}
+  ) {
+    this.lagReader = new IndexLagReader(root, () => this.indexedSeq());
+  }
 
   private prepare<P extends unknown[] | {}, R>(sql: string): Database.Statement<P, R> {
     let s = this.statements.get(sql);
@@ -122,6 +128,11 @@ export class SearchReader {
     return Number(row?.value ?? '0');
   }
 
+  /** How many manifest lines the index is behind (off for a run, damaged, catching up): see index-lag.ts. */
+  lag(): IndexLag {
+    return this.lagReader.lag();
+  }
+
   /** What the index holds: versions, articles, and the last manifest line. */
   stats(): { versions: number; articles: number; current: number; seq: number } {
     const row = this.db.prepare(`SELECT COUNT(*) AS versions, COUNT(DISTINCT article_id) AS articles, COALESCE(SUM(current), 0) AS current FROM docs`).get() as { versions: number; articles: number; current: number };
@@ -132,25 +143,19 @@ export class SearchReader {
   search(f: SearchFilter, page: { limit?: number; after?: string } = {}): SearchPage {
     const limit = Math.max(1, Math.min(MAX_PAGE, page.limit ?? 20));
     const before = page.after ? decodeCursor(page.after) : null;
-    const { fts, sql, params } = matchingVersions(f, compileQuery(f.query, f.exact ? 'exact' : 'folded'), before);
-    const rows = this
-      .prepare<Record<string, unknown>, DocRow>(
-        `SELECT d.doc_id, d.article_id, d.version, d.url, d.published, d.captured_at, d.current, d.gone, d.title, d.description, d.body,
-           highlight(f.${fts}, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS ht, highlight(f.${fts}, 1, '${MARK_OPEN}', '${MARK_CLOSE}') AS hd,
-           highlight(f.${fts}, 2, '${MARK_OPEN}', '${MARK_CLOSE}') AS hb,
-           (SELECT MAX(v.version) FROM docs v WHERE v.article_id = d.article_id) AS versions
-         ${sql} ORDER BY f.rowid DESC LIMIT @limit`,
-      )
-      .all({ ...params, limit: limit + 1 });
-    const hits = rows.slice(0, limit).map(toHit);
-    const last = rows.length > limit ? rows[limit - 1] : undefined;
-    return { hits, next: last ? encodeCursor(last.doc_id) : null };
+    const q = compileQuery(f.query, f.exact ? 'exact' : 'folded');
+    const { fts, sql, key, params } = matchingVersions(f, q, before);
+    // The page's doc ids first (keyset: below the cursor, `limit` + 1 of them), then their highlights.
+    const ids = this.prepare<Record<string, unknown>, { doc_id: number }>(`SELECT ${key} AS doc_id ${sql} ORDER BY ${key} DESC LIMIT @limit`).all({ ...params, limit: limit + 1 });
+    const hits = this.hitsOf(fts, q, ids.slice(0, limit)).map(toHit);
+    const last = ids.length > limit ? ids[limit - 1] : undefined;
+    return { hits, next: last ? encodeCursor(last.doc_id) : null, index: this.lag() };
   }
 
   /** Day numbers (see search-schema.ts) with the articles matching on each: the count over time's raw series. */
   countByDay(f: SearchFilter): Map<number, number> {
-    const { sql, params } = matchingVersions(f, compileQuery(f.query, f.exact ? 'exact' : 'folded'), null);
-    const rows = this.prepare<Record<string, unknown>, { day: number; n: number }>(`SELECT f.rowid >> ${SEQ_BITS} AS day, COUNT(*) AS n ${sql} GROUP BY day`).all(params);
+    const { sql, key, params } = matchingVersions(f, compileQuery(f.query, f.exact ? 'exact' : 'folded'), null);
+    const rows = this.prepare<Record<string, unknown>, { day: number; n: number }>(`SELECT ${key} >> ${SEQ_BITS} AS day, COUNT(*) AS n ${sql} GROUP BY day`).all(params);
     return new Map(rows.map((r) => [r.day, r.n]));
   }
 
@@ -171,18 +176,28 @@ export class SearchReader {
     const q = compileQuery(f.query, f.exact ? 'exact' : 'folded');
     // The ids first (no highlight for every match of a common word), then each one's highlights.
     const ids = this.prepare<[string, number], { doc_id: number }>(`SELECT d.doc_id FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? AND d.event <> 'reextracted' ORDER BY d.seq DESC LIMIT ?`).all(q, limit);
+    return this.hitsOf(fts, q, ids).map((row) => ({ ...toHit(row), seq: row.seq, event: row.event }));
+  }
+
+  /**
+   * The rows of these matching versions with their highlights, in their order: one FTS5 probe
+   * each, for a page. The CAST: better-sqlite3 binds a number as a REAL, and FTS5 drops a rowid
+   * constraint that is not an integer (it would give the first match, whatever the id).
+   */
+  private hitsOf(fts: string, q: string, ids: ReadonlyArray<{ doc_id: number }>): Array<DocRow & { seq: number; event: string }> {
     const one = this.prepare<[string, number], DocRow & { seq: number; event: string }>(
       `SELECT d.*, highlight(f.${fts}, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS ht, highlight(f.${fts}, 1, '${MARK_OPEN}', '${MARK_CLOSE}') AS hd,
          highlight(f.${fts}, 2, '${MARK_OPEN}', '${MARK_CLOSE}') AS hb, (SELECT MAX(v.version) FROM docs v WHERE v.article_id = d.article_id) AS versions
-       FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? AND f.rowid = ?`,
+       FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH ? AND f.rowid = CAST(? AS INTEGER)`,
     );
     return ids.flatMap(({ doc_id }) => {
       const row = one.get(q, doc_id);
-      return row ? [{ ...toHit(row), seq: row.seq, event: row.event }] : [];
+      return row ? [row] : [];
     });
   }
 
   close(): void {
+    this.lagReader.close();
     this.db.close();
   }
 }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { foldExact, foldTurkish } from '../../search/fold.js';
+import { QUERY_LIMITS } from '../../search/query.js';
 
 /**
  * The search index's tables, in `search.sqlite` beside state. One row per version in `docs`
@@ -10,7 +11,19 @@ import { foldExact, foldTurkish } from '../../search/fold.js';
  * two views, which call the fold functions every connection registers (registerFolds).
  */
 export const SEARCH_FILE = 'search.sqlite';
-export const SEARCH_SCHEMA_VERSION = 1;
+/**
+ * 2: FTS5 prefix indexes (PREFIX_INDEXES) and `docs_edited`. A file of another version is
+ * rebuilt at the next start (SearchIndex.attach), and refused by readers until then.
+ */
+export const SEARCH_SCHEMA_VERSION = 2;
+
+/**
+ * The prefix lengths FTS5 keeps an index for, in characters. FTS5 uses one only for a prefix of
+ * exactly that length; shorter prefixes (3, the least the query language allows, and 4) spread
+ * over thousands of terms, which FTS5 would otherwise merge at every probe, while a longer one
+ * spreads over few. Each length costs about the main index's size again.
+ */
+export const PREFIX_INDEXES = [QUERY_LIMITS.prefixLetters, QUERY_LIMITS.prefixLetters + 1] as const;
 
 /** Meta key: the `seq` of the last manifest line the index has applied. */
 export const INDEXED_SEQ = 'seq';
@@ -88,12 +101,14 @@ CREATE TABLE IF NOT EXISTS ${s}.docs (
 );
 CREATE INDEX IF NOT EXISTS ${s}.docs_article ON docs (article_id, seq);
 CREATE INDEX IF NOT EXISTS ${s}.docs_current ON docs (current, doc_id);
+-- The current versions of edited articles, newest published first: where \`added\` looks (few of all).
+CREATE INDEX IF NOT EXISTS ${s}.docs_edited ON docs (doc_id) WHERE current = 1 AND version > 1;
 ${Object.values(FTS_TABLES)
   .map(
     (f) => `
 CREATE VIEW IF NOT EXISTS ${s}.${f.view} AS
   SELECT doc_id, ${f.fold}(title) AS title, ${f.fold}(description) AS description, ${f.fold}(body) AS body FROM docs;
-CREATE VIRTUAL TABLE IF NOT EXISTS ${s}.${f.table} USING fts5(title, description, body, content='${f.view}', content_rowid='doc_id', tokenize='${f.tokenize}');`,
+CREATE VIRTUAL TABLE IF NOT EXISTS ${s}.${f.table} USING fts5(title, description, body, content='${f.view}', content_rowid='doc_id', tokenize='${f.tokenize}', prefix='${PREFIX_INDEXES.join(' ')}');`,
   )
   .join('\n')}
 PRAGMA ${s}.user_version = ${SEARCH_SCHEMA_VERSION};
