@@ -12,7 +12,14 @@ import { storageProblem } from '../storage/storage-access.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { createRuntime } from './runtime.js';
 import { Shutdown } from './shutdown.js';
-import { searchReaderHolder } from './search-reader-holder.js';
+import { HeavyReads } from '../service/reads/heavy-reads.js';
+import { LoopDelayMonitor } from '../service/loop-delay.js';
+import { registerReadMetrics } from '../service/read-metrics.js';
+import { cpuPlan } from '../threads/cpu-plan.js';
+import { sendFile } from '../service/file-ranges.js';
+import { parseDay } from '../engine/lanes/crawl-plan.js';
+import type { ExportHandler } from '../service/http-api.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestScheduler } from '../engine/request-scheduler.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -35,11 +42,27 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const metrics = serviceMetrics(ctx, runtime.scheduler, storage, () => service);
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
-    const search = searchReaderHolder(ctx);
     const service: CrawlService = new CrawlService({ config: ctx.config, engine: runtime.engine, storage, metrics });
     const exports = new WaczExports(ctx.config.storage, (range, out) =>
       exportWacz(ctx, storage.state, out, range, (path, why) => ctx.log.warn({ path }, `${path} ${why}`)),
     );
+    const reads = new HeavyReads({
+      data: { root: ctx.config.storage, searchIndex: ctx.config.search.index, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname, storageId: storage.id },
+      max: ctx.config.serve.maxHeavyReads,
+      timeoutMs: ctx.config.serve.readTimeoutMs,
+      nice: cpuPlan().readerNice,
+      log: ctx.log,
+    });
+    // Reads in flight are abandoned at the first signal: nothing of theirs needs saving.
+    shutdown.signal.addEventListener('abort', () => void reads.close(), { once: true });
+    shutdown.onForce(() => reads.killAll());
+    const loopDelay = new LoopDelayMonitor();
+    const status = () => ({
+      ...service.status(),
+      reads: { ...reads.status(), exports: { running: 0, queued: 0, refused: 0 }, eventLoopDelay: loopDelay.now() },
+      index: storage.indexLag(),
+    });
+    registerReadMetrics(metrics.registry, { loopDelay: () => loopDelay.now(), reads: () => reads.status(), indexBehind: () => storage.indexLag().behind });
     const server = createApi({
       service,
       metrics,
@@ -54,15 +77,16 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       waiters: new Waiters(),
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
-      exports,
-      search: search.get,
+      reads,
+      exports: waczHandler(exports),
+      status,
     });
     const { host, port } = ctx.config.serve;
     try {
       const url = await listen(server, port, host);
       ctx.log.info({ url, storage: ctx.config.storage, origin: ctx.config.origin || ctx.config.site.baseUrl }, 'newsnap serve listening');
       if (!ctx.config.serve.token && !isLoopbackHost(host)) {
-        ctx.log.warn({ host }, `serve listens on ${host} without serve.token: POST /fetch and /backfill are refused (403) from other machines until serve.token (NEWSNAP_SERVE_TOKEN) is set`);
+        ctx.log.warn({ host }, `serve listens on ${host} without serve.token: POST /fetch and /backfill, the searches and the exports are refused (403) from other machines until serve.token (NEWSNAP_SERVE_TOKEN) is set`);
       }
       service.start();
     } catch (err) {
@@ -85,10 +109,11 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       // A response being flushed gets a moment; then every connection goes.
       setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
+    await reads.close();
     await exports.close();
+    loopDelay.stop();
     await runtime.close();
     stateOpen = false;
-    search.close();
     await storage.close();
     ctx.log.info({ signal: shutdown.by }, 'stopped');
     return ExitCode.OK;
@@ -135,5 +160,23 @@ function memoized<T>(ms: number, read: () => T): () => T {
       at = performance.now();
     }
     return value;
+  };
+}
+
+/** Until the export registry lands: GET /export.wacz from the kept packages. */
+function waczHandler(exports: WaczExports): ExportHandler {
+  return {
+    async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+      const range: { since?: string; until?: string } = {};
+      for (const name of ['since', 'until'] as const) {
+        const value = params.get(name);
+        if (!value) continue;
+        const day = parseDay(value);
+        if (!day) return void res.writeHead(400).end(`${name}=${value} is not a date (YYYY-MM-DD)`);
+        range[name] = day;
+      }
+      const built = await exports.file(range);
+      await sendFile(req, res, built.path, { 'content-type': 'application/wacz', 'cache-control': 'no-cache' }, built.etag);
+    },
   };
 }

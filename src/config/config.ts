@@ -69,6 +69,10 @@ export interface ServeOptions {
   maxQueuedFetches: number;
   /** The status pages (`/`, `/articles/…`) need the token too. */
   protectPages: boolean;
+  /** A heavy read (search, counts, history, the status page's search) over this is stopped and answered 503. */
+  readTimeoutMs: number;
+  /** Heavy reads at once, each in a reader process of its own; past them 503 with Retry-After. */
+  maxHeavyReads: number;
   /** A backfill serve works through beside its schedule (days YYYY-MM-DD; `until` empty: today); `since` empty: none. */
   backfill: { since: string; until: string };
 }
@@ -192,6 +196,8 @@ export const DEFAULTS: Config = {
     token: '',
     maxQueuedFetches: 32,
     protectPages: false,
+    readTimeoutMs: 10_000,
+    maxHeavyReads: 2,
     backfill: { since: '', until: '' },
   },
   discovery: {

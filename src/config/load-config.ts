@@ -23,7 +23,7 @@ export interface LoadedConfig {
 }
 
 /** `NEWSNAP_…` variables newsnap reads that are not configuration keys. */
-const OTHER_VARIABLES = new Set(['NEWSNAP_NOW', 'NEWSNAP_CONFIG', 'NEWSNAP_MIRROR_GZIP', 'NEWSNAP_SKIP_CHROMIUM', 'NEWSNAP_BROWSER_OWNER']);
+const OTHER_VARIABLES = new Set(['NEWSNAP_NOW', 'NEWSNAP_CONFIG', 'NEWSNAP_MIRROR_GZIP', 'NEWSNAP_SKIP_CHROMIUM', 'NEWSNAP_BROWSER_OWNER', 'NEWSNAP_TEST_HOLD_READS', 'NEWSNAP_TEST_HOLD_EXPORTS']);
 
 export interface ConfigInput {
   /** `--config FILE`: must exist. Otherwise `NEWSNAP_CONFIG`, then `./config/newsnap.json` when present. */
@@ -231,11 +231,11 @@ function validate(c: Config): void {
       fail(key, `is not valid: ${(err as Error).message}`);
     }
   }
-  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'crawl.unreachableAfter', 'serve.maxQueuedFetches', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'crawl.unreachableAfter', 'serve.maxQueuedFetches', 'serve.maxHeavyReads', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
   }
-  for (const key of ['http.connectTimeoutMs', 'http.readTimeoutMs', 'http.totalTimeoutMs', 'http.maxBytes', 'render.timeoutMs'] as const) {
+  for (const key of ['http.connectTimeoutMs', 'http.readTimeoutMs', 'http.totalTimeoutMs', 'http.maxBytes', 'render.timeoutMs', 'serve.readTimeoutMs'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!(v > 0)) fail(key, `must be more than 0; got ${v}`);
   }

@@ -55,6 +55,41 @@ export interface StatusDocument {
   freshness: Freshness;
   /** The backfill serve works through beside its schedule, if any. */
   backfill: BackfillStatus | null;
+  /** serve's readers: heavy reads, exports, and how responsive the engine's thread stays. */
+  reads?: ReadsStatus;
+  /** The search index against the manifest lines state has applied. */
+  index?: IndexStatus;
+}
+
+/** The heavy reads of serve's API since it started. */
+export interface HeavyReadsStatus {
+  running: number;
+  max: number;
+  timeoutMs: number;
+  answered: number;
+  /** Refused: every place was taken (503 with Retry-After). */
+  refused: number;
+  /** Stopped at serve.readTimeoutMs (503). */
+  timedOut: number;
+  /** Their client hung up first: the read was stopped and its place freed. */
+  hungUp: number;
+  /** The reader failed (a bug, or its process died): 500. */
+  failed: number;
+}
+
+export interface ReadsStatus extends HeavyReadsStatus {
+  /** Export builds: one at a time, the rest queued (serve.maxQueuedExports), refused past the queue. */
+  exports: { running: number; queued: number; refused: number };
+  /** The engine thread's event-loop delay over the last minute or two (ms). */
+  eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+/** How far the search index is behind the manifest; `behind` null when this run keeps none. */
+export interface IndexStatus {
+  on: boolean;
+  indexedSeq: number | null;
+  manifestSeq: number;
+  behind: number | null;
 }
 
 /** The capture lag of articles published in the last 24 h: from article:published_time to the first capture. */

@@ -5,7 +5,7 @@ import { articleHistory, versionDiffs } from '../storage/article-history.js';
 import type { State } from '../storage/state/state-store.js';
 import { SITE_UTC_OFFSET_MS } from '../site/calendar.js';
 import { storageProblem } from '../storage/storage-access.js';
-import type { CrawlService } from './crawl-service.js';
+import type { StatusDocument } from './service-status.js';
 import { articlePage, searchPage } from './pages/article-page.js';
 import { CHART_DAYS, overviewPage } from './pages/overview-page.js';
 import { fullTextPage } from './pages/search-page.js';
@@ -31,22 +31,32 @@ export const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
-/** The pages a person opens: `/`, `/articles?q=…`, `/articles/<id>`; null for any other path. */
-export async function renderPage(o: { service: CrawlService; state: State; storage: string; search: () => SearchReader }, path: string, query: URLSearchParams): Promise<PageResult | null> {
+/** What the pages read: state (the engine's own, or a reader's read-only one), the folder, the index. */
+export interface PageSources {
+  state: State;
+  storage: string;
+  search: () => SearchReader;
+}
+
+/** `/`: the overview, from the service's live status (cheap: on the engine's thread). */
+export async function overview(o: Omit<PageSources, 'search'> & { status: StatusDocument }): Promise<PageResult> {
   const now = nowMs();
-  if (path === '/') {
-    const since = new Date(now - (CHART_DAYS + 1) * 86_400_000).toISOString();
-    const body = overviewPage({
-      status: o.service.status(),
-      storageProblem: await storageProblem(o.storage),
-      nowMs: now,
-      perDay: o.state.reports.eventsPerDay(since, SITE_UTC_OFFSET_MS),
-      runs: o.state.runs.recent(20),
-      failures: o.state.reports.recentErrors(new Date(now - 7 * 86_400_000).toISOString()),
-      changes: o.state.reports.recentEvents(['updated', 'restored', 'gone'], 15),
-    });
-    return { status: 200, body };
-  }
+  const since = new Date(now - (CHART_DAYS + 1) * 86_400_000).toISOString();
+  const body = overviewPage({
+    status: o.status,
+    storageProblem: await storageProblem(o.storage),
+    nowMs: now,
+    perDay: o.state.reports.eventsPerDay(since, SITE_UTC_OFFSET_MS),
+    runs: o.state.runs.recent(20),
+    failures: o.state.reports.recentErrors(new Date(now - 7 * 86_400_000).toISOString()),
+    changes: o.state.reports.recentEvents(['updated', 'restored', 'gone'], 15),
+  });
+  return { status: 200, body };
+}
+
+/** `/articles?q=…` and `/articles/<id>`: searches, histories and diffs (heavy: in a reader process); null for any other path. */
+export async function articlePages(o: PageSources, path: string, query: URLSearchParams): Promise<PageResult | null> {
+  const now = nowMs();
   if (path === '/articles') {
     const q = (query.get('q') ?? '').trim();
     if (/^\d{1,20}$/.test(q) && o.state.articles.get(q)) return { status: 302, body: '', headers: { location: `/articles/${q}` } };

@@ -210,6 +210,23 @@ export class Storage {
     return this.applied.offset;
   }
 
+  /**
+   * How far the search index is behind the manifest lines state has applied: `behind` 0 when it
+   * is whole; null when this run keeps no index (search.index off, or off for this run after a
+   * failure: the next start catches it up).
+   */
+  indexLag(): { on: boolean; indexedSeq: number | null; manifestSeq: number; behind: number | null } {
+    const manifestSeq = this.applied.seq;
+    if (!this.index) return { on: false, indexedSeq: null, manifestSeq, behind: null };
+    let indexedSeq: number | null = null;
+    try {
+      indexedSeq = this.index.seq;
+    } catch {
+      // Damaged: its watermark cannot be read; the status says it is off.
+    }
+    return { on: !this.index.off && indexedSeq !== null, indexedSeq, manifestSeq, behind: indexedSeq === null ? null : Math.max(0, manifestSeq - indexedSeq) };
+  }
+
   /** This storage folder's own name (a random UUID given at its first open). */
   get id(): string {
     return this.state.meta.get(STORAGE_ID) ?? '';

@@ -6,6 +6,7 @@ import type { DayCount, ErrorCount, RecentEvent, RunRecord } from '../../storage
 import { dashed, shiftDay, siteToday } from '../../site/calendar.js';
 import type { StatusDocument } from '../crawl-service.js';
 import { stackedBars, type BarGroup } from './charts.js';
+import { readersSection } from './readers-section.js';
 import { duration, html, layout, num, when, whenShort, type Html } from './html.js';
 
 export interface OverviewData {
@@ -69,6 +70,7 @@ ${alarms(s, d.storageProblem, failedRun)}
 </div>
 ${runsTable(d.runs, nowMs)}
 ${webhooks(s)}
+${readersSection(s)}
 <div class="grid">
   ${failures(d.failures, nowMs)}
   ${changes(d.changes, nowMs)}

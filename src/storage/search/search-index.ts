@@ -148,6 +148,11 @@ export class SearchIndex {
     }
   }
 
+  /** Off for the rest of this run (damaged, or lines it could not take): the next start catches it up. */
+  get off(): boolean {
+    return this.broken || this.lagging;
+  }
+
   /** The `seq` of the last manifest line applied (0 for none). */
   get seq(): number {
     return Number(this.s.seq.get()?.value ?? '0');

@@ -1,0 +1,175 @@
+import { execFileSync } from 'node:child_process';
+import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import type { MirrorServer } from '../src/mirror/index.js';
+import { articleUrl } from '../src/mirror/site-model.js';
+import { runCli } from './helpers/cli.js';
+import { mirrorFor, stopsAfterEach } from './helpers/lifecycle.js';
+import { firstCrawlEnded, startServe, until, type Served } from './helpers/serve.js';
+import { readManifest, tempDir } from './helpers/storage.js';
+
+// A read whose query holds this word blocks its reader process as one long SQLite statement
+// would (NEWSNAP_TEST_HOLD_READS, set only by tests): no big store, no slow query needed.
+const HOLD = 'holdthisread';
+const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_RATE: '0', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_TEST_HOLD_READS: HOLD };
+const stopLater = stopsAfterEach();
+
+async function serve(mirror: MirrorServer, storage: string, extra: Record<string, string> = {}, args: string[] = []): Promise<Served> {
+  const s = await startServe(['--origin', mirror.baseUrl, '--storage', storage, '--schedule', '0 0 1 1 *', ...args], { env: { ...env, ...extra } });
+  stopLater(() => s.kill());
+  return s;
+}
+
+interface Reads {
+  running: number;
+  answered: number;
+  refused: number;
+  timedOut: number;
+  hungUp: number;
+  eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+async function reads(api: string): Promise<Reads> {
+  return ((await (await fetch(`${api}/status`)).json()) as { reads: Reads }).reads;
+}
+
+/** The serve's child processes (its reader processes among them), by `ps`. */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Holds one heavy read open; resolves once /status shows it running. */
+async function holdRead(api: string, path = '/search'): Promise<{ controller: AbortController; answer: Promise<number | 'hung up'> }> {
+  const controller = new AbortController();
+  const answer = fetch(`${api}${path}?q=${HOLD}`, { signal: controller.signal }).then(
+    (r) => r.status,
+    () => 'hung up' as const,
+  );
+  await until('the held read running', async () => ((await reads(api)).running === 1 ? true : undefined));
+  return { controller, answer };
+}
+
+describe('heavy reads never stall the engine', () => {
+  it('while a read is held: /healthz answers, a new article is captured, a read past the cap is 503 with Retry-After, a hang-up frees the place, SIGTERM exits 0 at once', async () => {
+    const mirror = await mirrorFor(stopLater, { articles: 6, days: 2, crawlDelay: 0 });
+    const storage = await tempDir();
+    const s = await serve(mirror, storage, { NEWSNAP_SERVE_MAX_HEAVY_READS: '1', NEWSNAP_SERVE_READ_TIMEOUT_MS: '600000' });
+    await firstCrawlEnded(s.api);
+    const held = await holdRead(s.api);
+
+    const health = await fetch(`${s.api}/healthz`);
+    expect(health.status).toBe(200);
+    const [fresh] = mirror.publish(1);
+    const fetched = await fetch(`${s.api}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: articleUrl(fresh!) }) });
+    expect(((await fetched.json()) as { result: string }).result).toBe('written');
+    expect((await readManifest(storage)).some((l) => l.id === fresh!.id && l.event === 'new')).toBe(true);
+
+    // The one place is taken: refused at once, told when to come back.
+    const refused = await fetch(`${s.api}/search/count?q=ankara`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(((await refused.json()) as { error: string }).error).toContain('serve.maxHeavyReads');
+
+    // The client hangs up: its reader process is killed and the place is free again.
+    const readersBefore = childrenOf(s.child.pid!);
+    held.controller.abort();
+    expect(await held.answer).toBe('hung up');
+    const answered = await until('the place free again', async () => {
+      const r = await fetch(`${s.api}/search?q=ankara`);
+      return r.status === 503 ? undefined : r;
+    });
+    expect(answered.status).toBe(200);
+    const after = await reads(s.api);
+    expect(after).toMatchObject({ hungUp: 1, refused: 1, running: 0 });
+    expect(readersBefore.some((pid) => !alive(pid))).toBe(true);
+
+    // SIGTERM with a read held: exit 0 well within 10 s, state saved, no reader left behind.
+    await holdRead(s.api, '/articles');
+    const readers = childrenOf(s.child.pid!);
+    expect(readers.length).toBeGreaterThan(0);
+    const sent = performance.now();
+    s.child.kill('SIGTERM');
+    const result = await s.done;
+    const tookMs = performance.now() - sent;
+    expect(result.code).toBe(0);
+    expect(tookMs).toBeLessThan(10_000);
+    expect(result.stderr).toContain('"msg":"stopped"');
+    await until('no reader process left', async () => (readers.every((pid) => !alive(pid)) ? true : undefined));
+    const verify = await runCli(['verify', '--storage', storage]);
+    expect(verify.code).toBe(0);
+  });
+
+  it('a read over serve.readTimeoutMs is stopped and answered 503, naming the limit; the engine thread stays responsive meanwhile', async () => {
+    const mirror = await mirrorFor(stopLater, { articles: 3, days: 1, crawlDelay: 0 });
+    const storage = await tempDir();
+    const s = await serve(mirror, storage, { NEWSNAP_SERVE_READ_TIMEOUT_MS: '800' });
+    await firstCrawlEnded(s.api);
+    const r = await fetch(`${s.api}/search/count?q=${HOLD}&versions=any`);
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as { error: string }).error).toMatch(/serve\.readTimeoutMs \(800 ms\).*narrow the query/);
+    const status = await reads(s.api);
+    expect(status.timedOut).toBe(1);
+    // A normal read still works after the killed one.
+    expect((await fetch(`${s.api}/search?q=ankara`)).status).toBe(200);
+    const metrics = await (await fetch(`${s.api}/metrics`)).text();
+    expect(metrics).toMatch(/^newsnap_event_loop_delay_p99_seconds \d/m);
+    expect(metrics).toMatch(/^newsnap_heavy_reads_total\{result="timed_out"\} 1$/m);
+  });
+});
+
+/** An address of this machine that is not loopback, for a client that comes from "elsewhere". */
+function outsideAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
+  if (!found) throw new Error('this test needs a network interface with a non-loopback IPv4 address (e.g. eth0)');
+  return found.address;
+}
+
+function getFrom(localAddress: string, host: string, port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, localAddress, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the route table decides who may read', () => {
+  it('heavy and export routes refuse another machine without serve.token (403), and want the bearer token once it is set', async () => {
+    const mirror = await mirrorFor(stopLater, { articles: 3, days: 1, crawlDelay: 0 });
+    const outside = outsideAddress();
+    const open = await serve(mirror, await tempDir(), { NEWSNAP_SERVE_HOST: '0.0.0.0' });
+    expect(open.child.pid).toBeGreaterThan(0);
+    const port = Number(new URL(open.api).port);
+    for (const path of ['/search?q=ankara', '/search/count?q=ankara', '/search/feed.atom?q=ankara', '/export.wacz', '/export?format=jsonl']) {
+      expect({ path, status: await getFrom(outside, outside, port, path) }).toEqual({ path, status: 403 });
+    }
+    // Cheap routes and pages follow their own rules, as before.
+    expect(await getFrom(outside, outside, port, '/healthz')).toBe(200);
+    expect(await getFrom(outside, outside, port, '/nothing-here')).toBe(404);
+    const token = 'reader-token-1234';
+    const guarded = await serve(mirror, await tempDir(), { NEWSNAP_SERVE_HOST: '0.0.0.0', NEWSNAP_SERVE_TOKEN: token });
+    const gport = Number(new URL(guarded.api).port);
+    await firstCrawlEnded(guarded.api);
+    expect(await getFrom('127.0.0.1', '127.0.0.1', gport, '/search?q=ankara')).toBe(401);
+    expect(await getFrom(outside, outside, gport, '/search?q=ankara', { authorization: `Bearer ${token}` })).toBe(200);
+    expect(await getFrom(outside, outside, gport, '/search?q=ankara', { authorization: 'Bearer wrong-token-12345' })).toBe(401);
+  });
+});
