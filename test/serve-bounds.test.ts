@@ -103,7 +103,7 @@ describe('serve stays bounded', () => {
     expect(await postFrom('127.0.0.1', '127.0.0.1', port, '/fetch', body)).toBe(200);
     s.child.kill('SIGTERM');
     const res = await s.done;
-    expect(res.stderr).toMatch(/serve listens on 0\.0\.0\.0 without serve\.token: POST \/fetch and \/backfill are refused \(403\) from other machines until serve\.token \(NEWSNAP_SERVE_TOKEN\) is set/);
+    expect(res.stderr).toMatch(/serve listens on 0\.0\.0\.0 without serve\.token: POST \/fetch and \/backfill, the searches and the exports are refused \(403\) from other machines until serve\.token \(NEWSNAP_SERVE_TOKEN\) is set/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteState } from '../storage/state/state-store.js';
+import { ReadOnlyStorage } from '../storage/read-only.js';
 import { MANIFEST_OFFSET } from '../storage/state/state-schema.js';
 import { readManifestLines, type ManifestPosition, type ManifestRecord } from '../storage/manifest.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -55,16 +55,17 @@ export function eventLine(record: ManifestRecord): string {
 /** Where the line after `after` starts, when state knows it; else the manifest's start. */
 function startOf(root: string, after: number): ManifestPosition {
   if (after === 0 || !existsSync(join(root, 'state.sqlite'))) return { offset: 0, seq: 0 };
-  let state: SqliteState | null = null;
+  let store: ReadOnlyStorage | null = null;
   try {
-    state = new SqliteState(root, { readonly: true });
+    store = new ReadOnlyStorage(root);
+    const state = store.state;
     const offset = state.reports.offsetOfSeq(after);
     return offset === undefined ? { offset: 0, seq: 0 } : { offset, seq: after - 1 };
   } catch {
     // A state written by an older newsnap (lines not numbered yet): the manifest is read from its start.
     return { offset: 0, seq: 0 };
   } finally {
-    state?.close();
+    store?.close();
   }
 }
 
@@ -74,15 +75,16 @@ function startOf(root: string, after: number): ManifestPosition {
  */
 function appliedEnd(root: string): number | undefined {
   if (!existsSync(join(root, 'state.sqlite'))) return undefined;
-  let state: SqliteState | null = null;
+  let store: ReadOnlyStorage | null = null;
   try {
-    state = new SqliteState(root, { readonly: true });
+    store = new ReadOnlyStorage(root);
+    const state = store.state;
     const offset = state.meta.get(MANIFEST_OFFSET);
     return offset === undefined ? undefined : Number(offset);
   } catch {
     return undefined;
   } finally {
-    state?.close();
+    store?.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { articleHistory, versionDiffs, type ArticleVersion } from '../storage/article-history.js';
-import { SqliteState } from '../storage/state/state-store.js';
+import { ReadOnlyStorage } from '../storage/read-only.js';
 import type { Context } from './context.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { requireExistingStorage } from './command-flags.js';
@@ -13,14 +13,14 @@ export async function historyCommand(ctx: Context, id: string, flags: { diff?: b
   if (!/^\d{1,20}$/.test(id)) throw new UsageError(`${id} is not an article id (the number at the end of its URL, e.g. 1102014239)`);
   const storage = ctx.config.storage;
   requireExistingStorage(storage);
-  const state = new SqliteState(storage, { readonly: true });
+  const store = new ReadOnlyStorage(storage);
   let found;
   try {
-    found = articleHistory(state, id);
+    found = articleHistory(store.state, id);
   } catch (err) {
     throw new UsageError(`cannot read the history in ${storage}: ${(err as Error).message}`);
   } finally {
-    state.close();
+    store.close();
   }
   if (!found) {
     process.stderr.write(`newsnap: no article ${id} in ${storage}\n`);

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SearchReader } from '../storage/search/search-reader.js';
+import { ReadOnlyStorage } from '../storage/read-only.js';
 import { SEARCH_FILE } from '../storage/search/search-schema.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
@@ -31,9 +31,13 @@ export async function indexCommand(ctx: Context, flags: { rebuild?: boolean }): 
       return ExitCode.INTERRUPTED;
     }
     const seconds = (performance.now() - started) / 1000;
-    const reader = SearchReader.open(ctx.config.storage);
-    const stats = reader.stats();
-    reader.close();
+    const store = new ReadOnlyStorage(ctx.config.storage);
+    let stats;
+    try {
+      stats = store.search().stats();
+    } finally {
+      store.close();
+    }
     const mb = statSync(join(ctx.config.storage, SEARCH_FILE)).size / 1e6;
     const did = applied?.rebuilt ? `built (${applied.rebuilt}) from ${applied.lines} manifest lines` : `${applied?.lines ?? 0} manifest lines caught up`;
     const rate = applied && applied.lines > 0 ? `, ${(applied.versions / seconds).toFixed(0)} versions/s` : '';

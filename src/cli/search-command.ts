@@ -2,7 +2,8 @@ import { renderMarked, type Marked } from '../search/highlight.js';
 import { QueryError } from '../search/query.js';
 import { countJson, searchJson, SearchParamError, searchParams, type SearchParams } from '../service/search-api.js';
 import { countOverTime, type CountOverTime } from '../storage/search/count-over-time.js';
-import { BadCursor, SearchReader, SearchUnavailable, type SearchPage } from '../storage/search/search-reader.js';
+import { BadCursor, SearchUnavailable, type SearchPage, type SearchReader } from '../storage/search/search-reader.js';
+import { ReadOnlyStorage } from '../storage/read-only.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
 import { requireExistingStorage } from './command-flags.js';
@@ -30,9 +31,10 @@ const FLAG_OF: Record<string, string> = { q: 'QUERY', versions: '--versions', si
 export async function searchCommand(ctx: Context, query: string, flags: SearchFlags): Promise<ExitCodeValue> {
   requireExistingStorage(ctx.config.storage);
   const p = params(query, flags);
+  const store = new ReadOnlyStorage(ctx.config.storage);
   let reader: SearchReader;
   try {
-    reader = SearchReader.open(ctx.config.storage);
+    reader = store.search();
   } catch (err) {
     if (err instanceof SearchUnavailable) throw new UsageError(err.message);
     throw err;
@@ -52,7 +54,7 @@ export async function searchCommand(ctx: Context, query: string, flags: SearchFl
     if (err instanceof BadCursor) throw new UsageError(`--after: ${err.message}`);
     throw err;
   } finally {
-    reader.close();
+    store.close();
   }
 }
 

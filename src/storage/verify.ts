@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunLock } from './run-lock.js';
 import { MANIFEST_OFFSET, MANIFEST_SEQ } from './state/state-schema.js';
-import { SqliteState } from './state/state-store.js';
+import { ReadOnlyStorage } from './read-only.js';
+import type { SqliteState } from './state/state-store.js';
 import { readManifestLines, type ManifestPosition, type ManifestRecord } from './manifest.js';
 import { checkWarcFile, checkWarcRecordAt, type CheckedRecord } from '../warc/warc-check.js';
 import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
@@ -63,7 +64,8 @@ const LEFT_BEHIND = ['snapshots', 'history', 'journal'];
  */
 export async function verifyStorage(root: string, options: { since?: string; until?: string; searchIndex?: boolean; onProgress?: (stats: VerifyReport['stats']) => void } = {}): Promise<VerifyReport> {
   const started = performance.now();
-  const state = new SqliteState(root, { readonly: true });
+  const store = new ReadOnlyStorage(root);
+  const state = store.state;
   const lock = new RunLock(root).probe();
   const runInProgress = 'unknown' in lock || lock.held;
   const stats: VerifyReport['stats'] = { manifestLines: 0, articles: 0, files: 0, bytes: 0, warcFiles: 0, warcRecords: 0, warcBytes: 0, durationMs: 0 };
@@ -105,7 +107,7 @@ export async function verifyStorage(root: string, options: { since?: string; unt
     else checkWarcFiles(root, state, runInProgress, stats, report, tick);
   } finally {
     snapshot.end();
-    state.close();
+    store.close();
   }
   stats.durationMs = Math.round(performance.now() - started);
   return { storage: root, whole: problemCount === 0, problems, problemCount, runInProgress, ...('unknown' in lock ? { lockUnknown: lock.unknown } : {}), range: { since: options.since ?? null, until: options.until ?? null }, stats };
