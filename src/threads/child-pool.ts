@@ -172,7 +172,13 @@ export class ChildPool<Task, Result> {
       }
     }
     child.on('message', (m: ChildMessage) => this.onMessage(slot, m));
-    child.on('error', () => undefined);
+    child.on('error', (err) => {
+      // Not started at all (no process to exit): the slot goes, its task fails with the cause.
+      if (child.pid !== undefined) return;
+      this.slots.delete(slot);
+      if (slot.job) this.finish(slot.job, new TaskFailed(`a reader process could not be started: ${err.message}`, 'SpawnError'), false);
+      exited();
+    });
     child.on('exit', (code, signal) => {
       this.slots.delete(slot);
       if (slot.idle) clearTimeout(slot.idle);

@@ -41,7 +41,7 @@ export class HeavyReads {
   }
 
   /** Runs `task` in a reader process and sends its answer (or why there is none) on `res`. */
-  async serve(req: IncomingMessage, res: ServerResponse, task: ReadTask): Promise<void> {
+  async serve(_req: IncomingMessage, res: ServerResponse, task: ReadTask): Promise<void> {
     if (this.pool.running + this.pool.queued >= this.o.max) {
       this.count('refused');
       return sendJson(res, 503, { error: `${this.o.max} heavy reads are running (serve.maxHeavyReads); try again in ${RETRY_AFTER_S} s` }, { 'retry-after': String(RETRY_AFTER_S) });
@@ -50,8 +50,8 @@ export class HeavyReads {
     const onClose = () => {
       if (!res.writableEnded) hungUp.abort();
     };
+    // The response's close, not the request's: a request's 'close' comes once its body is read.
     res.on('close', onClose);
-    req.on('close', onClose);
     try {
       const answer = await this.pool.run(task, { signal: hungUp.signal, timeoutMs: this.o.timeoutMs });
       this.count('answered');
@@ -61,7 +61,6 @@ export class HeavyReads {
       this.failure(res, task, err as Error, hungUp.signal.aborted);
     } finally {
       res.off('close', onClose);
-      req.off('close', onClose);
     }
   }
 
