@@ -67,6 +67,8 @@ export interface ServeOptions {
   token: string;
   /** Manual fetches (POST /fetch) that may wait in the queue; past it the API answers 429. */
   maxQueuedFetches: number;
+  /** Exports (GET /export) that may wait while one is built; past them the API answers 503 with Retry-After. */
+  maxQueuedExports: number;
   /** The status pages (`/`, `/articles/…`) need the token too. */
   protectPages: boolean;
   /** A backfill serve works through beside its schedule (days YYYY-MM-DD; `until` empty: today); `since` empty: none. */
@@ -191,6 +193,7 @@ export const DEFAULTS: Config = {
     jitterSeconds: 0,
     token: '',
     maxQueuedFetches: 32,
+    maxQueuedExports: 4,
     protectPages: false,
     backfill: { since: '', until: '' },
   },
