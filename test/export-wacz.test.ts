@@ -82,11 +82,12 @@ describe('newsnap export --format wacz', () => {
     expect(names.filter((n) => !n.startsWith('archive/')).sort()).toEqual(['datapackage-digest.json', 'datapackage.json', 'indexes/index.cdxj', 'pages/pages.jsonl']);
     const warcs = entries.filter((e) => e.name.startsWith('archive/'));
     expect(warcs.length).toBeGreaterThan(0);
-    for (const w of warcs) expect(w.name, 'stored, not deflated again').toMatch(/^archive\/newsnap-export-20251215140000000-\d{5}\.warc\.gz$/);
+    // Named and dated by the newest capture (T1), not the clock of the export (T2).
+    for (const w of warcs) expect(w.name, 'stored, not deflated again').toMatch(/^archive\/newsnap-export-20251215130000000-\d{5}\.warc\.gz$/);
     expect(warcs.every((w) => w.method === 0)).toBe(true);
 
     const pkg = JSON.parse(unpackedText('datapackage.json')) as { profile: string; wacz_version: string; created: string; resources: Array<{ name: string; path: string; hash: string; bytes: number }> };
-    expect(pkg).toMatchObject({ profile: 'data-package', wacz_version: '1.1.1', created: T2 });
+    expect(pkg).toMatchObject({ profile: 'data-package', wacz_version: '1.1.1', created: T1 });
     const files = entries.filter((e) => !e.name.startsWith('datapackage'));
     expect(pkg.resources.map((r) => r.path).sort()).toEqual(files.map((e) => e.name).sort());
     for (const r of pkg.resources) {

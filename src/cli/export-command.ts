@@ -1,14 +1,14 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { csvHeader, csvRow, exportRecords, jsonLine } from '../export/export.js';
-import { SqliteState } from '../storage/state/state-store.js';
+import { exporterOf, exportSite, FORMAT_NAMES, type Exporter, type ExportJob, type ExportProgress, type ExportSelection, type ExportSummary } from '../export/exporters.js';
+import { stagedOutput } from '../export/staged-output.js';
+import { ReadOnlyStorage } from '../storage/read-only.js';
 import { StorageError } from '../disk/storage-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Context } from './context.js';
 import { dayRangeFlags, requireExistingStorage } from './command-flags.js';
 import { UsageError } from './usage-error.js';
-import { exportParquet, exportWacz, type ExportSelection } from './export-formats.js';
 
 export interface ExportFlags {
   since?: string;
@@ -19,112 +19,119 @@ export interface ExportFlags {
   id?: string[];
 }
 
-const FORMATS = ['jsonl', 'csv', 'wacz', 'parquet'];
+/** The reader of stdout went away (`| head`): the export ends quietly, as `history` does. */
+class OutputClosed extends Error {
+  override readonly name = 'OutputClosed';
+}
 
 /**
- * `newsnap export`: every captured article as JSON lines or CSV, from the snapshot files; or a
- * WACZ of their archived captures, or a Parquet dataset. Reads only: no lock (beside a running
- * crawl or serve), no request. `.gz` on a JSON lines or CSV file name gzips.
+ * `newsnap export`: every captured article in one of the formats of the export registry (JSON
+ * lines, CSV, a WACZ, a Parquet dataset). Reads only: no lock (beside a running crawl or serve),
+ * no request. `.gz` on a JSON lines or CSV file name gzips. A file or folder is made beside
+ * `--out` and moved there when whole (its folder made when missing).
  */
 export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<ExitCodeValue> {
   const format = flags.format ?? 'jsonl';
-  if (!FORMATS.includes(format)) throw new UsageError(`--format ${format}: one of ${FORMATS.join(', ')}`);
+  const exporter = exporterOf(format);
+  if (!exporter) throw new UsageError(`--format ${format}: one of ${FORMAT_NAMES.join(', ')}`);
   const { since, until } = dayRangeFlags(flags);
   if (flags.id?.some((id) => !/^\d{1,20}$/.test(id))) throw new UsageError(`--id ${flags.id.join(' ')}: article ids are numbers (the digits at the end of an article URL)`);
+  const out = flags.out ?? '-';
+  if (exporter.output !== 'stream' && out === '-') throw new UsageError(format === 'wacz' ? '--format wacz needs --out FILE.wacz' : '--format parquet needs --out DIR (a folder for the three tables)');
+  if (format === 'wacz' && !out.endsWith('.wacz')) throw new UsageError(`--out ${out}: a WACZ file's name ends in .wacz (replay tools go by it)`);
   const root = ctx.config.storage;
   requireExistingStorage(root);
-  if (format === 'wacz' || format === 'parquet') return exportPackage(ctx, format, flags, { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(flags.id ? { ids: flags.id } : {}) });
-  const out = flags.out ?? '-';
-  const file = out === '-' ? null : createWriteStream(out);
-  const gzip = out.endsWith('.gz') ? createGzip() : null;
-  if (gzip) gzip.pipe(file ?? process.stdout);
-  const sink: NodeJS.WritableStream = gzip ?? file ?? process.stdout;
-  // A reader that went away (| head) ends the export quietly, as it ends `history`.
-  let closed = false;
-  sink.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    closed = true;
-  });
-  // Records are gathered into writes of a few hundred KB: a write per record waits on the stream for each.
-  let pending: string[] = [];
-  let pendingBytes = 0;
-  const write = async (text: string, flush = false) => {
-    pending.push(text);
-    pendingBytes += text.length;
-    if (!flush && pendingBytes < 256 * 1024) return;
-    const chunk = pending.join('');
-    pending = [];
-    pendingBytes = 0;
-    if (sink.write(chunk) || closed) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        for (const e of ['drain', 'close', 'error']) sink.off(e, done);
-        resolve();
-      };
-      for (const e of ['drain', 'close', 'error']) sink.once(e, done);
-    });
-  };
-  const state = new SqliteState(root, { readonly: true });
+  const selection: ExportSelection = { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(flags.id ? { ids: flags.id } : {}), ...(flags.versions ? { versions: true } : {}) };
+  const storage = new ReadOnlyStorage(root);
   const started = performance.now();
-  let records = 0;
-  let bytes = 0;
   let problems = 0;
+  const job: Omit<ExportJob, 'staging'> = {
+    storage,
+    site: exportSite(ctx.config),
+    selection,
+    onProblem: (path, why) => {
+      problems++;
+      ctx.log.warn({ path }, `${path} ${why}`);
+    },
+    ...(exporter.output === 'stream' ? {} : { onProgress: progressLog(ctx, `${format} export`) }),
+  };
+  let summary: ExportSummary | null = null;
   try {
-    if (format === 'csv') await write(csvHeader(flags.versions === true));
-    for await (const r of exportRecords({
-      root,
-      state,
-      siteName: ctx.config.site.name,
-      ...(since ? { since } : {}),
-      ...(until ? { until } : {}),
-      ...(flags.id ? { ids: flags.id } : {}),
-      versions: flags.versions === true,
-      onProblem: (path, why) => {
-        problems++;
-        ctx.log.warn({ path }, `${path} ${why}`);
-      },
-    })) {
-      if (closed || process.stdout.destroyed) break;
-      const text = format === 'csv' ? csvRow(r, flags.versions === true) : jsonLine(r);
-      bytes += Buffer.byteLength(text);
-      records++;
-      await write(text);
-    }
-    await write('', true);
+    if (out === '-') summary = await toStdout(exporter, job);
+    else summary = await stagedOutput(out, exporter.output === 'folder' ? 'folder' : 'file', (path, scratch) => (exporter.output === 'stream' ? toFile(exporter, { ...job, staging: scratch }, path, out.endsWith('.gz')) : exporter.produce({ ...job, staging: scratch }, { path })));
   } catch (err) {
-    throw StorageError.isStorageFailure(err) ? StorageError.from(err, out, 'write the export to') : err;
+    if (!(err instanceof OutputClosed)) throw StorageError.isStorageFailure(err) ? StorageError.from(err, out, 'write the export to') : err;
   } finally {
-    state.close();
-    if (sink !== process.stdout) {
-      sink.end();
-      await finished(file ?? sink);
-    }
+    storage.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  ctx.log.info({ records, bytes, problems, seconds: Number(seconds.toFixed(2)), recordsPerSecond: Math.round(records / Math.max(seconds, 0.001)) }, 'export finished');
+  ctx.log.info({ format, ...(out === '-' ? {} : { out }), ...summary?.details, problems, seconds: Number(seconds.toFixed(2)), recordsPerSecond: Math.round((summary?.records ?? 0) / Math.max(seconds, 0.001)) }, 'export finished');
   return problems > 0 ? ExitCode.PARTIAL : ExitCode.OK;
 }
 
-/** WACZ (a file) or Parquet (a folder): `--out` is required, and the work is logged as it goes. */
-async function exportPackage(ctx: Context, format: 'wacz' | 'parquet', flags: ExportFlags, sel: ExportSelection): Promise<ExitCodeValue> {
-  const out = flags.out;
-  if (!out || out === '-') throw new UsageError(format === 'wacz' ? '--format wacz needs --out FILE.wacz' : '--format parquet needs --out DIR (a folder for the three tables)');
-  if (format === 'wacz' && !out.endsWith('.wacz')) throw new UsageError(`--out ${out}: a WACZ file's name ends in .wacz (replay tools go by it)`);
-  const state = new SqliteState(ctx.config.storage, { readonly: true });
-  const started = performance.now();
-  let problems = 0;
-  const onProblem = (path: string, why: string) => {
-    problems++;
-    ctx.log.warn({ path }, `${path} ${why}`);
+/** A stream export to stdout, each write waiting for the pipe to drain. */
+async function toStdout(exporter: Exporter, job: Omit<ExportJob, 'staging'>): Promise<ExportSummary> {
+  let closed = false;
+  const sink = process.stdout;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
   };
+  sink.on('error', onError);
   try {
-    const result = format === 'wacz' ? await exportWacz(ctx, state, out, sel, onProblem) : await exportParquet(ctx, state, out, sel, onProblem);
-    const seconds = (performance.now() - started) / 1000;
-    ctx.log.info({ format, out, ...result, problems, seconds: Number(seconds.toFixed(2)) }, 'export finished');
-  } catch (err) {
-    throw StorageError.isStorageFailure(err) ? StorageError.from(err, out, 'write the export to') : err;
+    // Streams stage nothing: no scratch folder is needed.
+    return await exporter.produce({ ...job, staging: '' }, { write: (chunk) => (closed || sink.destroyed ? Promise.reject(new OutputClosed('stdout closed')) : written(sink, chunk)) });
   } finally {
-    state.close();
+    sink.off('error', onError);
   }
-  return problems > 0 ? ExitCode.PARTIAL : ExitCode.OK;
+}
+
+/** A stream export to a file (gzipped when its name ends in .gz). */
+async function toFile(exporter: Exporter, job: ExportJob, path: string, gzipped: boolean): Promise<ExportSummary> {
+  const file = createWriteStream(path);
+  const gzip = gzipped ? createGzip() : null;
+  gzip?.pipe(file);
+  const sink: NodeJS.WritableStream = gzip ?? file;
+  let failure: Error | null = null;
+  for (const s of [file, gzip]) s?.on('error', (err: Error) => (failure ??= err));
+  try {
+    return await exporter.produce(job, {
+      write: (chunk) => {
+        if (failure) return Promise.reject(failure);
+        return written(sink, chunk);
+      },
+    });
+  } finally {
+    sink.end();
+    await finished(file).catch((err: Error) => (failure ??= err));
+    if (failure) throw failure;
+  }
+}
+
+/** Writes a chunk, resolving once the stream has room again (or is gone). */
+function written(sink: NodeJS.WritableStream, chunk: string): Promise<void> {
+  if (sink.write(chunk)) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      for (const e of ['drain', 'close', 'error']) sink.off(e, done);
+      resolve();
+    };
+    for (const e of ['drain', 'close', 'error']) sink.once(e, done);
+  });
+}
+
+/** Progress goes to the log at most this often (and at the end of each phase). */
+const PROGRESS_EVERY_MS = 2000;
+
+/** A progress callback that logs at most every PROGRESS_EVERY_MS. */
+export function progressLog(ctx: Context, what: string): (p: ExportProgress) => void {
+  let last = 0;
+  let lastPhase = '';
+  return (p) => {
+    const t = performance.now();
+    if (p.phase === lastPhase && t - last < PROGRESS_EVERY_MS && p.done !== p.of) return;
+    last = t;
+    lastPhase = p.phase;
+    ctx.log.info({ phase: p.phase, done: p.done, of: p.of || undefined, records: p.records }, `${what}: ${p.phase} ${p.done}${p.of ? ` of ${p.of}` : ''}`);
+  };
 }

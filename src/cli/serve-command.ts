@@ -2,8 +2,9 @@ import { requireOperatorContact } from '../config/index.js';
 import { createApi, isLoopback, listen } from '../service/http-api.js';
 import { Waiters } from '../service/events-api.js';
 import { CrawlService } from '../service/crawl-service.js';
-import { WaczExports } from '../service/wacz-exports.js';
-import { exportWacz } from './export-formats.js';
+import { ExportBuilds } from '../service/export-builds.js';
+import { exportSite } from '../export/exporters.js';
+import { join } from 'node:path';
 import { ServiceMetrics } from '../service/metrics.js';
 import type { Context } from './context.js';
 import { changeFeed, startDeliverer } from './delivery.js';
@@ -16,10 +17,6 @@ import { HeavyReads } from '../service/reads/heavy-reads.js';
 import { LoopDelayMonitor } from '../service/loop-delay.js';
 import { registerReadMetrics } from '../service/read-metrics.js';
 import { cpuPlan } from '../threads/cpu-plan.js';
-import { sendFile } from '../service/file-ranges.js';
-import { parseDay } from '../engine/lanes/crawl-plan.js';
-import type { ExportHandler } from '../service/http-api.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestScheduler } from '../engine/request-scheduler.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -43,9 +40,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
     const deliverer = startDeliverer(ctx, storage, shutdown, (o) => metrics.webhook(o));
     let stateOpen = true;
     const service: CrawlService = new CrawlService({ config: ctx.config, engine: runtime.engine, storage, metrics });
-    const exports = new WaczExports(ctx.config.storage, (range, out) =>
-      exportWacz(ctx, storage.state, out, range, (path, why) => ctx.log.warn({ path }, `${path} ${why}`)),
-    );
+    const exports = await ExportBuilds.open({ root: ctx.config.storage, staging: join(ctx.config.storage, 'exports'), maxQueued: ctx.config.serve.maxQueuedExports, data: exportSite(ctx.config), log: ctx.log });
     const reads = new HeavyReads({
       data: { root: ctx.config.storage, searchIndex: ctx.config.search.index, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname, storageId: storage.id },
       max: ctx.config.serve.maxHeavyReads,
@@ -54,12 +49,15 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       log: ctx.log,
     });
     // Reads in flight are abandoned at the first signal: nothing of theirs needs saving.
-    shutdown.signal.addEventListener('abort', () => void reads.close(), { once: true });
-    shutdown.onForce(() => reads.killAll());
+    shutdown.signal.addEventListener('abort', () => void Promise.all([reads.close(), exports.close()]), { once: true });
+    shutdown.onForce(() => {
+      reads.killAll();
+      exports.killAll();
+    });
     const loopDelay = new LoopDelayMonitor();
     const status = () => ({
       ...service.status(),
-      reads: { ...reads.status(), exports: { running: 0, queued: 0, refused: 0 }, eventLoopDelay: loopDelay.now() },
+      reads: { ...reads.status(), exports: exports.status(), eventLoopDelay: loopDelay.now() },
       index: storage.indexLag(),
     });
     registerReadMetrics(metrics.registry, { loopDelay: () => loopDelay.now(), reads: () => reads.status(), indexBehind: () => storage.indexLag().behind });
@@ -78,7 +76,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
       reads,
-      exports: waczHandler(exports),
+      exports,
       status,
     });
     const { host, port } = ctx.config.serve;
@@ -160,23 +158,5 @@ function memoized<T>(ms: number, read: () => T): () => T {
       at = performance.now();
     }
     return value;
-  };
-}
-
-/** Until the export registry lands: GET /export.wacz from the kept packages. */
-function waczHandler(exports: WaczExports): ExportHandler {
-  return {
-    async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
-      const range: { since?: string; until?: string } = {};
-      for (const name of ['since', 'until'] as const) {
-        const value = params.get(name);
-        if (!value) continue;
-        const day = parseDay(value);
-        if (!day) return void res.writeHead(400).end(`${name}=${value} is not a date (YYYY-MM-DD)`);
-        range[name] = day;
-      }
-      const built = await exports.file(range);
-      await sendFile(req, res, built.path, { 'content-type': 'application/wacz', 'cache-control': 'no-cache' }, built.etag);
-    },
   };
 }

@@ -67,6 +67,8 @@ export interface ServeOptions {
   token: string;
   /** Manual fetches (POST /fetch) that may wait in the queue; past it the API answers 429. */
   maxQueuedFetches: number;
+  /** Exports (GET /export) that may wait while one is built; past them the API answers 503 with Retry-After. */
+  maxQueuedExports: number;
   /** The status pages (`/`, `/articles/…`) need the token too. */
   protectPages: boolean;
   /** A heavy read (search, counts, history, the status page's search) over this is stopped and answered 503. */
@@ -195,6 +197,7 @@ export const DEFAULTS: Config = {
     jitterSeconds: 0,
     token: '',
     maxQueuedFetches: 32,
+    maxQueuedExports: 4,
     protectPages: false,
     readTimeoutMs: 10_000,
     maxHeavyReads: 2,

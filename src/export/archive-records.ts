@@ -1,8 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { WARC_DIR } from '../warc/warc-files.js';
-import { warcMembers } from '../warc/warc-members.js';
+import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
+import { warcMembers, type MemberOrDamage } from '../warc/warc-members.js';
 import { httpParts, parseWarcRecord } from '../warc/warc-record.js';
 
 /** One record of the archive that belongs to an exported article, with what the indexes say of it. */
@@ -28,19 +28,54 @@ export interface ArchiveRecord {
   mime: string | null;
 }
 
-/** The WARC files of the archive that are closed, in the order they were written. */
-export function closedWarcFiles(root: string): string[] {
+/** A WARC file as an export found it when it began: how far it reads it. */
+export interface ArchiveFile {
+  /** Relative to the storage folder, by its final name (`warc/<name>.warc.gz`), `.open` or not. */
+  file: string;
+  /** Its size then: bytes appended after are not read. */
+  size: number;
+  /** Still being written then (its last record may be torn). */
+  open: boolean;
+}
+
+/**
+ * Every WARC file of the archive, closed or still being written, in the order they were written
+ * (by name: a prefix, a timestamp and a serial), each with its size now. An export takes this
+ * once, at its start, and reads no further: so it holds every capture made before it began
+ * (the open file's too), and a record appended meanwhile is never half read.
+ */
+export function archiveFiles(root: string): ArchiveFile[] {
   let names: string[];
   try {
     names = readdirSync(join(root, WARC_DIR));
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.warc.gz')).sort();
+  const files: ArchiveFile[] = [];
+  for (const name of names) {
+    const open = name.endsWith(`.warc.gz${OPEN_SUFFIX}`);
+    if (!open && !name.endsWith('.warc.gz')) continue;
+    try {
+      const size = statSync(join(root, WARC_DIR, name)).size;
+      files.push({ file: `${WARC_DIR}/${open ? name.slice(0, -OPEN_SUFFIX.length) : name}`, size, open });
+    } catch {
+      // Renamed from `.open` between the listing and now: its closed name is in the listing too, or the next export sees it.
+    }
+  }
+  return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : Number(a.open) - Number(b.open))).filter((f, i, all) => all[i - 1]?.file !== f.file);
+}
+
+/** The WARC files of the archive that are closed, in the order they were written. */
+export function closedWarcFiles(root: string): string[] {
+  return archiveFiles(root)
+    .filter((f) => !f.open)
+    .map((f) => f.file.slice(WARC_DIR.length + 1));
 }
 
 export interface ArchiveScan {
   root: string;
+  /** What to read (archiveFiles() at the export's start). */
+  files: readonly ArchiveFile[];
   /** Whether records of this URL are wanted. */
   wants: (url: string) => boolean;
   /** Record types wanted (the warcinfo of a file never is). */
@@ -52,27 +87,28 @@ export interface ArchiveScan {
 }
 
 /**
- * The records of wanted URLs in every closed WARC file, in file order (so an original comes
- * before the revisits that refer to it). Files still being written (`.open`) are left out: their
- * last record may be half written. Yields to the event loop every few hundred members, so that
- * serve goes on answering while it builds an export.
+ * The records of wanted URLs in the given WARC files, in file order (so an original comes before
+ * the revisits that refer to it). A file being written is read up to its size at the export's
+ * start, and there up to its last whole record (a gzip member whose CRC and size hold, and that
+ * parses as a record): a record cut by that size is being appended, not damage. Yields to the
+ * event loop every few hundred members, so that a process building an export goes on answering.
  */
 export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<ArchiveRecord> {
-  const files = closedWarcFiles(scan.root);
+  const files = scan.files;
   let members = 0;
   let bytes = 0;
-  for (const [i, name] of files.entries()) {
-    const file = `${WARC_DIR}/${name}`;
-    for (const m of warcMembers(join(scan.root, file))) {
+  for (const [i, { file, size, open }] of files.entries()) {
+    for (const m of openedMembers(scan.root, file, size, open)) {
       if (++members % 256 === 0) await yieldToLoop();
       if (m.kind === 'damage') {
-        scan.onDamage(file, m.offset, m.reason);
+        // The open file's torn end is the record being written when the export began.
+        if (!(open && m.offset + m.length >= size)) scan.onDamage(file, m.offset, m.reason);
         continue;
       }
       bytes += m.length;
       const record = parseWarcRecord(m.data);
       if (typeof record === 'string') {
-        scan.onDamage(file, m.offset, record);
+        if (!(open && m.offset + m.length >= size)) scan.onDamage(file, m.offset, record);
         continue;
       }
       const { headers } = record;
@@ -98,4 +134,22 @@ export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<Archive
     }
     scan.onFile?.(i + 1, files.length, bytes);
   }
+}
+
+/** The members of a file up to `size`: under its `.open` name, or its final one when it was closed since. */
+function* openedMembers(root: string, file: string, size: number, open: boolean): Generator<MemberOrDamage> {
+  const path = join(root, file);
+  if (open) {
+    let started = false;
+    try {
+      for (const m of warcMembers(path + OPEN_SUFFIX, size)) {
+        started = true;
+        yield m;
+      }
+      return;
+    } catch (err) {
+      if (started || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  yield* warcMembers(path, size);
 }

@@ -48,7 +48,7 @@ export function datasetCard(c: CardInput): string {
     '',
     `# ${c.siteName} articles, as newsnap archived them`,
     '',
-    `News articles of ${c.siteUrl} (${scope}), every version newsnap captured, and the index of its web archive (WARC) records. Made by ${c.software} on ${c.now}.`,
+    `News articles of ${c.siteUrl} (${scope}), every version newsnap captured, and the index of its web archive (WARC) records. Made by ${c.software}; it holds what was captured up to ${c.now}.`,
     '',
     '## Tables',
     '',

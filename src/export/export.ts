@@ -40,6 +40,12 @@ export interface ExportOptions extends ExportScope {
 
 const PAGE = 500;
 
+/**
+ * An export's time is its newest capture's, never the clock's (the same archive gives the same
+ * bytes); one with no capture still needs a time: the earliest a zip entry can say.
+ */
+export const EMPTY_PACKAGE_TIME = '1980-01-01T00:00:00.000Z';
+
 /** One article with its versions as records, oldest first, each with the manifest line that made it. */
 export interface ArticleExport {
   article: ArticleRecord;

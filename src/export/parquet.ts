@@ -1,10 +1,11 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { archiveRecords } from './archive-records.js';
+import { archiveFiles, archiveRecords, type ArchiveFile } from './archive-records.js';
 import { surtOf } from './cdxj.js';
 import { datasetCard } from './dataset-card.js';
 import { editStats } from './edit-stats.js';
-import { exportArticles, type ArticleExport, type ExportScope } from './export.js';
+import { chosenArticles, EMPTY_PACKAGE_TIME, exportArticles, type ArticleExport, type ExportScope } from './export.js';
+import { ExportSpill } from './export-spill.js';
 import { ParquetTable, type Column } from './parquet-table.js';
 
 export const ARTICLE_COLUMNS: readonly Column[] = [
@@ -53,7 +54,10 @@ export interface ParquetOptions extends ExportScope {
   siteUrl: string;
   /** The folder to write articles.parquet, versions.parquet, captures.parquet and README.md in. */
   dir: string;
-  now: string;
+  /** A folder of the caller's for the spill database (the caller removes it). */
+  staging: string;
+  /** What to read; default: archiveFiles() now. */
+  files?: readonly ArchiveFile[];
   software: string;
   onProgress?: (p: { phase: string; done: number; of: number; records: number }) => void;
 }
@@ -63,6 +67,8 @@ export interface ParquetResult {
   versions: number;
   captures: number;
   rowGroups: Record<'articles' | 'versions' | 'captures', number>;
+  /** The dataset's time: the newest capture or check of its articles (UTC ISO). */
+  created: string;
 }
 
 const ts = (iso: string | null | undefined): Date | null => (iso ? new Date(iso) : null);
@@ -71,20 +77,36 @@ const CAPTURED = new Set(['response', 'revisit', 'conversion']);
 /**
  * The dataset: three tables as Parquet files (each written as `<name>.parquet.part` and renamed
  * when whole) and a dataset card. Articles and versions come from the snapshot files (as the
- * JSON-lines export reads them), captures from the closed WARC files.
+ * JSON-lines export reads them), captures from the WARC files as they were at the start (the
+ * file being written up to its last whole record). The chosen URLs wait in a spill database, not
+ * in memory. The dataset's time is its articles' newest capture or check (read from state
+ * before anything is written), not the clock: the same archive gives the same files.
  */
 export async function writeParquet(o: ParquetOptions): Promise<ParquetResult> {
   await mkdir(o.dir, { recursive: true });
-  const meta = { createdBy: o.software, kv: { 'newsnap.site': o.siteName, 'newsnap.created': o.now } };
+  const files = o.files ?? archiveFiles(o.root);
+  const spill = new ExportSpill(o.staging);
+  try {
+    return await writeTables(o, files, spill);
+  } finally {
+    spill.close();
+  }
+}
+
+async function writeTables(o: ParquetOptions, files: readonly ArchiveFile[], spill: ExportSpill): Promise<ParquetResult> {
+  let newest = '';
+  for (const a of chosenArticles(o.state, o)) {
+    spill.addUrl(a.url);
+    for (const at of [a.capturedAt, a.checkedAt]) if (at && at > newest) newest = at;
+  }
+  const created = new Date(newest || EMPTY_PACKAGE_TIME).toISOString();
+  const meta = { createdBy: o.software, kv: { 'newsnap.site': o.siteName, 'newsnap.created': created } };
   const part = (name: string) => join(o.dir, `${name}.parquet.part`);
   const articles = new ParquetTable(part('articles'), ARTICLE_COLUMNS, meta);
   const versions = new ParquetTable(part('versions'), VERSION_COLUMNS, meta);
   const captures = new ParquetTable(part('captures'), CAPTURE_COLUMNS, { ...meta, groupRows: 200_000 });
-  // The URLs whose captures go in the captures table: the articles', gathered on the way.
-  const urls = new Set<string>();
   try {
     for (const a of exportArticles(o)) {
-      urls.add(a.article.url);
       addArticle(a, articles, versions);
       if (articles.rowCount % 5000 === 0) o.onProgress?.({ phase: 'articles', done: articles.rowCount, of: 0, records: versions.rowCount });
     }
@@ -92,7 +114,8 @@ export async function writeParquet(o: ParquetOptions): Promise<ParquetResult> {
     versions.close();
     const scan = archiveRecords({
       root: o.root,
-      wants: (url) => urls.has(url),
+      files,
+      wants: (url) => spill.hasUrl(url),
       types: CAPTURED,
       onDamage: (file, offset, reason) => o.onProblem(`${file}#${offset}`, `${reason}: left out (newsnap verify says more)`),
       onFile: (done, of) => o.onProgress?.({ phase: 'captures', done, of, records: captures.rowCount }),
@@ -122,8 +145,9 @@ export async function writeParquet(o: ParquetOptions): Promise<ParquetResult> {
     versions: versions.rowCount,
     captures: captures.rowCount,
     rowGroups: { articles: articles.groups, versions: versions.groups, captures: captures.groups },
+    created,
   };
-  await writeFile(join(o.dir, 'README.md'), datasetCard({ ...o, result, tables: { articles: ARTICLE_COLUMNS, versions: VERSION_COLUMNS, captures: CAPTURE_COLUMNS } }));
+  await writeFile(join(o.dir, 'README.md'), datasetCard({ ...o, now: created, result, tables: { articles: ARTICLE_COLUMNS, versions: VERSION_COLUMNS, captures: CAPTURE_COLUMNS } }));
   return result;
 }
 

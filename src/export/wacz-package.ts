@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -53,7 +53,7 @@ async function staged(dir: string, name: string, text: string): Promise<StagedPa
  * range request; the rest is deflated. Streamed from the staged files (yazl writes ZIP64 when
  * the package passes 4 GB); written to `<out>.part` and renamed, so `out` is whole or absent.
  */
-export async function writeZip(out: string, parts: StagedPart[], mtime: Date, onBytes: (bytes: number) => void): Promise<number> {
+export async function writeZip(out: string, parts: ReadonlyArray<Pick<StagedPart, 'path' | 'name'>>, mtime: Date, onBytes: (bytes: number) => void = () => undefined): Promise<number> {
   const zip = new ZipFile();
   for (const p of parts) zip.addFile(p.path, p.name, { compress: !p.name.endsWith('.gz'), mtime });
   zip.end();
@@ -74,4 +74,10 @@ export async function writeZip(out: string, parts: StagedPart[], mtime: Date, on
     throw err;
   }
   return written;
+}
+
+/** A folder's files (a Parquet dataset) as one zip, in name order, each entry dated `mtime`: the same folder gives the same bytes. */
+export async function zipFolder(dir: string, out: string, mtime: Date): Promise<number> {
+  const names = (await readdir(dir)).sort();
+  return writeZip(out, names.map((name) => ({ path: join(dir, name), name })), mtime);
 }

@@ -1,8 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { archiveRecords } from './archive-records.js';
+import { closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWarcFile, readMemberAt } from '../warc/warc-reader.js';
+import { archiveFiles, archiveRecords, type ArchiveFile } from './archive-records.js';
 import { cdxjLine } from './cdxj.js';
-import { chosenArticles, exportRecords, type ExportScope } from './export.js';
+import { chosenArticles, EMPTY_PACKAGE_TIME, exportRecords, type ExportScope } from './export.js';
+import { ExportSpill } from './export-spill.js';
 import { LineSort } from './line-sort.js';
 import { StagedFile } from './staged-file.js';
 import { writeDatapackage, writeZip } from './wacz-package.js';
@@ -11,17 +13,19 @@ import { WarcCopier } from './warc-copy.js';
 export interface WaczOptions extends ExportScope {
   /** The `.wacz` file to write (whole or not at all). */
   out: string;
+  /** A folder of the caller's for the parts and the spill database (the caller removes it). */
+  staging: string;
   /** WARC file name prefix (archive.prefix) and the size at which a new file begins. */
   prefix: string;
   maxFileBytes: number;
-  /** Now (UTC ISO), from newsnap's clock: the package's creation time and its files' mtime. */
-  now: string;
   software: string;
+  /** What to read; default: archiveFiles() now. */
+  files?: readonly ArchiveFile[];
   onProgress?: (p: WaczProgress) => void;
 }
 
 export interface WaczProgress {
-  phase: 'archive' | 'pages' | 'index' | 'zip';
+  phase: 'archive' | 'copy' | 'pages' | 'index' | 'zip';
   /** archive: WARC files read, of how many; zip: bytes written. */
   done: number;
   of: number;
@@ -36,6 +40,8 @@ export interface WaczResult {
   records: number;
   indexed: number;
   bytes: number;
+  /** The package's time: its newest capture's (UTC ISO). */
+  created: string;
 }
 
 /** Records of an article that go into the package: each exchange whole, and its rendered DOM. */
@@ -47,80 +53,98 @@ const INDEXED = new Set(['response', 'revisit']);
  * (every version, every revisit and the original it refers to, requests and rendered DOMs),
  * copied member by member from the archive, rather than whole archive files: an export of one
  * day or one article stays that size, not the size of the files its records happen to share.
- * Parts are staged in a folder beside `out` (hashed as they are written), then zipped; memory
- * stays bounded (the index is sorted in runs on disk past 32 MB).
+ *
+ * Two passes over the archive, as it was at the start (the file being written up to its last
+ * whole record): the first finds the records and keeps where they are in a spill database, the
+ * second copies them. So the package's every time (its `created`, its WARC files' names and
+ * warcinfo dates, the zip's entry times) is the newest capture's, known before anything is
+ * written: the same archive gives the same bytes, whenever it is exported. Memory is bounded by
+ * the spill database and the index sort's runs, whatever the selection.
  */
 export async function writeWacz(o: WaczOptions): Promise<WaczResult> {
-  const staging = await mkdtemp(join(dirname(o.out), '.newsnap-wacz-'));
+  const spill = new ExportSpill(o.staging);
   try {
-    const urls = new Set<string>();
-    for (const a of chosenArticles(o.state, o)) urls.add(a.url);
-    const index = new LineSort(staging);
-    const copied = await copyRecords(o, staging, urls, index);
-    const pages = await writePages(o, staging, copied.seen);
+    for (const a of chosenArticles(o.state, o)) spill.addUrl(a.url);
+    const articles = spill.urls;
+    await findRecords(o, spill);
+    const created = new Date(spill.newest() ?? EMPTY_PACKAGE_TIME).toISOString();
+    const index = new LineSort(o.staging);
+    const copied = await copyRecords(o, spill, created, index);
+    const pages = await writePages(o, spill);
     o.onProgress?.({ phase: 'index', done: 0, of: copied.indexed, records: copied.records });
-    const cdxj = await StagedFile.create(join(staging, 'indexes/index.cdxj'), 'indexes/index.cdxj');
+    const cdxj = await StagedFile.create(join(o.staging, 'indexes/index.cdxj'), 'indexes/index.cdxj');
     for await (const line of index.drain()) await cdxj.write(Buffer.concat([line, NEWLINE]));
     const parts = [pages.part, await cdxj.close(), ...copied.files];
     const range = o.ids ? `articles ${[...o.ids].join(', ')}` : o.since || o.until ? `articles of ${o.since ?? 'the first day'} to ${o.until ?? 'the last day'}` : 'all articles';
-    const meta = await writeDatapackage(staging, parts, {
+    const meta = await writeDatapackage(o.staging, parts, {
       title: `${o.siteName}: ${range}`,
-      description: `Every archived capture of ${urls.size} ${o.siteName} article(s) (${range}), each version and each revisit, as newsnap archived them; one page per version in pages/pages.jsonl.`,
-      created: o.now,
+      description: `Every archived capture of ${articles} ${o.siteName} article(s) (${range}), each version and each revisit, as newsnap archived them; one page per version in pages/pages.jsonl.`,
+      created,
       software: o.software,
       ...(pages.first ? { mainPageUrl: pages.first.url, mainPageDate: pages.first.ts } : {}),
     });
-    const bytes = await writeZip(o.out, [...parts, ...meta], new Date(o.now), (done) => o.onProgress?.({ phase: 'zip', done, of: 0, records: copied.records }));
-    return { articles: urls.size, pages: pages.count, records: copied.records, indexed: copied.indexed, bytes };
+    const bytes = await writeZip(o.out, [...parts, ...meta], new Date(created), (done) => o.onProgress?.({ phase: 'zip', done, of: 0, records: copied.records }));
+    return { articles, pages: pages.count, records: copied.records, indexed: copied.indexed, bytes, created };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    spill.close();
   }
 }
 
 const NEWLINE = Buffer.from('\n');
 
-/** Copies the records of the chosen URLs into new WARC files; indexes responses and revisits. */
-async function copyRecords(o: WaczOptions, staging: string, urls: Set<string>, index: LineSort) {
-  const stamp = o.now.replace(/\D/g, '').slice(0, 17);
-  const copier = new WarcCopier(join(staging, 'archive'), {
-    prefix: o.prefix,
-    stamp,
-    date: o.now,
-    maxFileBytes: o.maxFileBytes,
-    info: { software: o.software, format: 'WARC File Format 1.1', description: `records copied unchanged from the newsnap archive of ${o.siteName}` },
-  });
-  const originals = new Set<string>();
-  const refersTo = new Map<string, string>();
-  const seen = new Set<string>();
+/** First pass: where the records of the chosen URLs are (their bytes are read again when copied). */
+async function findRecords(o: WaczOptions, spill: ExportSpill): Promise<void> {
   let records = 0;
-  let indexed = 0;
   const scan = archiveRecords({
     root: o.root,
-    wants: (url) => urls.has(url),
+    files: o.files ?? archiveFiles(o.root),
+    wants: (url) => spill.hasUrl(url),
     types: COPIED,
     onDamage: (file, offset, reason) => o.onProblem(`${file}#${offset}`, `${reason}: left out (newsnap verify says more)`),
     onFile: (done, of) => o.onProgress?.({ phase: 'archive', done, of, records }),
   });
   for await (const r of scan) {
-    const at = await copier.append(r.raw);
+    spill.addRecord(r);
     records++;
-    if (r.type === 'response') originals.add(r.recordId);
-    if (r.type === 'revisit' && r.refersTo) refersTo.set(r.refersTo, r.url);
-    // A 304 holds no page: it stays in the WARC file, but replay at its time shows the nearest whole capture.
-    if (!INDEXED.has(r.type) || r.status === 304) continue;
-    seen.add(r.url);
-    indexed++;
-    await index.add(cdxjLine({ url: r.url, date: r.date, mime: r.mime, status: r.status, digest: r.payloadDigest, offset: at.offset, length: r.length, filename: at.filename }));
   }
-  for (const [id, url] of refersTo) {
-    if (!originals.has(id)) o.onProblem(url, `has a revisit whose original (${id}) is in no closed WARC file: that capture will not replay`);
+}
+
+/** Second pass: copies the records found into new WARC files; indexes responses and revisits. */
+async function copyRecords(o: WaczOptions, spill: ExportSpill, created: string, index: LineSort) {
+  const copier = new WarcCopier(join(o.staging, 'archive'), {
+    prefix: o.prefix,
+    stamp: created.replace(/\D/g, '').slice(0, 17),
+    date: created,
+    maxFileBytes: o.maxFileBytes,
+    info: { software: o.software, format: 'WARC File Format 1.1', description: `records copied unchanged from the newsnap archive of ${o.siteName}` },
+  });
+  let records = 0;
+  let indexed = 0;
+  let open = null as { file: string; fd: number } | null;
+  try {
+    for (const r of spill.records()) {
+      if (open?.file !== r.file) {
+        if (open) closeSync(open.fd);
+        open = { file: r.file, fd: openWarcFile(o.root, r.file) };
+      }
+      const at = await copier.append(readMemberAt(open.fd, r));
+      if (++records % 1000 === 0) o.onProgress?.({ phase: 'copy', done: records, of: 0, records });
+      // A 304 holds no page: it stays in the WARC file, but replay at its time shows the nearest whole capture.
+      if (!INDEXED.has(r.type) || r.status === 304) continue;
+      spill.see(r.url);
+      indexed++;
+      await index.add(cdxjLine({ url: r.url, date: r.date, mime: r.mime, status: r.status, digest: r.payloadDigest, offset: at.offset, length: r.length, filename: at.filename }));
+    }
+  } finally {
+    if (open) closeSync(open.fd);
   }
-  return { files: await copier.close(), seen, records, indexed };
+  for (const { url, refersTo } of spill.orphans()) o.onProblem(url, `has a revisit whose original (${refersTo}) is in no WARC file: that capture will not replay`);
+  return { files: await copier.close(), records, indexed };
 }
 
 /** pages.jsonl: its header line, then one line per version whose URL has a capture in the package. */
-async function writePages(o: WaczOptions, staging: string, seen: Set<string>) {
-  const file = await StagedFile.create(join(staging, 'pages/pages.jsonl'), 'pages/pages.jsonl');
+async function writePages(o: WaczOptions, spill: ExportSpill) {
+  const file = await StagedFile.create(join(o.staging, 'pages/pages.jsonl'), 'pages/pages.jsonl');
   await file.write(`${JSON.stringify({ format: 'json-pages-1.0', id: 'pages', title: `${o.siteName} articles` })}\n`);
   let count = 0;
   let first: { url: string; ts: string } | null = null;
@@ -130,7 +154,7 @@ async function writePages(o: WaczOptions, staging: string, seen: Set<string>) {
   for await (const r of records) {
     version = r.id === lastId ? version + 1 : 1;
     lastId = r.id;
-    if (!seen.has(r.url) || !r.capturedAt) continue;
+    if (!r.capturedAt || !spill.wasSeen(r.url)) continue;
     const page = { id: `${r.id}-v${version}`, url: r.url, ts: r.capturedAt, title: r.title };
     first ??= page;
     count++;

@@ -34,11 +34,14 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
  * skipped to the next whole member (one flipped byte costs one record, not the rest of the
  * file); each such stretch, and a torn end, is given as damage. A generator, so that a caller on
  * a busy event loop (serve) can yield between members; the file is closed when it stops.
+ * `upTo` reads only that many bytes from the start (a file still being written, read as far as it
+ * was when an export began: bytes appended since are never looked at, so a record half written
+ * then is a torn end, not a record).
  */
-export function* warcMembers(path: string): Generator<MemberOrDamage> {
+export function* warcMembers(path: string, upTo?: number): Generator<MemberOrDamage> {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const size = Math.min(fstatSync(fd).size, upTo ?? Number.POSITIVE_INFINITY);
     let window = Buffer.alloc(0);
     let windowAt = 0;
     // The bytes from `at` on, at least `want` of them (or up to the end): a window read ahead

@@ -25,17 +25,10 @@ export interface ArchivedPage {
  * up no one, and a hand-off to libuv's pool would take CPU from the other workers.
  */
 export function readArchived(root: string, at: WarcLocation): ArchivedPage {
-  const member = Buffer.alloc(at.length);
-  const path = join(root, at.file);
-  let fd: number;
+  const fd = openWarcFile(root, at.file);
+  let member: Buffer;
   try {
-    fd = openSync(path, 'r');
-  } catch {
-    fd = openSync(path + OPEN_SUFFIX, 'r');
-  }
-  try {
-    const bytesRead = readSync(fd, member, 0, at.length, at.offset);
-    if (bytesRead !== at.length) throw new Error(`${at.file} ends before the record at ${at.offset} (${bytesRead} of ${at.length} bytes)`);
+    member = readMemberAt(fd, at);
   } finally {
     closeSync(fd);
   }
@@ -51,6 +44,31 @@ export function readArchived(root: string, at: WarcLocation): ArchivedPage {
     contentType: (http ? http.headers.get('content-type') : record.headers.get('content-type')) ?? null,
     body: http ? http.payload : record.block,
   };
+}
+
+/**
+ * Opens `file` (`warc/<name>`, its final name) for reading: a file still being written is found
+ * under its `.open` name; one closed in between (renamed) under its final name again.
+ */
+export function openWarcFile(root: string, file: string): number {
+  const path = join(root, file);
+  try {
+    return openSync(path, 'r');
+  } catch {
+    try {
+      return openSync(path + OPEN_SUFFIX, 'r');
+    } catch {
+      return openSync(path, 'r');
+    }
+  }
+}
+
+/** The gzip member at `at` of an open file, as the file holds it. */
+export function readMemberAt(fd: number, at: Pick<WarcLocation, 'file' | 'offset' | 'length'>): Buffer {
+  const member = Buffer.alloc(at.length);
+  const bytesRead = readSync(fd, member, 0, at.length, at.offset);
+  if (bytesRead !== at.length) throw new Error(`${at.file} ends before the record at ${at.offset} (${bytesRead} of ${at.length} bytes)`);
+  return member;
 }
 
 /** Larger than any record newsnap writes (a page under http.maxBytes): a trailer saying more is damaged. */

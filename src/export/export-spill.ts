@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ArchiveRecord } from './archive-records.js';
+
+/** What an export keeps of a record between its two passes over the archive: where it is, not its bytes. */
+export type SpilledRecord = Omit<ArchiveRecord, 'raw'> & { n: number };
+
+interface RecordRow {
+  n: number;
+  file: string;
+  offset: number;
+  length: number;
+  type: string;
+  url: string;
+  date: string;
+  record_id: string;
+  refers_to: string | null;
+  digest: string | null;
+  status: number | null;
+  mime: string | null;
+}
+
+/** Writes gathered into one transaction: a commit per row would wait on the disk for each. */
+const BATCH = 2000;
+const PAGE = 1000;
+
+/**
+ * What an export must remember about a whole selection (its URLs, the records found for them,
+ * the URLs that got an index line), kept in a temporary SQLite database in the export's staging
+ * folder instead of in memory: an export of ten articles and one of the whole archive cost the
+ * same memory (SQLite's page cache, 8 MB), and the disk holds the rest. No journal and no sync:
+ * the database lives as long as the export, and a crash removes it with the staging folder.
+ */
+export class ExportSpill {
+  private readonly db: Database.Database;
+  private pending = 0;
+  private readonly s;
+
+  constructor(staging: string) {
+    this.db = new Database(join(staging, 'spill.sqlite'));
+    this.db.pragma('journal_mode = OFF');
+    this.db.pragma('synchronous = OFF');
+    this.db.pragma('cache_size = -8000');
+    this.db.exec(`
+      CREATE TABLE urls (url TEXT PRIMARY KEY, seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      CREATE TABLE records (n INTEGER PRIMARY KEY, file TEXT, offset INTEGER, length INTEGER, type TEXT, url TEXT,
+        date TEXT, record_id TEXT, refers_to TEXT, digest TEXT, status INTEGER, mime TEXT);`);
+    this.s = {
+      addUrl: this.db.prepare('INSERT OR IGNORE INTO urls (url) VALUES (?)'),
+      hasUrl: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM urls WHERE url = ?').pluck(),
+      urlCount: this.db.prepare<[], number>('SELECT count(*) FROM urls').pluck(),
+      see: this.db.prepare('UPDATE urls SET seen = 1 WHERE url = ?'),
+      seen: this.db.prepare<[string], number>('SELECT seen FROM urls WHERE url = ?').pluck(),
+      add: this.db.prepare(`INSERT INTO records (file, offset, length, type, url, date, record_id, refers_to, digest, status, mime)
+        VALUES (@file, @offset, @length, @type, @url, @date, @recordId, @refersTo, @payloadDigest, @status, @mime)`),
+      page: this.db.prepare<[number, number], RecordRow>('SELECT * FROM records WHERE n > ? ORDER BY n LIMIT ?'),
+      newest: this.db.prepare<[], string | null>('SELECT max(date) FROM records').pluck(),
+      orphans: this.db.prepare<[], { url: string; refers_to: string }>(
+        `SELECT url, refers_to FROM records r WHERE type = 'revisit' AND refers_to IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM records o WHERE o.type = 'response' AND o.record_id = r.refers_to) ORDER BY n`,
+      ),
+    };
+    this.db.exec('CREATE INDEX records_id ON records (record_id)');
+    this.db.exec('BEGIN');
+  }
+
+  addUrl(url: string): void {
+    this.s.addUrl.run(url);
+    this.tick();
+  }
+
+  hasUrl(url: string): boolean {
+    return this.s.hasUrl.get(url) !== undefined;
+  }
+
+  get urls(): number {
+    return this.s.urlCount.get() ?? 0;
+  }
+
+  addRecord(r: ArchiveRecord): void {
+    const { raw: _raw, ...row } = r;
+    this.s.add.run(row);
+    this.tick();
+  }
+
+  /** The records in the order they were added, a page at a time (no statement stays open while the caller writes here). */
+  *records(): Generator<SpilledRecord> {
+    this.commit();
+    for (let after = 0; ; ) {
+      const rows = this.s.page.all(after, PAGE);
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        yield { n: r.n, file: r.file, offset: r.offset, length: r.length, type: r.type, url: r.url, date: r.date, recordId: r.record_id, refersTo: r.refers_to, payloadDigest: r.digest, status: r.status, mime: r.mime };
+      }
+      after = (rows.at(-1) as RecordRow).n;
+    }
+  }
+
+  /** The newest WARC-Date of the records kept (UTC ISO), or null when there are none. */
+  newest(): string | null {
+    this.commit();
+    return this.s.newest.get() ?? null;
+  }
+
+  /** Revisits whose original response is not among the records. */
+  *orphans(): Generator<{ url: string; refersTo: string }> {
+    this.commit();
+    for (const r of this.s.orphans.iterate()) yield { url: r.url, refersTo: r.refers_to };
+  }
+
+  /** Marks a URL as having a capture in the package's index. */
+  see(url: string): void {
+    this.s.see.run(url);
+    this.tick();
+  }
+
+  wasSeen(url: string): boolean {
+    this.commit();
+    return this.s.seen.get(url) === 1;
+  }
+
+  close(): void {
+    if (this.db.inTransaction) this.db.exec('COMMIT');
+    this.db.close();
+  }
+
+  private tick(): void {
+    if (++this.pending >= BATCH) this.commit();
+  }
+
+  private commit(): void {
+    if (this.pending === 0) return;
+    this.pending = 0;
+    this.db.exec('COMMIT');
+    this.db.exec('BEGIN');
+  }
+}
