@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { isAlive as alive } from './helpers/processes.js';
 import { tempDir } from './helpers/storage.js';
 
 // The built module: its children start dist/threads/child-entry.js, beside it.
@@ -25,14 +26,6 @@ async function pool(size: number): Promise<ChildPool<Record<string, unknown>, { 
   return new ChildPool({ module: pathToFileURL(module), size });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('child pool', () => {
   it('runs tasks in a reused process, streams chunks in order, and carries an error with its fields', async () => {

@@ -1,11 +1,10 @@
-import { networkInterfaces } from 'node:os';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { MirrorServer } from '../src/mirror/index.js';
 import { mirrorFor, stopsAfterEach } from './helpers/lifecycle.js';
 import { articleUrl } from '../src/mirror/site-model.js';
 import { runCli } from './helpers/cli.js';
-import { firstCrawlEnded, startServe, until, type Served } from './helpers/serve.js';
+import { firstCrawlEnded, outsideAddress, startServe, until, type Served } from './helpers/serve.js';
 import { readManifest, tempDir } from './helpers/storage.js';
 
 const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_RATE: '0' };
@@ -18,14 +17,6 @@ async function serve(args: string[], extra: Record<string, string> = {}): Promis
   return s;
 }
 
-/** An address of this machine that is not loopback, for a client that comes from "elsewhere". */
-function outsideAddress(): string {
-  const found = Object.values(networkInterfaces())
-    .flat()
-    .find((i) => i && i.family === 'IPv4' && !i.internal);
-  if (!found) throw new Error('this test needs a network interface with a non-loopback IPv4 address (e.g. eth0)');
-  return found.address;
-}
 
 /** A POST from `localAddress` (the source address the server sees). */
 function postFrom(localAddress: string, host: string, port: number, path: string, body: string): Promise<number> {

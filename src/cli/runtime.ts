@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/storage.js';
-import { availableParallelism } from 'node:os';
+import { cpuPlan } from '../threads/cpu-plan.js';
 import { ArticlePipeline } from '../engine/pipeline/article-pipeline.js';
 import { Engine } from '../engine/engine.js';
 import { localExtractor, threadedExtractor } from '../engine/pipeline/extractor.js';
@@ -50,7 +50,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
   const renderer = createRenderer(ctx, http.proxy);
   // A crawl extracts on the other cores while this thread fetches and writes; a fetch of a page
   // or two is not worth a thread's start.
-  const extractor = options.extractionThreads ? threadedExtractor(ctx.config.site, Math.max(1, availableParallelism() - 1)) : localExtractor(ctx.config.site);
+  const extractor = options.extractionThreads ? threadedExtractor(ctx.config.site, cpuPlan().extractionThreads) : localExtractor(ctx.config.site);
   const pipeline = new ArticlePipeline({
     extractor,
     profile: ctx.config.site,

@@ -73,7 +73,6 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       storageHealth: storage.health,
       changes: { feed: changeFeed(storage), onLine: (listener) => storage.onLine(listener), lastSeq: () => storage.lastSeq, storageId: storage.id },
       waiters: new Waiters(),
-      feeds: { state: storage.state, root: storage.root, storageId: storage.id, siteName: ctx.config.site.name, siteHost: ctx.urls.base.hostname },
       stopping: shutdown.signal,
       reads,
       exports,

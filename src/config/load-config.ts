@@ -243,6 +243,7 @@ function validate(c: Config): void {
   if (!(c.archive.maxFileBytes >= 1_000_000)) fail('archive.maxFileBytes', `must be at least 1000000; got ${c.archive.maxFileBytes}`);
   if (!/^[A-Za-z0-9._-]+$/.test(c.archive.prefix)) fail('archive.prefix', `must be letters, digits, dots, dashes or underscores; got "${c.archive.prefix}"`);
   if (!Number.isInteger(c.revisit.maxPerRun) || c.revisit.maxPerRun < 0) fail('revisit.maxPerRun', `must be a whole number, 0 or more; got ${c.revisit.maxPerRun}`);
+  if (c.serve.maxHeavyReads > 16) fail('serve.maxHeavyReads', `must be at most 16 (each is a process of its own); got ${c.serve.maxHeavyReads}`);
   if (!Number.isInteger(c.serve.port) || c.serve.port < 0 || c.serve.port > 65535) fail('serve.port', `must be a port number; got ${c.serve.port}`);
   if (!c.http.userAgent.trim()) fail('http.userAgent', 'must not be empty');
   validateDelivery(c, fail);

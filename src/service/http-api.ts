@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { admit } from './api/access.js';
 import type { ApiOptions } from './api/api-options.js';
-import { send } from './api/http-send.js';
+import { send } from './http-send.js';
 import { describeRoutes, findRoute } from './api/routes.js';
 
 export type { ApiOptions, ExportHandler } from './api/api-options.js';
@@ -29,7 +29,9 @@ async function handle(o: ApiOptions, req: IncomingMessage, res: ServerResponse):
   const found = findRoute(url.pathname);
   if (!found) return send(res, 404, { error: `not found: ${describeRoutes()}` });
   const { route, match } = found;
-  if (!route.methods.includes(method)) return send(res, 405, { error: `use ${route.methods.join(' or ')}` }, { allow: route.methods.join(', ') });
+  // HEAD wherever GET is (RFC 9110): the same answer, its body left out by node:http.
+  const allowed = route.methods.includes(method) || (method === 'HEAD' && route.methods.includes('GET'));
+  if (!allowed) return send(res, 405, { error: `use ${route.methods.join(' or ')}` }, { allow: route.methods.join(', ') });
   if (!admit(o, route.access, req, res, `${method} ${url.pathname}`)) return;
   return route.handler(o, { req, res, url, match });
 }

@@ -1,6 +1,7 @@
 // The entry of every ChildPool process: loads the task module named in argv[2], then runs one task
 // at a time as the parent sends them. It exits when the parent goes (the IPC channel closes), so
 // no child outlives serve, even one that was killed with -9.
+import { Worker } from 'node:worker_threads';
 import type { ChildMessage, ParentMessage, TaskError, TaskHandler, TaskOutput } from './child-protocol.js';
 
 const [moduleHref, dataJson] = process.argv.slice(2);
@@ -10,12 +11,30 @@ const acks = new Map<number, () => void>();
 
 process.on('disconnect', () => process.exit(0));
 
+// A task inside one SQLite statement blocks this thread, and with it the 'disconnect' above: a
+// watchdog thread of its own kills the process when the parent is gone (kill -9 of serve) or the
+// task is well past the deadline the parent would have killed it at. (The wall clock on both
+// sides, clock.ts's wallClockMs: a pinned NEWSNAP_NOW must not stop a deadline.)
+const deadline = new Float64Array(new SharedArrayBuffer(8));
+const GRACE_MS = 5000;
+const watchdog = new Worker(
+  `const { workerData } = require('node:worker_threads');
+   const deadline = new Float64Array(workerData.deadline);
+   setInterval(() => {
+     const due = deadline[0];
+     if (process.ppid !== workerData.parent || (due > 0 && Date.now() > due + workerData.grace)) process.kill(workerData.self, 'SIGKILL');
+   }, 500);`,
+  { eval: true, workerData: { deadline: deadline.buffer, parent: process.ppid, self: process.pid, grace: GRACE_MS } },
+);
+watchdog.unref();
+
 process.on('message', (m: ParentMessage) => {
   if (m.type === 'ack') {
     acks.get(m.id)?.();
     return;
   }
-  void runTask(m.id, m.task);
+  deadline[0] = m.deadline ?? 0;
+  void runTask(m.id, m.task).finally(() => (deadline[0] = 0));
 });
 
 async function runTask(id: number, task: unknown): Promise<void> {

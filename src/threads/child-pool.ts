@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
+import { wallClockMs } from '../clock/clock.js';
 import type { ChildMessage, ParentMessage, TaskError } from './child-protocol.js';
 
 /**
@@ -60,6 +61,8 @@ interface Job {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   child?: Slot;
+  /** When the task is killed (epoch ms), for the child's own watchdog; null without a limit. */
+  deadline: number | null;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
 }
@@ -105,7 +108,8 @@ export class ChildPool<Task, Result> {
     if (this.closed) return Promise.reject(new TaskAborted('the pool is closed: the service is stopping'));
     if (options.signal?.aborted) return Promise.reject(new TaskAborted('aborted before it started'));
     return new Promise<Result>((resolve, reject) => {
-      const job: Job = { id: ++this.serial, task, options, resolve: resolve as (v: unknown) => void, reject };
+      const deadline = options.timeoutMs === undefined ? null : wallClockMs() + options.timeoutMs;
+      const job: Job = { id: ++this.serial, task, options, deadline, resolve: resolve as (v: unknown) => void, reject };
       if (options.signal) {
         job.onAbort = () => this.finish(job, new TaskAborted('aborted: the client went away or the service is stopping'), true);
         options.signal.addEventListener('abort', job.onAbort, { once: true });
@@ -143,21 +147,41 @@ export class ChildPool<Task, Result> {
 
   private dispatch(): void {
     while (this.waiting.length > 0) {
-      let slot = [...this.slots].find((s) => s.job === null && !s.dying);
-      if (!slot && this.slots.size < this.o.size) slot = this.spawn();
+      // A child that died on its own (an OOM kill) is no longer connected before its exit is seen.
+      let slot = [...this.slots].find((s) => s.job === null && !s.dying && s.process.connected);
+      if (!slot && this.slots.size < this.o.size) {
+        try {
+          slot = this.spawn();
+        } catch (err) {
+          // fork() itself threw: the first waiting task fails with the cause, the others wait their turn.
+          const job = this.waiting[0]!;
+          this.finish(job, new TaskFailed(`a child process could not be started: ${(err as Error).message}`, 'SpawnError'), false);
+          continue;
+        }
+      }
       if (!slot) return;
       const job = this.waiting.shift()!;
       if (slot.idle) clearTimeout(slot.idle);
       slot.job = job;
       job.child = slot;
-      const message: ParentMessage = { type: 'task', id: job.id, task: job.task };
-      slot.process.send(message);
+      const message: ParentMessage = { type: 'task', id: job.id, task: job.task, deadline: job.deadline };
+      const target = slot;
+      target.process.send(message, (err) => {
+        if (!err || target.job !== job) return;
+        // The child was gone before it got the task: the task waits for another.
+        target.job = null;
+        job.child = undefined;
+        this.kill(target);
+        this.waiting.unshift(job);
+      });
     }
   }
 
   private spawn(): Slot {
     const child = fork(ENTRY, [this.o.module.href, JSON.stringify(this.o.data ?? null)], {
       serialization: 'advanced',
+      // Not serve's own flags (--inspect's port, heap sizes): a reader is a plain process.
+      execArgv: [],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: this.o.env ?? process.env,
     });
@@ -166,7 +190,8 @@ export class ChildPool<Task, Result> {
     this.slots.add(slot);
     if (this.o.nice && child.pid !== undefined) {
       try {
-        setPriority(child.pid, Math.min(19, this.o.nice));
+        // Niceness is absolute: ours plus the steps asked for.
+        setPriority(child.pid, Math.min(19, getPriority() + this.o.nice));
       } catch {
         // Not allowed here (a container without the right): the child runs at our priority.
       }
@@ -193,7 +218,8 @@ export class ChildPool<Task, Result> {
     const job = slot.job;
     if (!job || job.id !== m.id) return;
     if (m.type === 'chunk') {
-      void Promise.resolve(job.options.onChunk?.(m.chunk))
+      void Promise.resolve()
+        .then(() => job.options.onChunk?.(m.chunk))
         .then(() => slot.job === job && slot.process.connected && slot.process.send({ type: 'ack', id: job.id } satisfies ParentMessage))
         .catch((err: Error) => this.finish(job, new TaskAborted(`the output could not be written: ${err.message}`), true));
       return;
@@ -224,7 +250,7 @@ export class ChildPool<Task, Result> {
   }
 
   private rest(slot: Slot): void {
-    if (this.o.idleMs === undefined) return;
+    if (this.o.idleMs === undefined || !this.slots.has(slot)) return;
     slot.idle = setTimeout(() => slot.job === null && this.kill(slot), this.o.idleMs);
     slot.idle.unref();
   }

@@ -7,7 +7,7 @@ export interface TaskError {
   details: Record<string, unknown>;
 }
 
-export type ParentMessage = { type: 'task'; id: number; task: unknown } | { type: 'ack'; id: number };
+export type ParentMessage = { type: 'task'; id: number; task: unknown; /** The parent kills it at this time (epoch ms); the child kills itself a little later, should the parent be gone. */ deadline: number | null } | { type: 'ack'; id: number };
 
 export type ChildMessage =
   | { type: 'done'; id: number; result: unknown }

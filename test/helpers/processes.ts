@@ -30,3 +30,13 @@ export class BrowserWatch {
     return ownedBrowserProcesses(this.owner, this.groups).pids;
   }
 }
+
+/** Whether a process of this id runs (signal 0 only asks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import { collect, startCli, type CliOptions, type CliResult } from './cli.js';
 
 import { until } from './progress.js';
@@ -54,4 +55,13 @@ export function firstCrawlEnded(api: string): Promise<true> {
     const status = (await (await fetch(`${api}/status`)).json()) as { recentRuns: Array<{ finishedAt: string | null }> };
     return status.recentRuns.some((r) => r.finishedAt) ? true : undefined;
   });
+}
+
+/** An address of this machine that is not loopback, for a client that comes from "elsewhere". */
+export function outsideAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
+  if (!found) throw new Error('this test needs a network interface with a non-loopback IPv4 address (e.g. eth0)');
+  return found.address;
 }

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PAGE_HEADERS } from '../status-pages.js';
-import { send } from './http-send.js';
+import { send } from '../http-send.js';
 
 /**
  * Who may call a route:
@@ -9,7 +9,8 @@ import { send } from './http-send.js';
  * - `pages`: anyone, unless serve.protectPages, then the token (bearer, or HTTP Basic's password
  *   so that a browser's own login prompt works);
  * - `guarded`: what makes newsnap work or read hard (POST /fetch, /backfill, search, exports):
- *   with serve.token set, the bearer token; without it, this machine only (403 from another).
+ *   with serve.token set, the token (a GET may give it as HTTP Basic's password too, as feed
+ *   readers and replay tools can); without it, this machine only (403 from another).
  */
 export type Access = 'open' | 'pages' | 'guarded';
 
@@ -28,7 +29,7 @@ export function admit(rules: AccessRules, access: Access, req: IncomingMessage, 
     return false;
   }
   if (rules.token) {
-    if (authorized(req.headers.authorization, rules.token, { basic: false })) return true;
+    if (authorized(req.headers.authorization, rules.token, { basic: req.method !== 'POST' })) return true;
     send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
     return false;
   }

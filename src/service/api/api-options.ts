@@ -4,7 +4,6 @@ import type { StorageHealth } from '../../storage/storage-health.js';
 import type { SiteUrls } from '../../site/site-urls.js';
 import type { CrawlService } from '../crawl-service.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { FeedContext } from '../atom-feed.js';
 import type { ChangeSource, Waiters } from '../events-api.js';
 import type { HeavyReads } from '../reads/heavy-reads.js';
 import type { StatusDocument } from '../service-status.js';
@@ -31,8 +30,6 @@ export interface ApiOptions {
   changes: ChangeSource;
   /** The places of held `GET /events?wait=` requests. */
   waiters: Waiters;
-  /** What the Atom feeds are built from (the base URL comes from each request). */
-  feeds: Omit<FeedContext, 'base'>;
   /** Aborted when serve stops: held `/events?wait=` answers return at once. */
   stopping: AbortSignal;
   /** The heavy reads, in reader processes. */

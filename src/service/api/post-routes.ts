@@ -5,7 +5,7 @@ import { OUTCOMES } from '../../storage/state/article-states.js';
 import { StorageError } from '../../disk/storage-error.js';
 import { BusyError, StoppingError, type CrawlService } from '../crawl-service.js';
 import type { SiteUrls } from '../../site/site-urls.js';
-import { send } from './http-send.js';
+import { send } from '../http-send.js';
 
 const MAX_BODY = 16 * 1024;
 

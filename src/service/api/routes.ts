@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { linkedSignal } from '../../clock/abort.js';
 import { storageProblem } from '../../storage/storage-access.js';
-import { articleFeed, changesFeed } from '../atom-feed.js';
 import { CursorPastEnd, eventsAfter, eventsQuery } from '../events-api.js';
 import { overview, PAGE_HEADERS } from '../status-pages.js';
 import type { Access } from './access.js';
 import type { ApiOptions } from './api-options.js';
-import { notModified, send } from './http-send.js';
+import { notModified, send } from '../http-send.js';
 import { post } from './post-routes.js';
 
 /**
@@ -52,8 +51,8 @@ export const ROUTES: readonly Route[] = [
   { methods: GET, path: '/', class: 'cheap', access: 'pages', handler: (o, { res }) => overviewPage(o, res) },
   { methods: GET, path: '/articles', class: 'heavy', access: 'pages', handler: (o, r) => o.reads.serve(r.req, r.res, { kind: 'page', path: '/articles', query: r.url.search }) },
   { methods: GET, path: /^\/articles\/(\d{1,20})$/, class: 'heavy', access: 'pages', handler: (o, r) => o.reads.serve(r.req, r.res, { kind: 'page', path: r.url.pathname, query: r.url.search }) },
-  { methods: GET, path: '/feed.atom', class: 'cheap', access: 'pages', handler: (o, r) => atomFeed(o, r, undefined) },
-  { methods: GET, path: /^\/articles\/(\d{1,20})\/feed\.atom$/, class: 'cheap', access: 'pages', handler: (o, r) => atomFeed(o, r, r.match![1]) },
+  { methods: GET, path: '/feed.atom', class: 'heavy', access: 'pages', handler: (o, r) => atomFeed(o, r, null) },
+  { methods: GET, path: /^\/articles\/(\d{1,20})\/feed\.atom$/, class: 'heavy', access: 'pages', handler: (o, r) => atomFeed(o, r, r.match![1]!) },
   { methods: GET, path: '/events', class: 'cheap', access: 'pages', handler: (o, r) => events(o, r) },
   { methods: GET, path: '/search', class: 'heavy', access: 'guarded', handler: (o, r) => o.reads.serve(r.req, r.res, { kind: 'search', path: '/search', query: r.url.search }) },
   { methods: GET, path: '/search/count', class: 'heavy', access: 'guarded', handler: (o, r) => o.reads.serve(r.req, r.res, { kind: 'search', path: '/search/count', query: r.url.search }) },
@@ -103,23 +102,21 @@ async function overviewPage(o: ApiOptions, res: ServerResponse): Promise<void> {
   res.end(page.body);
 }
 
-/** `GET /feed.atom` and `GET /articles/<id>/feed.atom`, with an ETag. */
-async function atomFeed(o: ApiOptions, { req, res }: RouteRequest, articleFeedId: string | undefined): Promise<void> {
+/**
+ * `GET /feed.atom` and `GET /articles/<id>/feed.atom`: the ETag is answered here (a poller with
+ * the current feed costs a 304 on this thread), the feed with its diffs is built in a reader.
+ */
+async function atomFeed(o: ApiOptions, { req, res, url }: RouteRequest, id: string | null): Promise<void> {
   const etag = feedEtag(o, req);
   if (req.headers['if-none-match'] === etag) return notModified(res, etag);
-  const context = { ...o.feeds, base: `http://${req.headers.host ?? 'localhost'}` };
-  const xml = articleFeedId ? await articleFeed(context, articleFeedId) : await changesFeed(context);
-  if (xml === null) return send(res, 404, { error: `no article ${articleFeedId} in this storage` });
-  res.writeHead(200, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache', etag });
-  res.end(xml);
+  return o.reads.serve(req, res, { kind: 'changes-feed', id, query: url.search, base: `http://${req.headers.host ?? 'localhost'}` }, { etag });
 }
 
 /** `GET /search/feed.atom?q=…`: a query's newest matching versions as Atom (in a reader process); a bad query is a 400 in JSON. */
 async function queryFeed(o: ApiOptions, { req, res, url }: RouteRequest): Promise<void> {
   const etag = feedEtag(o, req, url.searchParams.toString());
   if (req.headers['if-none-match'] === etag) return notModified(res, etag);
-  res.setHeader('etag', etag);
-  return o.reads.serve(req, res, { kind: 'search-feed', query: url.search, base: `http://${req.headers.host ?? 'localhost'}` });
+  return o.reads.serve(req, res, { kind: 'search-feed', query: url.search, base: `http://${req.headers.host ?? 'localhost'}` }, { etag });
 }
 
 /**

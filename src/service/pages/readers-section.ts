@@ -19,6 +19,8 @@ export function readersSection(s: StatusDocument): Html {
   <div><dt>answered</dt><dd data-reads="answered">${num(r.answered)}</dd></div>
   <div><dt>refused</dt><dd data-reads="refused">${num(r.refused)}</dd></div>
   <div><dt>timed out</dt><dd data-reads="timedOut">${num(r.timedOut)}</dd></div>
+  <div><dt>client gone</dt><dd data-reads="hungUp">${num(r.hungUp)}</dd></div>
+  <div><dt>failed</dt><dd data-reads="failed">${num(r.failed)}</dd></div>
   <div><dt>exports building / queued</dt><dd data-reads="exports">${num(r.exports.running)} / ${num(r.exports.queued)}</dd></div>
   <div><dt>event-loop delay p99</dt><dd data-reads="loop-p99">${r.eventLoopDelay.p99Ms} ms</dd></div>
 </dl>`

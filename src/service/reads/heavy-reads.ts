@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log/logger.js';
 import { ChildPool, TaskAborted, TaskTimedOut } from '../../threads/child-pool.js';
+import { send } from '../http-send.js';
 import type { HeavyReadsStatus } from '../service-status.js';
 import type { ReadAnswer, ReaderData, ReadTask } from './read-task.js';
 
@@ -17,7 +18,7 @@ export interface HeavyReadsOptions {
 
 export type HeavyReadResult = 'answered' | 'refused' | 'timed_out' | 'hung_up' | 'failed';
 
-/** Seconds a refused reader is told to wait: a read takes at most serve.readTimeoutMs. */
+/** Seconds a refused reader is told to wait: most reads end within a second or two, and a place with them. */
 const RETRY_AFTER_S = 2;
 
 /**
@@ -40,8 +41,8 @@ export class HeavyReads {
     this.listeners.push(listener);
   }
 
-  /** Runs `task` in a reader process and sends its answer (or why there is none) on `res`. */
-  async serve(_req: IncomingMessage, res: ServerResponse, task: ReadTask): Promise<void> {
+  /** Runs `task` in a reader process and sends its answer (or why there is none) on `res`; `okHeaders` go with a 200 only (a feed's ETag). */
+  async serve(_req: IncomingMessage, res: ServerResponse, task: ReadTask, okHeaders: Record<string, string> = {}): Promise<void> {
     if (this.pool.running + this.pool.queued >= this.o.max) {
       this.count('refused');
       return sendJson(res, 503, { error: `${this.o.max} heavy reads are running (serve.maxHeavyReads); try again in ${RETRY_AFTER_S} s` }, { 'retry-after': String(RETRY_AFTER_S) });
@@ -55,7 +56,7 @@ export class HeavyReads {
     try {
       const answer = await this.pool.run(task, { signal: hungUp.signal, timeoutMs: this.o.timeoutMs });
       this.count('answered');
-      res.writeHead(answer.status, answer.headers);
+      res.writeHead(answer.status, answer.status === 200 ? { ...answer.headers, ...okHeaders } : answer.headers);
       res.end(answer.body);
     } catch (err) {
       this.failure(res, task, err as Error, hungUp.signal.aborted);
@@ -87,12 +88,11 @@ export class HeavyReads {
     if (err instanceof TaskTimedOut) {
       this.count('timedOut');
       this.o.log.warn({ read: task.kind, path: 'path' in task ? task.path : undefined, query: task.query.slice(0, 300), timeoutMs: this.o.timeoutMs }, 'heavy read stopped at serve.readTimeoutMs');
+      // No Retry-After: the same read would take as long again.
       return sendJson(res, 503, { error: `the read took longer than serve.readTimeoutMs (${this.o.timeoutMs} ms) and was stopped: narrow the query (fewer prefix terms such as abc*, a since/until range, versions=current) or raise serve.readTimeoutMs` });
     }
-    if (err instanceof TaskAborted) {
-      if (hungUp) this.count('hungUp');
-      return sendJson(res, 503, { error: 'newsnap is stopping; try again later' }, { 'retry-after': '30' });
-    }
+    if (err instanceof TaskAborted && hungUp) return this.count('hungUp');
+    if (err instanceof TaskAborted) return sendJson(res, 503, { error: 'newsnap is stopping; try again later' }, { 'retry-after': '30' });
     this.count('failed');
     this.o.log.error({ read: task.kind, err: err.message }, 'heavy read failed');
     return sendJson(res, 500, { error: `the read failed: ${err.message}` });
@@ -105,8 +105,7 @@ export class HeavyReads {
   }
 }
 
+/** A JSON answer, unless the client is gone or an answer began. */
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(`${JSON.stringify(body)}\n`);
+  if (!res.headersSent && !res.destroyed) send(res, status, body, headers);
 }

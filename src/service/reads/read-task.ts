@@ -2,7 +2,7 @@
 // opened read-only, answered as the bytes to send. The engine's thread only passes them on.
 import { ReadOnlyStorage } from '../../storage/read-only.js';
 import type { TaskHandler } from '../../threads/child-protocol.js';
-import { searchFeed } from '../atom-feed.js';
+import { articleFeed, changesFeed, searchFeed } from '../atom-feed.js';
 import { searchApi, searchError, searchParams } from '../search-api.js';
 import { articlePages, PAGE_HEADERS } from '../status-pages.js';
 
@@ -10,6 +10,8 @@ import { articlePages, PAGE_HEADERS } from '../status-pages.js';
 export type ReadTask =
   | { kind: 'search'; path: '/search' | '/search/count'; query: string }
   | { kind: 'search-feed'; query: string; base: string }
+  /** `/feed.atom` (no id) and `/articles/<id>/feed.atom`: every entry of an edit carries its diff. */
+  | { kind: 'changes-feed'; id: string | null; query: string; base: string }
   | { kind: 'page'; path: string; query: string };
 
 /** The answer to send: status, headers and body. */
@@ -37,6 +39,7 @@ export const HOLD_VARIABLE = 'NEWSNAP_TEST_HOLD_READS';
 let storage: ReadOnlyStorage | null = null;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const ATOM_HEADERS = { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' };
 
 const read: TaskHandler<ReadTask, ReadAnswer> = async (task, _output, data) => {
   const d = data as ReaderData;
@@ -52,11 +55,17 @@ const read: TaskHandler<ReadTask, ReadAnswer> = async (task, _output, data) => {
     try {
       const p = searchParams((name) => q.get(name));
       const xml = await searchFeed({ state: s.state, root: d.root, storageId: d.storageId, siteName: d.siteName, siteHost: d.siteHost, base: task.base }, s.search(), p.filter);
-      return { status: 200, headers: { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache' }, body: xml };
+      return { status: 200, headers: ATOM_HEADERS, body: xml };
     } catch (err) {
       const answer = searchError(err);
       return { status: answer.status, headers: JSON_HEADERS, body: `${JSON.stringify(answer.body)}\n` };
     }
+  }
+  if (task.kind === 'changes-feed') {
+    const context = { state: s.state, root: d.root, storageId: d.storageId, siteName: d.siteName, siteHost: d.siteHost, base: task.base };
+    const xml = task.id ? await articleFeed(context, task.id) : await changesFeed(context);
+    if (xml === null) return { status: 404, headers: JSON_HEADERS, body: `${JSON.stringify({ error: `no article ${task.id} in this storage` })}\n` };
+    return { status: 200, headers: ATOM_HEADERS, body: xml };
   }
   const page = await articlePages({ state: s.state, storage: d.root, search: () => s.search() }, task.path, new URLSearchParams(task.query));
   if (!page) return { status: 404, headers: JSON_HEADERS, body: `${JSON.stringify({ error: `not found: ${task.path}` })}\n` };

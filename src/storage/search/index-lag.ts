@@ -34,8 +34,10 @@ export class IndexLagReader {
   ) {}
 
   lag(): IndexLag {
+    // State first: a line committed between the two reads then errs towards "caught up", never a false lag.
+    const manifest = this.manifestSeq();
     const indexedSeq = this.indexedSeq();
-    const manifestSeq = this.manifestSeq() ?? indexedSeq;
+    const manifestSeq = Math.max(manifest ?? indexedSeq, indexedSeq);
     return { indexedSeq, manifestSeq, behind: Math.max(0, manifestSeq - indexedSeq) };
   }
 

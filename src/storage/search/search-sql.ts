@@ -43,7 +43,7 @@ export function matchingVersions(f: { versions?: VersionsMode; since?: string; u
   // `+d.current`: the flag never picks an index there; the matches drive (CROSS JOIN keeps FTS5 outside).
   const byMatches = (where: string): MatchingSql => ({
     fts,
-    sql: `FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH @q AND f.rowid BETWEEN @low AND @high AND ${where}`,
+    sql: `FROM ${fts} f CROSS JOIN docs d ON d.doc_id = f.rowid WHERE f.${fts} MATCH @q AND f.rowid BETWEEN CAST(@low AS INTEGER) AND CAST(@high AS INTEGER) AND ${where}`,
     key: 'f.rowid',
     params,
   });
