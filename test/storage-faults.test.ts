@@ -10,7 +10,13 @@ import { LockedError, RunLock } from '../src/storage/run-lock.js';
 import { Storage } from '../src/storage/storage.js';
 import { SqliteState } from '../src/storage/state/state-store.js';
 import { verifyStorage } from '../src/storage/verify.js';
-import { queryState, tempDir } from './helpers/storage.js';
+import { listFiles, queryState, readManifest, tempDir } from './helpers/storage.js';
+import { DEFAULTS } from '../src/config/config.js';
+import { ArticleRecorder } from '../src/engine/pipeline/article-recorder.js';
+import { revisitPolicy } from '../src/engine/revisit-policy.js';
+import type { Article } from '../src/extract/article.js';
+import { formatSnapshot } from '../src/snapshot/format.js';
+import { sha256 } from '../src/storage/version-store.js';
 import { runCli } from './helpers/cli.js';
 
 const HOOK = 'http://127.0.0.1:9/hook';
@@ -113,6 +119,77 @@ describe('a version whose manifest line cannot be written', () => {
       await storage.close();
     }
     expect((await runCli(['verify', '--storage', root])).code).toBe(0);
+  });
+});
+
+describe('an edit stranded by a failed manifest write, then the next capture of that article', () => {
+  const page = (body: string): Article => ({ ...article(5), siteName: 'Sputnik Türkiye', body, blocks: [body] });
+  const P = page('Ankara’da ilk haber.');
+  const T1 = page('Ankara’da ilk haber, düzeltildi.');
+  const T2 = page('Ankara’da ilk haber, ikinci kez düzeltildi.');
+
+  /** P captured, then the edit to T1 stranded: its files on disk, its manifest line refused once. */
+  async function strandedEdit(root: string): Promise<{ storage: Storage; recorder: ArticleRecorder }> {
+    if (process.getuid?.() !== 0) throw new Error('this test makes the manifest immutable (chattr) and needs root (CI runs as root)');
+    const storage = await Storage.open(root, { webhooks: [{ url: HOOK, events: ['new', 'updated'] }], search: SEARCH });
+    const recorder = new ArticleRecorder(storage, revisitPolicy(DEFAULTS.revisit, DEFAULTS.crawl.maxFailedRuns));
+    expect((await recorder.captured(P, formatSnapshot(P))).outcome).toBe('written');
+    const manifest = join(root, 'manifest.jsonl');
+    execFileSync('chattr', ['+i', manifest]);
+    try {
+      await expect(recorder.captured(T1, formatSnapshot(T1))).rejects.toThrow(/append to manifest/);
+    } finally {
+      execFileSync('chattr', ['-i', manifest]);
+    }
+    // Stranded: T1's bytes replaced the snapshot, its line is not written, state still says P.
+    expect(readFileSync(join(root, 'snapshots', '2025-12-15', `${P.id}.txt`), 'utf8')).toBe(formatSnapshot(T1));
+    expect(await readManifest(root)).toHaveLength(1);
+    expect(storage.state.articles.get(P.id)?.sha256).toBe(sha256(formatSnapshot(P)));
+    return { storage, recorder };
+  }
+
+  const historyTexts = async (root: string) => Promise.all((await listFiles(join(root, 'history'))).map((f) => readFileSync(join(root, 'history', f), 'utf8')));
+  const deliveries = (root: string) => queryState<{ seq: number }>(root, 'SELECT seq FROM deliveries WHERE endpoint = ? ORDER BY seq', HOOK).map((r) => r.seq);
+
+  it('a different capture T2 comes before any probe settles T1: T1 is kept in history, each change has one line, verify passes', async () => {
+    const root = await tempDir();
+    const { storage, recorder } = await strandedEdit(root);
+    try {
+      expect((await recorder.captured(T2, formatSnapshot(T2))).outcome).toBe('updated');
+    } finally {
+      await storage.close();
+    }
+    const lines = await readManifest(root);
+    expect(lines.map((l) => [l.event, l.sha256, l.previousSha256])).toEqual([
+      ['new', sha256(formatSnapshot(P)), undefined],
+      ['updated', sha256(formatSnapshot(T1)), sha256(formatSnapshot(P))],
+      ['updated', sha256(formatSnapshot(T2)), sha256(formatSnapshot(T1))],
+    ]);
+    expect((await historyTexts(root)).sort()).toEqual([formatSnapshot(P), formatSnapshot(T1)].sort());
+    expect(readFileSync(join(root, lines[2]!.historyPath as string), 'utf8')).toBe(formatSnapshot(T1));
+    expect(readFileSync(join(root, lines[2]!.path as string), 'utf8')).toBe(formatSnapshot(T2));
+    expect(deliveries(root)).toEqual([1, 2, 3]);
+    const verified = await runCli(['verify', '--storage', root]);
+    expect(verified.code, verified.stdout.toString()).toBe(0);
+  });
+
+  it('the same bytes T1 captured again: one updated line and one webhook row for the change, the capture unchanged', async () => {
+    const root = await tempDir();
+    const { storage, recorder } = await strandedEdit(root);
+    try {
+      expect((await recorder.captured(T1, formatSnapshot(T1))).outcome).toBe('unchanged');
+    } finally {
+      await storage.close();
+    }
+    const lines = await readManifest(root);
+    expect(lines.map((l) => [l.event, l.sha256])).toEqual([
+      ['new', sha256(formatSnapshot(P))],
+      ['updated', sha256(formatSnapshot(T1))],
+    ]);
+    expect(await historyTexts(root)).toEqual([formatSnapshot(P)]);
+    expect(deliveries(root)).toEqual([1, 2]);
+    const verified = await runCli(['verify', '--storage', root]);
+    expect(verified.code, verified.stdout.toString()).toBe(0);
   });
 });
 

@@ -127,8 +127,9 @@ export class Discovery {
   }
 
   /**
-   * A month's sitemap; `month` is YYYYMM. A `<lastmod>` later than an article's last capture
-   * makes it due, and a captured article the month no longer lists is due at once.
+   * A month's sitemap; `month` is YYYYMM. A captured article's `<lastmod>` that moved makes it
+   * due (see FrontierStore.addDiscovered), and a captured article the month no longer lists is
+   * due at once.
    */
   async monthSitemap(template: string, month: string): Promise<SourceResult> {
     return this.xmlSource(monthSitemapUrl(template, month, this.o.urls.base), ['urlset'], { month });

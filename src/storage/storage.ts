@@ -13,7 +13,7 @@ import { StorageError } from '../disk/storage-error.js';
 import { HealthProbe, PROBE_KEY, probeFolder } from './storage-probe.js';
 import { appliedPosition, removeStrayTemporaries, sizeOf } from './storage-repair.js';
 import { opOf, StorageHealth, type StorageOp } from './storage-health.js';
-import { VersionStore, type CommittedVersion, type VersionChange } from './version-store.js';
+import { VersionStore, type CommittedVersion, type Decided, type VersionChange } from './version-store.js';
 import { WarcWriter, type WarcOptions } from '../warc/warc-writer.js';
 import type { SearchDoc } from '../search/search-doc.js';
 import { SearchIndex, type SearchIndexOptions } from './search/search-index.js';
@@ -175,6 +175,14 @@ export class Storage {
     return this.watched(['snapshot', 'history', 'journal', 'manifest'], () => this.versions.commit(change));
   }
 
+  /**
+   * A capture's version logic, run in the article's turn once its own stranded change (if any)
+   * is written (see VersionStore.commitDecided): `decide` reads state and says what to write.
+   */
+  commitDecided<D extends Decided>(id: string, decide: () => D): Promise<{ decided: D; committed: CommittedVersion | null }> {
+    return this.watched(['snapshot', 'history', 'journal', 'manifest'], () => this.versions.commitDecided(id, decide), (r) => r.committed !== null);
+  }
+
   /** Records a removal: nothing on disk changes but the manifest and state. */
   commitGone(record: Omit<NewManifestRecord, 'event' | 'fetchedAt'>): Promise<CommittedVersion> {
     return this.watched(['manifest'], () => this.versions.gone(record));
@@ -186,10 +194,11 @@ export class Storage {
   }
 
   /** Tells the health record what a write did: a failure of its kind, or that those kinds go through again. */
-  private async watched<T>(ops: StorageOp[], work: () => Promise<T>): Promise<T> {
+  private async watched<T>(ops: StorageOp[], work: () => Promise<T>, wrote: (result: T) => boolean = () => true): Promise<T> {
     try {
       const result = await work();
-      this.health.ok(...ops);
+      // Only a write that happened says its kinds go through: a capture that wrote nothing says nothing.
+      if (wrote(result)) this.health.ok(...ops);
       return result;
     } catch (err) {
       if (err instanceof StorageError) this.health.failed(opOf(err), err);

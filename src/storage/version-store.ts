@@ -19,6 +19,11 @@ export interface VersionChange {
   previous: { sha256: string; capturedAt: string; path: string } | null;
 }
 
+/** What a capture decided in its article's turn: the change to write, or null for none (its bytes are the current ones). */
+export interface Decided {
+  change: VersionChange | null;
+}
+
 /** A change written to the journal before any other file is touched. */
 interface JournalEntry extends VersionChange {
   /** The manifest's length when the change began: its line, if written, lies after. */
@@ -91,14 +96,35 @@ export class VersionStore {
    * exists nothing refers to it (a crash before that leaves the article pending, fetched again).
    */
   commit(change: VersionChange): Promise<CommittedVersion> {
-    return this.serialized(change.article.id, async () => {
-      await this.settle();
-      this.gate();
-      const entry: JournalEntry = { ...change, manifestFrom: this.manifest.length };
-      if (!change.previous) return this.complete(entry);
-      await writeFileAtomically(this.journalPath(change.article.id), Buffer.from(JSON.stringify(entry), 'utf8'), `.${change.article.id}`);
-      return this.complete(entry);
+    return this.serialized(change.article.id, () => this.write(change));
+  }
+
+  /**
+   * Decides a change and makes it in one turn of the article: `decide` reads the article's
+   * current version (from state) only once a change of its own that a failed manifest write
+   * stranded is completed and applied. Decided before that, a capture would replace the stranded
+   * version's bytes without keeping them in history (its `previous` would be the version before),
+   * or write the same change a second time. Another article's stranded change is no reason to
+   * wait: an unchanged capture writes nothing, and a change settles every one first (write).
+   */
+  commitDecided<D extends Decided>(id: string, decide: () => D): Promise<{ decided: D; committed: CommittedVersion | null }> {
+    return this.serialized(id, async () => {
+      if (this.stranded.has(id)) await this.settle();
+      const decided = decide();
+      if (!decided.change) return { decided, committed: null };
+      if (decided.change.article.id !== id) throw new Error(`a change of ${decided.change.article.id} decided in the turn of ${id}`);
+      return { decided, committed: await this.write(decided.change) };
     });
+  }
+
+  /** The body of a commit, in the article's turn: earlier stranded changes first, then journal, files, line. */
+  private async write(change: VersionChange): Promise<CommittedVersion> {
+    await this.settle();
+    this.gate();
+    const entry: JournalEntry = { ...change, manifestFrom: this.manifest.length };
+    if (!change.previous) return this.complete(entry);
+    await writeFileAtomically(this.journalPath(change.article.id), Buffer.from(JSON.stringify(entry), 'utf8'), `.${change.article.id}`);
+    return this.complete(entry);
   }
 
   /** Records a removal: a manifest line only; every file stays. */

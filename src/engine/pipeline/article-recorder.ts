@@ -47,20 +47,15 @@ export class ArticleRecorder {
    */
   async captured(article: Article, text: string, options: { validators?: PageValidators; reextracted?: boolean } = {}): Promise<{ outcome: CaptureOutcome; path: string; lag?: CaptureLag }> {
     const now = nowIso();
-    // A line state has not applied yet may be this article's: decide on state caught up, or not at all.
-    this.storage.sync();
-    const articles = this.storage.state.articles;
-    const known = articles.get(article.id);
-    const from = known?.state ?? UNKNOWN;
-    const current = known?.sha256 && known.path && known.capturedAt ? { sha256: known.sha256, path: known.path, capturedAt: known.capturedAt } : null;
-    // Rebuilt from the archive, a gone article with the same bytes is unchanged too: nothing came back.
-    if (current && known && (from !== 'gone' || options.reextracted) && current.sha256 === sha256(text)) {
-      if (!options.reextracted) this.record(article, known, 'unchanged', { validators: options.validators, article });
-      return { outcome: 'unchanged', path: current.path };
+    const reextracted = options.reextracted === true;
+    // Decided in the article's turn, after a change of its own that a failed manifest write
+    // stranded is in state: decided before, `previous` would be the version that change replaced.
+    const { decided, committed } = await this.storage.commitDecided(article.id, () => this.decide(article, text, now, reextracted));
+    if (decided.kind === 'unchanged' || !committed) {
+      if (decided.known && !reextracted) this.record(article, decided.known, 'unchanged', { validators: options.validators, article });
+      return { outcome: 'unchanged', path: decided.known?.path ?? '' };
     }
-    const kind: CaptureOutcome = options.reextracted ? 'reextracted' : from === 'done' ? 'updated' : from === 'gone' ? 'restored' : 'written';
-    const rule = transition(from, kind);
-    const { record } = await this.storage.commit({ event: rule.event as VersionChange['event'], article, text, capturedAt: now, previous: current });
+    const { known, kind, rule } = decided;
     // The manifest line set the version and the state; a rebuilt one leaves the schedule alone.
     if (kind !== 'reextracted') {
       const changedAt = kind === 'written' ? firstChange(article, now) : laterChange(article, known?.changedAt ?? null, now);
@@ -74,7 +69,24 @@ export class ArticleRecorder {
       });
     }
     const lag = kind === 'reextracted' ? undefined : lagOf(kind, article, now);
-    return { outcome: kind, path: record.path, ...(lag ? { lag } : {}) };
+    return { outcome: kind, path: committed.record.path, ...(lag ? { lag } : {}) };
+  }
+
+  /**
+   * The one version decision: identical bytes write nothing; otherwise the event the state
+   * machine gives. Runs inside the article's turn (Storage.commitDecided), on state caught up.
+   */
+  private decide(article: Article, text: string, now: string, reextracted: boolean): Decision {
+    // A line state has not applied yet may be this article's: decide on state caught up, or not at all.
+    this.storage.sync();
+    const known = this.storage.state.articles.get(article.id);
+    const from = known?.state ?? UNKNOWN;
+    const current = known?.sha256 && known.path && known.capturedAt ? { sha256: known.sha256, path: known.path, capturedAt: known.capturedAt } : null;
+    // Rebuilt from the archive, a gone article with the same bytes is unchanged too: nothing came back.
+    if (current && (from !== 'gone' || reextracted) && current.sha256 === sha256(text)) return { change: null, known, kind: 'unchanged' };
+    const kind: NewVersion = reextracted ? 'reextracted' : from === 'done' ? 'updated' : from === 'gone' ? 'restored' : 'written';
+    const rule = transition(from, kind);
+    return { change: { event: rule.event as VersionChange['event'], article, text, capturedAt: now, previous: current }, known, kind, rule };
   }
 
   /**
@@ -156,6 +168,11 @@ export class ArticleRecorder {
     }
   }
 }
+
+/** What a capture decided: nothing to write (its bytes are the current version's), or a new version. */
+type Decision =
+  | { kind: 'unchanged'; change: null; known: ArticleRecord | undefined }
+  | { kind: NewVersion; change: VersionChange; known: ArticleRecord | undefined; rule: Transition };
 
 /** The reason a skipped article keeps when the look gave none of its own. */
 const OUTCOME_REASON: Partial<Record<OutcomeKind, string>> = { disallowed: 'disallowed by robots.txt' };

@@ -7,8 +7,9 @@ import type { ArticleRecord, DiscoveredRef, DueCursor, WorkCursor } from './stat
 export interface FrontierStore {
   /**
    * Records discovered articles: new ids as pending. With `listing` (a month sitemap being read),
-   * marks each as listed in that month, and a `<lastmod>` that moved past an article's last
-   * capture makes it due at once. Returns how many ids were new.
+   * marks each as listed in that month, and a captured article's `<lastmod>` that moved (any
+   * change from the value last seen; a first value only past its last capture) makes it due at
+   * once. Returns how many ids were new.
    */
   addDiscovered(refs: Iterable<DiscoveredRef>, listing?: SitemapListing): number;
   /** A fresh generation number for one complete read of a month sitemap. */
@@ -59,14 +60,20 @@ export class SqliteFrontier implements FrontierStore {
     this.s = {
       get: db.prepare<[string], { id: string }>('SELECT id FROM articles WHERE id = ?'),
       insert: db.prepare(`INSERT INTO articles (id, url, day, state, discovered_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`),
-      // A `<lastmod>` only moves a check earlier, never later; it counts once, when it moves.
+      // A `<lastmod>` is a hint (SITE.md): it only moves a check earlier, never later, and counts
+      // once, when it moves. Any move from one value seen to another counts, earlier or later:
+      // the site writes it to the second or the minute, so an edit in the second or minute of our
+      // capture reads as older than it. A first value (none seen before: an article captured from
+      // the feed, at its month's first read) counts only past the capture, or every such article
+      // would be fetched again for nothing.
       listed: db.prepare(
         `INSERT INTO articles (id, url, day, state, discovered_at, updated_at, lastmod, sitemap_month, sitemap_gen)
          VALUES (@id, @url, @day, 'pending', @now, @now, @lastmod, @month, @gen)
          ON CONFLICT (id) DO UPDATE SET
            next_check_at = CASE
              WHEN excluded.lastmod IS NOT NULL AND excluded.lastmod IS NOT articles.lastmod
-               AND articles.state IN ('done', 'gone') AND articles.captured_at IS NOT NULL AND excluded.lastmod > articles.captured_at
+               AND articles.state IN ('done', 'gone') AND articles.captured_at IS NOT NULL
+               AND (articles.lastmod IS NOT NULL OR excluded.lastmod > articles.captured_at)
              THEN MIN(COALESCE(articles.next_check_at, @now), MIN(excluded.lastmod, @now))
              ELSE articles.next_check_at END,
            lastmod = COALESCE(excluded.lastmod, articles.lastmod),
