@@ -18,12 +18,14 @@ export const SEARCH_FILE = 'search.sqlite';
 export const SEARCH_SCHEMA_VERSION = 2;
 
 /**
- * The prefix lengths FTS5 keeps an index for, in characters. FTS5 uses one only for a prefix of
- * exactly that length; shorter prefixes (3, the least the query language allows, and 4) spread
- * over thousands of terms, which FTS5 would otherwise merge at every probe, while a longer one
- * spreads over few. Each length costs about the main index's size again.
+ * The prefix lengths FTS5 keeps an index for, in characters, on the folded table only. FTS5 uses
+ * one only for a prefix of exactly that length. The shortest prefix the query language allows (3)
+ * spreads over thousands of terms, which FTS5 would otherwise merge at every probe; a longer one
+ * spreads over few, and the main index's term order finds them. Each length costs every write
+ * about the main index again, so the crawl pays for one length on one table: exact mode (rare)
+ * expands its prefixes from the main index.
  */
-export const PREFIX_INDEXES = [QUERY_LIMITS.prefixLetters, QUERY_LIMITS.prefixLetters + 1] as const;
+export const PREFIX_INDEXES = [QUERY_LIMITS.prefixLetters] as const;
 
 /** Meta key: the `seq` of the last manifest line the index has applied. */
 export const INDEXED_SEQ = 'seq';
@@ -74,8 +76,8 @@ export function registerFolds(db: Database.Database): void {
 
 /** The FTS5 table of each fold mode, and its tokenizer. */
 export const FTS_TABLES = {
-  folded: { table: 'fts', view: 'docs_folded', fold: 'fold_tr', tokenize: 'unicode61 remove_diacritics 2' },
-  exact: { table: 'fts_exact', view: 'docs_exact', fold: 'fold_exact', tokenize: 'unicode61 remove_diacritics 0' },
+  folded: { table: 'fts', view: 'docs_folded', fold: 'fold_tr', tokenize: 'unicode61 remove_diacritics 2', prefix: `, prefix='${PREFIX_INDEXES.join(' ')}'` },
+  exact: { table: 'fts_exact', view: 'docs_exact', fold: 'fold_exact', tokenize: 'unicode61 remove_diacritics 0', prefix: '' },
 } as const;
 
 /** The schema in `schema` (the attached name, or `main`). */
@@ -108,7 +110,7 @@ ${Object.values(FTS_TABLES)
     (f) => `
 CREATE VIEW IF NOT EXISTS ${s}.${f.view} AS
   SELECT doc_id, ${f.fold}(title) AS title, ${f.fold}(description) AS description, ${f.fold}(body) AS body FROM docs;
-CREATE VIRTUAL TABLE IF NOT EXISTS ${s}.${f.table} USING fts5(title, description, body, content='${f.view}', content_rowid='doc_id', tokenize='${f.tokenize}', prefix='${PREFIX_INDEXES.join(' ')}');`,
+CREATE VIRTUAL TABLE IF NOT EXISTS ${s}.${f.table} USING fts5(title, description, body, content='${f.view}', content_rowid='doc_id', tokenize='${f.tokenize}'${f.prefix});`,
   )
   .join('\n')}
 PRAGMA ${s}.user_version = ${SEARCH_SCHEMA_VERSION};
