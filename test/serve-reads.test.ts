@@ -140,6 +140,12 @@ describe('heavy reads never stall the engine', () => {
     const status = await reads(s.api);
     expect(status).toMatchObject({ timedOut: 1, running: 0 });
     expect((await fetch(`${s.api}/healthz`)).status).toBe(200);
+    // The status page says the same, with the index caught up with the manifest.
+    const page = await (await fetch(`${s.api}/`)).text();
+    expect(page).toContain('data-reads="timedOut">1<');
+    expect(page).toContain('data-index-behind="0"');
+    const full = (await (await fetch(`${s.api}/status`)).json()) as { index: { behind: number; manifestSeq: number } };
+    expect(full.index).toMatchObject({ behind: 0, manifestSeq: (await readManifest(storage)).length });
     const metrics = await (await fetch(`${s.api}/metrics`)).text();
     expect(metrics).toMatch(/^newsnap_event_loop_delay_p99_seconds \d/m);
     expect(metrics).toMatch(/^newsnap_heavy_reads_total\{result="timed_out"\} 1$/m);
