@@ -2,6 +2,7 @@ import type { Renderer } from '../engine/pipeline/article-pipeline.js';
 import { BrowserPageFetcher, browserUnavailable } from '../fetch/browser-fetcher.js';
 import type { ExchangeRecorder } from '../fetch/exchange.js';
 import { browserProxy, type ProxySettings } from '../fetch/proxy.js';
+import type { SiteRequests } from '../fetch/site-requests.js';
 import type { Context } from './context.js';
 
 /**
@@ -16,7 +17,7 @@ export interface RendererHandle {
   record: (recorder: ExchangeRecorder | null) => void;
 }
 
-export function createRenderer(ctx: Context, proxy: ProxySettings): RendererHandle {
+export function createRenderer(ctx: Context, proxy: ProxySettings, requests: SiteRequests): RendererHandle {
   const { render, http, site } = ctx.config;
   if (render.policy === 'never') return { close: async () => undefined, kill: () => undefined, record: () => undefined };
   const unavailable = browserUnavailable(render.chromiumPath);
@@ -38,6 +39,7 @@ export function createRenderer(ctx: Context, proxy: ProxySettings): RendererHand
     settleMs: render.settleMs,
     ...(forBrowser ? { proxy: forBrowser } : {}),
   });
+  fetcher.requests = requests;
   return {
     renderer: { fetcher },
     close: () => fetcher.close(),

@@ -6,7 +6,8 @@ import { localExtractor, threadedExtractor } from '../engine/pipeline/extractor.
 import { HttpClient } from '../fetch/http-client.js';
 import { HttpPageFetcher } from '../fetch/page-fetcher.js';
 import { describeProxy } from '../fetch/proxy.js';
-import { CircuitBreaker } from '../engine/policies/circuit-breaker.js';
+import { requestPolicies } from '../engine/policies/chain-order.js';
+import type { RequestMiddleware } from '../engine/policies/policy.js';
 import { RequestScheduler } from '../engine/request-scheduler.js';
 import { revisitPolicy } from '../engine/revisit-policy.js';
 import type { Context } from './context.js';
@@ -32,22 +33,34 @@ export interface Runtime {
  * flight abort), a forced exit kills the browser; with a storage folder, every exchange and
  * render goes to its WARC writer (when it has one).
  */
-export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage | null, options: { extractionThreads?: boolean } = {}): Runtime {
+export interface RuntimeOptions {
+  extractionThreads?: boolean;
+  /** Changes the request chain's list (a test adds a middleware of its own); see `policies/chain-order.ts`. */
+  middlewares?: (list: RequestMiddleware[]) => RequestMiddleware[];
+}
+
+export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage | null, options: RuntimeOptions = {}): Runtime {
   const http = new HttpClient(ctx.urls, ctx.config.http);
   const c = ctx.config.crawl;
-  const scheduler = new RequestScheduler({
-    rate: c.rate,
-    concurrency: c.concurrency,
-    retries: c.retries,
-    backoffBaseMs: c.backoffBaseMs,
-    backoffMaxMs: c.backoffMaxMs,
-    maxRetryAfterMs: c.maxRetryAfterMs,
-  });
-  const breaker = new CircuitBreaker(c.unreachableAfter);
+  const policies = requestPolicies(ctx.config, { log: ctx.log, storage, ...(options.middlewares ? { extend: options.middlewares } : {}) });
+  const { breaker } = policies;
+  const scheduler = new RequestScheduler(
+    {
+      rate: c.rate,
+      concurrency: c.concurrency,
+      retries: c.retries,
+      backoffBaseMs: c.backoffBaseMs,
+      backoffMaxMs: c.backoffMaxMs,
+      maxRetryAfterMs: c.maxRetryAfterMs,
+    },
+    policies,
+  );
+  // Every request to the site passes the chain: HTTP's, and a rendered page's own.
+  http.requests = policies.chain;
   const proxy = describeProxy(http.proxy);
   if (proxy) ctx.log.info({ proxy }, 'requests go through a proxy');
   scheduler.onRetryScheduled(({ label, attempt, delayMs, error }) => ctx.log.info({ label, attempt, delayMs, err: error.message }, 'retry scheduled'));
-  const renderer = createRenderer(ctx, http.proxy);
+  const renderer = createRenderer(ctx, http.proxy, policies.chain);
   // A crawl extracts on the other cores while this thread fetches and writes; a fetch of a page
   // or two is not worth a thread's start.
   const extractor = options.extractionThreads ? threadedExtractor(ctx.config.site, cpuPlan().extractionThreads) : localExtractor(ctx.config.site);
@@ -66,7 +79,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
     http.recorder = storage.warc;
     renderer.record(storage.warc);
   }
-  const engine = new Engine({ config: ctx.config, log: ctx.log, urls: ctx.urls, http, scheduler, breaker, pipeline, storage });
+  const engine = new Engine({ config: ctx.config, log: ctx.log, urls: ctx.urls, http, scheduler, policies, breaker, pipeline, storage });
   shutdown.onForce(renderer.kill);
   const stop = () => {
     engine.stop();

@@ -79,6 +79,7 @@ export class Discovery {
         },
         this.o.signal,
         this.o.priority,
+        { url: url.href, kind: 'robots' },
       );
       if (res.status === 304 && cached?.body != null) {
         this.robots = parseRobots(cached.body, this.o.productToken);
@@ -159,7 +160,7 @@ export class Discovery {
           break;
         }
         const target: URL = next;
-        const res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal, this.o.priority);
+        const res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal, this.o.priority, { url: target.href, kind: 'discovery' });
         if (res.status === 404 && page === 0) break;
         requireOk(res);
         const $ = cheerio.load(res.body.toString('utf8'));
@@ -219,6 +220,7 @@ export class Discovery {
         },
         this.o.signal,
         this.o.priority,
+        { url: url.href, kind: 'discovery' },
       );
       const hold = maxAgeMs(res);
       if (res.status === 304) {

@@ -8,11 +8,11 @@ import type { Storage } from '../storage/storage.js';
 import { laneContext, LaneRun, type LaneName } from './lane.js';
 import type { ArticlePipeline } from './pipeline/article-pipeline.js';
 import type { ArticleOutcome } from './pipeline/article-outcome.js';
-import { BlockedPause } from './policies/blocked-pause.js';
+import type { RobotsRules } from '../discover/robots.js';
+import type { RequestPolicies } from './policies/chain-order.js';
 import type { CircuitBreaker } from './policies/circuit-breaker.js';
 import { baselineOf, BASELINE_RUNS } from './policies/drift.js';
-import { DriftWatch } from './policies/drift-watch.js';
-import { requestKey, type Policy, type RequestEvent } from './policies/policy.js';
+import type { RequestEvent } from './policies/policy.js';
 import type { RequestScheduler } from './request-scheduler.js';
 
 /** What an engine is made of: one of each, shared by every lane. */
@@ -21,8 +21,10 @@ export interface EngineParts {
   log: Logger;
   urls: SiteUrls;
   http: HttpClient;
-  /** The one queue and rate limit every request of every lane waits in. */
+  /** The one queue every request of every lane waits in. */
   scheduler: RequestScheduler;
+  /** The request chain every request passes, and its middlewares by name. */
+  policies: RequestPolicies;
   breaker: CircuitBreaker;
   pipeline: ArticlePipeline;
   /** The storage writer; null for a fetch that only prints (`fetch --stdout`). */
@@ -30,33 +32,20 @@ export interface EngineParts {
 }
 
 /**
- * The long-lived engine: it owns the request scheduler and rate gate, the article pipeline, the
- * storage writer and the policies (circuit breaker, block-page pause, drift suspicion, request
- * accounting). Lanes only hand it work, each run with its lane and priority; every policy sees
- * every request and outcome of every lane. A lane's failure ends that lane's run (`LaneRun.stop`);
- * the shared parts stop only at shutdown (`stop`).
+ * The long-lived engine: it owns the request scheduler, the request chain (robots.txt, the rate
+ * gate, Retry-After, the block-page pause, the circuit breaker, drift's render veto, the request
+ * accounting: `policies/chain-order.ts`), the article pipeline and the storage writer. Lanes only
+ * hand it work, each run with its lane and priority; every middleware sees every request and
+ * outcome of every lane. A lane's failure ends that lane's run (`LaneRun.stop`); the shared parts
+ * stop only at shutdown (`stop`).
  */
 export class Engine {
-  readonly blocked: BlockedPause;
-  readonly drift: DriftWatch;
-  private readonly policies: Policy[];
   private readonly runs = new Set<LaneRun>();
   private readonly stopping = new AbortController();
-  private readonly requestListeners = new Set<(e: RequestEvent) => void>();
   private readonly outcomeListeners = new Set<(o: ArticleOutcome, run: LaneRun) => void>();
 
   constructor(readonly parts: EngineParts) {
-    const { config, log, scheduler, breaker, storage } = parts;
-    this.blocked = new BlockedPause({ inARow: config.crawl.blockedInARow, pauseMs: config.crawl.blockedPauseMs, pause: (ms) => scheduler.pauseFor(ms), log });
-    this.drift = new DriftWatch(storage ? baselineOf(storage.state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)) : null, log);
-    this.policies = [breaker, this.blocked, this.drift];
-    parts.http.observe(({ status, error }) => {
-      const run = laneContext.getStore() ?? null;
-      const event: RequestEvent = { run, status, error: error ?? null };
-      run?.countRequest(requestKey(event));
-      for (const policy of this.policies) policy.onRequest?.(event);
-      for (const listener of this.requestListeners) listener(event);
-    });
+    const { breaker } = parts;
     // The site answers nothing: every lane's current run ends, with the address and the cause.
     breaker.onUnreachable((failure) => {
       for (const run of this.runs) {
@@ -100,7 +89,7 @@ export class Engine {
   /** One article for a run, through the pipeline; every policy and listener sees the outcome. Throws only a storage failure. */
   article(run: LaneRun, ref: ArticleRef): Promise<ArticleOutcome> {
     return laneContext.run(run, async () => {
-      const outcome = await this.parts.pipeline.process(ref, this.parts.storage, run.signal, { renderFallback: () => this.drift.renderAllowed(run), priority: run.priority });
+      const outcome = await this.parts.pipeline.process(ref, this.parts.storage, run.signal, { priority: run.priority });
       this.settle(run, outcome);
       return outcome;
     });
@@ -118,12 +107,21 @@ export class Engine {
   /** A run ended with this summary's extraction: later runs judge drift against it. */
   runEnded(): void {
     const storage = this.parts.storage;
-    if (storage) this.drift.rebase(baselineOf(storage.state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
+    if (storage) this.parts.policies.drift.rebase(baselineOf(storage.state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
   }
 
+  /** robots.txt as a run read it: its rules apply to every crawler lane's requests, its Crawl-delay to the rate gate. */
+  followRobots(rules: RobotsRules): void {
+    const { robots, rate } = this.parts.policies;
+    robots.follow(rules);
+    if (rules.crawlDelay === undefined) return;
+    rate.applyCrawlDelay(rules.crawlDelay);
+    this.parts.log.info({ crawlDelay: rules.crawlDelay, rate: rate.rate }, 'robots.txt Crawl-delay applied');
+  }
+
+  /** Hears every request that went out to the site, of every kind and lane. */
   onRequest(listener: (e: RequestEvent) => void): () => void {
-    this.requestListeners.add(listener);
-    return () => this.requestListeners.delete(listener);
+    return this.parts.policies.accounting.listen(listener);
   }
 
   onOutcome(listener: (o: ArticleOutcome, run: LaneRun) => void): () => void {
@@ -138,7 +136,7 @@ export class Engine {
   }
 
   private settle(run: LaneRun, outcome: ArticleOutcome): void {
-    for (const policy of this.policies) policy.onOutcome?.(run, outcome);
+    this.parts.policies.chain.outcome(run, outcome);
     run.outcome(outcome);
     for (const listener of this.outcomeListeners) listener(outcome, run);
   }

@@ -77,7 +77,7 @@ export class LaneRun {
 /**
  * Which run a request belongs to, carried through its async work. The request scheduler takes
  * the run in force when a request is asked for and restores it when the request starts (a queued
- * request is started from another request's completion), so that the HTTP client's observers
- * count every request under its own lane.
+ * request is started from another request's completion), so that the request chain's
+ * middlewares see every request with its own lane.
  */
 export const laneContext = new AsyncLocalStorage<LaneRun>();

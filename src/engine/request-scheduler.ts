@@ -1,10 +1,12 @@
 import PQueue from 'p-queue';
 import { FetchError } from '../fetch/fetch-error.js';
-import type { RequestRunner } from '../fetch/request-runner.js';
+import type { RequestRunner, RequestTarget } from '../fetch/request-runner.js';
 import { delay } from '../clock/delay.js';
-import { SlidingWindowGate } from './sliding-window.js';
 import { laneContext } from './lane.js';
 import { linkedSignal } from '../clock/abort.js';
+import { RateGate } from './policies/rate-gate.js';
+import { RequestChain } from './policies/request-chain.js';
+import { RetryAfterPause } from './policies/retry-after.js';
 
 export interface SchedulerOptions {
   /** Requests a second over any rolling second; 0 = no limit. */
@@ -26,34 +28,42 @@ export interface SchedulerStats {
 
 export type RetryListener = (event: { label: string; attempt: number; delayMs: number; error: FetchError }) => void;
 
-// The gate's clock and the server's differ by scheduling noise; a little slack absorbs it.
-const WINDOW_SLACK_MS = 10;
+/** The chain every attempt runs through, and its rate gate (the Crawl-delay and the pauses act on it). */
+export interface SchedulerChain {
+  chain: RequestChain;
+  rate: RateGate;
+}
 
 /**
- * One queue for every request of a run: p-queue caps concurrency, a sliding-window gate holds
- * the rate over any rolling second, transient failures retry with exponential backoff and
- * jitter, and `Retry-After` pauses the whole queue. A retry is a new request and waits for the
- * limit like any other.
+ * One queue for every request of every lane: p-queue caps concurrency and orders by priority,
+ * transient failures retry with exponential backoff and jitter, and each attempt runs through the
+ * request chain (the rate gate, `Retry-After`'s pause and the other middlewares are entries of
+ * it). A retry is a new attempt and waits for the limit like any other. Without a chain of the
+ * engine's, it runs the rate gate and the Retry-After pause alone.
  */
 export class RequestScheduler implements RequestRunner {
   private readonly queue: PQueue;
-  private readonly gate: SlidingWindowGate;
-  private rate: number;
+  private readonly chain: RequestChain;
+  private readonly gate: RateGate;
   private readonly random: () => number;
   private readonly stopper = new AbortController();
   private onRetry: RetryListener | undefined;
   readonly stats: SchedulerStats = { waitedMs: 0 };
 
-  constructor(private readonly options: SchedulerOptions) {
-    this.rate = options.rate;
+  constructor(
+    private readonly options: SchedulerOptions,
+    chain?: SchedulerChain,
+  ) {
     this.random = options.random ?? Math.random;
     this.queue = new PQueue({ concurrency: options.concurrency });
-    this.gate = new SlidingWindowGate(...gateLimits(this.rate));
+    this.gate = chain?.rate ?? new RateGate(options.rate);
+    const gate = this.gate;
+    this.chain = chain?.chain ?? new RequestChain([gate, new RetryAfterPause(options.maxRetryAfterMs, (ms) => gate.pauseFor(ms))]);
   }
 
   /** The effective limit in requests a second (0 = none). */
   get effectiveRate(): number {
-    return this.rate;
+    return this.gate.rate;
   }
 
   get waiting(): number {
@@ -73,12 +83,7 @@ export class RequestScheduler implements RequestRunner {
    * (`--rate 0`, mirrors only) nothing changes. Call it while no request is waiting.
    */
   applyCrawlDelay(seconds: number): void {
-    if (!(seconds > 0) || this.rate === 0) return;
-    const rate = Math.min(this.rate, 1 / seconds);
-    if (rate === this.rate) return;
-    this.rate = rate;
-    // A Crawl-delay is a spacing between requests, not a budget per second.
-    this.gate.configure(1, Math.ceil(seconds * 1000) + WINDOW_SLACK_MS);
+    this.gate.applyCrawlDelay(seconds);
   }
 
   /** Aborted once `stop()` is called: everything running through this scheduler should end. */
@@ -93,36 +98,33 @@ export class RequestScheduler implements RequestRunner {
    * and a caller that moved on then (closing the browser, the state store) would leave the
    * attempt running behind its back.
    */
-  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority = 0): Promise<T> {
+  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority = 0, target?: RequestTarget): Promise<T> {
     const link = linkedSignal([signal, this.stopper.signal]);
     try {
-      return await this.attempts(label, attempt, link.signal, priority);
+      return await this.attempts(label, attempt, link.signal, priority, target ?? { url: '', kind: 'other' });
     } finally {
       link.dispose();
     }
   }
 
-  private async attempts<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, combined: AbortSignal, priority: number): Promise<T> {
+  private async attempts<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, combined: AbortSignal, priority: number, target: RequestTarget): Promise<T> {
     // The run that asks: a queued request starts from another's completion, in another's context.
     const run = laneContext.getStore();
-    const start = run ? () => laneContext.run(run, () => attempt(combined)) : () => attempt(combined);
+    const inLane = <R>(work: () => R): R => (run ? laneContext.run(run, work) : work());
     for (let n = 1; ; n++) {
       const queuedAt = performance.now();
       let running: Promise<T> | null = null;
       try {
         return await this.queue.add(
-          async () => {
-            const release = await this.gate.acquire(combined);
-            this.stats.waitedMs += performance.now() - queuedAt;
-            // A Retry-After holds the queue before this slot frees: the next queued request
-            // starts the moment it does, and would otherwise go out inside the pause.
-            running = start()
-              .catch((err: unknown) => {
-                const ms = honouredRetryAfter(err, this.options.maxRetryAfterMs);
-                if (ms !== undefined && !combined.aborted) this.pauseFor(ms);
-                throw err;
-              })
-              .finally(release);
+          () => {
+            // The chain's hooks (a Retry-After's pause among them) all run before this queue slot
+            // frees: the next queued request starts the moment it does.
+            running = inLane(() =>
+              this.chain.run({ ...target, signal: combined }, () => {
+                this.stats.waitedMs += performance.now() - queuedAt;
+                return attempt(combined);
+              }),
+            );
             return running;
           },
           // A request of higher priority starts first; the gate then serves them in the order they start.
@@ -158,17 +160,4 @@ export class RequestScheduler implements RequestRunner {
     // without ever coming back at once.
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
-}
-
-/** The pause a failed attempt asks for: a retryable error's Retry-After, unless past the longest we wait. */
-function honouredRetryAfter(err: unknown, maxMs: number): number | undefined {
-  if (!(err instanceof FetchError) || !err.retryable || err.retryAfterMs === undefined) return undefined;
-  return err.retryAfterMs <= maxMs ? err.retryAfterMs : undefined;
-}
-
-/** Window limits for a rate: r ≥ 1 → ⌊r⌋ a second; r < 1 (a Crawl-delay) → one per 1/r seconds, between requests. */
-function gateLimits(rate: number): [number, number] {
-  if (rate <= 0) return [Number.POSITIVE_INFINITY, 1000];
-  const cap = Math.max(1, Math.floor(rate));
-  return [cap, Math.ceil((cap / rate) * 1000) + WINDOW_SLACK_MS];
 }

@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
-import type { Browser, BrowserContext, Page, Response, Route } from 'playwright';
+import type { Browser, BrowserContext, Page, Request, Route } from 'playwright';
 import { nowIso } from '../clock/clock.js';
 import { linkedSignal } from '../clock/abort.js';
-import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from './exchange.js';
+import type { ExchangeRecorder } from './exchange.js';
+import { archiveRender, documentOf, failureOf, pageOf } from './browser-pages.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
 import { killOwnedBrowsers, killOwnedBrowsersSync, ownerEnvironment, waitOwnedBrowsersGone } from './browser-processes.js';
 import { delay } from '../clock/delay.js';
+import { UNCHAINED, type RequestScope, type SiteRequests, type WireTicket } from './site-requests.js';
 
 export interface BrowserOptions {
   chromiumPath: string;
@@ -71,6 +73,16 @@ export class BrowserPageFetcher implements PageFetcher {
   private closed: Promise<void> | null = null;
   /** Keeps the document the browser received and the DOM it built (the WARC archive), when set. */
   recorder: ExchangeRecorder | null = null;
+  /**
+   * The request chain the page's own requests to the site pass (its document and sub-requests:
+   * counted, seen by the breaker, sharing the render's rate slot); none by default. They are
+   * not archived: the rendered DOM is.
+   */
+  requests: SiteRequests = UNCHAINED;
+  /** The attempt each open page renders for: its requests are made within it. */
+  private readonly scopes = new WeakMap<Page, RequestScope | null>();
+  /** The chain's ticket of each request let through, until its answer comes. */
+  private readonly tickets = new WeakMap<Request, WireTicket>();
 
   constructor(
     private readonly urls: SiteUrls,
@@ -88,6 +100,7 @@ export class BrowserPageFetcher implements PageFetcher {
 
   private async render(siteUrl: string, stop: AbortSignal): Promise<FetchedPage> {
     if (stop.aborted) throw abortedError(siteUrl);
+    const scope = this.requests.scope();
     await this.slot(stop, siteUrl);
     const slotAt = performance.now();
     let context: BrowserContext | null = null;
@@ -99,6 +112,7 @@ export class BrowserPageFetcher implements PageFetcher {
       context = await this.context();
       if (stop.aborted) throw abortedError(siteUrl);
       page = await context.newPage();
+      this.scopes.set(page, scope);
       if (stop.aborted) throw abortedError(siteUrl);
       const started = performance.now();
       const target = this.urls.toOrigin(siteUrl).href;
@@ -165,6 +179,8 @@ export class BrowserPageFetcher implements PageFetcher {
       ...(this.options.proxy ? { proxy: this.options.proxy } : {}),
     });
     await context.route('**/*', (route) => this.filter(route));
+    context.on('response', (response) => this.answered(response.request(), { status: response.status(), headers: response.headers(), error: null }));
+    context.on('requestfailed', (request) => this.answered(request, { status: null, headers: {}, error: failureOf(request) }));
     await context.routeWebSocket(/.*/, (ws) => void ws.close());
     return context;
   }
@@ -267,9 +283,32 @@ export class BrowserPageFetcher implements PageFetcher {
     } catch {
       // An unparsable URL is not the site.
     }
-    const own = url !== null && this.urls.fromContacted(url) !== null && isContactedOrigin(url, this.urls);
-    if (own && ALLOWED_TYPES.has(request.resourceType())) return route.continue();
-    return route.abort('blockedbyclient');
+    const site = url === null ? null : this.urls.fromContacted(url);
+    const own = url !== null && site !== null && isContactedOrigin(url, this.urls);
+    if (!site || !own || !ALLOWED_TYPES.has(request.resourceType())) return route.abort('blockedbyclient');
+    return this.send(route, request, site.href);
+  }
+
+  /** A request of the page to the site, through the chain: within its render's attempt, vetoed or let go. */
+  private async send(route: Route, request: Request, siteUrl: string): Promise<void> {
+    const page = pageOf(request);
+    const document = page !== null && request.isNavigationRequest() && request.frame() === page.mainFrame();
+    let ticket: WireTicket;
+    try {
+      ticket = await this.requests.open(siteUrl, { kind: document ? 'render' : 'subrequest', scope: page ? (this.scopes.get(page) ?? null) : null });
+    } catch {
+      return route.abort('blockedbyclient').catch(() => undefined);
+    }
+    this.tickets.set(request, ticket);
+    const changed = Object.keys(ticket.headers).length > 0;
+    return route.continue(changed ? { headers: { ...request.headers(), ...ticket.headers } } : undefined).catch(() => undefined);
+  }
+
+  private answered(request: Request, answer: Parameters<WireTicket['end']>[0]): void {
+    const ticket = this.tickets.get(request);
+    if (!ticket) return;
+    this.tickets.delete(request);
+    ticket.end(answer);
   }
 
   private async slot(stop: AbortSignal, siteUrl: string): Promise<void> {
@@ -293,30 +332,4 @@ export class BrowserPageFetcher implements PageFetcher {
 /** The browser talks to the configured origin only: the production host or the mirror, never an alias or another port. */
 function isContactedOrigin(url: URL, urls: SiteUrls): boolean {
   return url.protocol === urls.origin.protocol && url.host === urls.origin.host;
-}
-
-/** The document the browser received, as an exchange; null when its body is gone. */
-async function documentOf(siteUrl: string, response: Response): Promise<HttpExchange | null> {
-  const body = await response.body().catch(() => null);
-  if (!body) return null;
-  const site = new URL(siteUrl);
-  const sent = await response.request().allHeaders().catch(() => ({}) as Record<string, string>);
-  const received = await response.allHeaders().catch(() => ({}) as Record<string, string>);
-  const dropped = new Set(['content-encoding', 'content-length', 'transfer-encoding']);
-  return {
-    url: siteUrl,
-    at: nowIso(),
-    requestLine: `GET ${site.pathname}${site.search} HTTP/1.1`,
-    requestHeaders: [['host', site.host], ...Object.entries(sent).filter(([k]) => k.toLowerCase() !== 'host')],
-    status: response.status(),
-    statusText: response.statusText(),
-    responseHeaders: [...Object.entries(received).filter(([k]) => !dropped.has(k.toLowerCase())), ['content-length', String(body.length)]],
-    body,
-  };
-}
-
-/** Archives the document, then the DOM the browser built from it (what extraction reads), referring to it. */
-async function archiveRender(recorder: ExchangeRecorder, document: HttpExchange | null, page: RenderedPage): Promise<WarcLocation | null> {
-  const response = document ? await recorder.recordExchange(document) : null;
-  return recorder.recordRendered(page, response);
 }

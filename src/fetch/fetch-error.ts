@@ -18,7 +18,9 @@ export type FetchErrorKind =
   /** The proxy answered instead of the site (407, or it could not reach the site). */
   | 'proxy'
   /** The run is stopping (SIGTERM, SIGINT): not a failure of the site. */
-  | 'aborted';
+  | 'aborted'
+  /** A request middleware kept it from being sent (robots.txt, the drift veto): nothing went out. */
+  | 'vetoed';
 
 const RETRYABLE: ReadonlySet<FetchErrorKind> = new Set(['dns', 'connect', 'timeout', 'reset', 'truncated']);
 /** No answer at all because of the way to the host, not the page: they say nothing of one article. */

@@ -9,6 +9,7 @@ import type { WarcLocation, ExchangeRecorder, HttpExchange } from './exchange.js
 import { FetchError, parseRetryAfter, type Contacted } from './fetch-error.js';
 import { proxyError, toFetchError } from './http-failures.js';
 import { createDispatcher, proxyAddressOf, proxySettings, type ProxySettings } from './proxy.js';
+import { UNCHAINED, type SiteRequests } from './site-requests.js';
 
 export interface HttpOptions {
   userAgent: string;
@@ -45,9 +46,6 @@ export interface RequestInit {
   signal?: AbortSignal;
 }
 
-/** Observes each request actually sent (for logs and metrics). */
-export type RequestObserver = (event: { url: string; status: number | null; ms: number; error?: FetchError }) => void;
-
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const EMPTY: Buffer = Buffer.alloc(0);
 
@@ -63,7 +61,8 @@ function discard(body: Readable): void {
  */
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
-  private readonly observers = new Set<RequestObserver>();
+  /** The request chain every request passes (each redirect hop is a request of its own); none by default. */
+  requests: SiteRequests = UNCHAINED;
   /** Where requests go on their way to the site (config, then the environment). */
   readonly proxy: ProxySettings;
   /** Keeps every exchange that got an answer (the WARC archive), when set. */
@@ -81,16 +80,6 @@ export class HttpClient {
       bodyTimeout: options.readTimeoutMs,
       connections: 64,
     });
-  }
-
-  /** Calls `observer` after every request; returns the function that stops it. */
-  observe(observer: RequestObserver): () => void {
-    this.observers.add(observer);
-    return () => this.observers.delete(observer);
-  }
-
-  private notify(event: Parameters<RequestObserver>[0]): void {
-    for (const observer of this.observers) observer(event);
   }
 
   /**
@@ -138,7 +127,7 @@ export class HttpClient {
   }
 
   private async once(siteUrl: URL, init: RequestInit): Promise<HttpResponse> {
-    const started = performance.now();
+    const ticket = await this.requests.open(siteUrl.href, init.signal ? { signal: init.signal } : {});
     const target = this.urls.toOrigin(siteUrl);
     const maxBytes = init.maxBytes ?? this.options.maxBytes;
     const total = deadline(this.options.totalTimeoutMs, init.signal);
@@ -150,6 +139,7 @@ export class HttpClient {
       'accept-encoding': 'gzip, deflate, br',
       accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
       ...init.headers,
+      ...ticket.headers,
     };
     try {
       const res = await request(target, { method: 'GET', dispatcher: this.dispatcher, signal, headers: requestHeaders });
@@ -165,14 +155,14 @@ export class HttpClient {
       if (status >= 300 && status < 400) discard(res.body);
       // A recorder keeps the body even when the caller streams it (sitemaps, feeds).
       else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk, recorder !== null);
-      this.notify({ url: siteUrl.href, status, ms: performance.now() - started });
+      ticket.end({ status, headers, error: null });
       const archived = recorder?.recordExchange(exchangeOf(siteUrl, sent, requestHeaders, status, res.headers, body));
       return { url: siteUrl, status, headers, body: init.onChunk ? EMPTY : body, ...(archived ? { archived } : {}) };
     } catch (err) {
       const error = init.signal?.aborted
         ? new FetchError('aborted', siteUrl.href, `${siteUrl.href}: request aborted, the run is stopping`, { cause: err })
         : (proxyError(err, proxyAddressOf(this.proxy, target), siteUrl.href) ?? toFetchError(err, siteUrl.href, signal, status, this.contacted(target)));
-      this.notify({ url: siteUrl.href, status, ms: performance.now() - started, error });
+      ticket.end({ status, headers: {}, error });
       throw error;
     } finally {
       total.clear();

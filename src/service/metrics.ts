@@ -35,7 +35,7 @@ export interface MetricsProbe {
 /** The service's Prometheus metrics, fed by the HTTP client, the pipeline and each run's summary. */
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response) and by the lane that sent them (schedule, watch, backfill, manual)', labelNames: ['status', 'lane'], registers: [this.registry] });
+  private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response) and by the lane that sent them (schedule, watch, backfill, manual; a render\'s document and its page\'s own requests to the site too)', labelNames: ['status', 'lane'], registers: [this.registry] });
   private readonly snapshots = new Counter({ name: 'newsnap_articles_total', help: `Articles processed, by outcome: ${Object.values(OUTCOMES).map((o) => o.metric).join(', ')}`, labelNames: ['outcome'], registers: [this.registry] });
   private readonly sources = new Counter({ name: 'newsnap_discovery_sources_total', help: 'Discovery documents read, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   private readonly runs = new Counter({ name: 'newsnap_crawls_total', help: 'Crawl runs, by final status', labelNames: ['status'], registers: [this.registry] });

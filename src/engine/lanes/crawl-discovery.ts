@@ -23,7 +23,7 @@ export function newDiscovery(engine: Engine, run: LaneRun): Discovery {
 }
 
 /**
- * Reads robots.txt (applying its Crawl-delay to the shared queue), and returns why the run stops
+ * Reads robots.txt (its rules and Crawl-delay then apply to every request), and returns why the run stops
  * there, or null. Requests count under the run's lane.
  */
 export async function readRobots(engine: Engine, run: LaneRun, discovery: Discovery): Promise<string | null> {
@@ -32,11 +32,7 @@ export async function readRobots(engine: Engine, run: LaneRun, discovery: Discov
     if (stop.unreachable) run.unreachable ??= stop.unreachable;
     return stop.message;
   }
-  const delay = discovery.robots.crawlDelay;
-  if (delay !== undefined) {
-    engine.parts.scheduler.applyCrawlDelay(delay);
-    engine.parts.log.info({ crawlDelay: delay, rate: engine.parts.scheduler.effectiveRate }, 'robots.txt Crawl-delay applied');
-  }
+  engine.followRobots(discovery.robots);
   return null;
 }
 

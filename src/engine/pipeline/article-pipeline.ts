@@ -12,6 +12,8 @@ import type { ArticleRef } from '../../site/site-urls.js';
 import { formatSnapshot } from '../../snapshot/format.js';
 import { StorageError } from '../../disk/storage-error.js';
 import type { CircuitBreaker } from '../policies/circuit-breaker.js';
+import { BLOCKED_STATUSES } from '../policies/blocked-pause.js';
+import { RequestVeto, type RequestKind } from '../../fetch/site-requests.js';
 import { describeUnreachable } from '../../fetch/unreachable.js';
 import { isCaptured } from '../../storage/state/article-states.js';
 import type { Storage } from '../../storage/storage.js';
@@ -61,14 +63,17 @@ type Fetched =
     };
 
 export interface ProcessOptions {
-  /** Whether an empty body still goes to the browser; false once the run suspects extraction drift. */
-  renderFallback?: () => boolean;
   /** Queue priority of its requests (a background backfill's are lower). */
   priority?: number;
 }
 
-/** HTTP answers that say the site is not serving us, not that the article is missing. */
-const BLOCKED_STATUSES = new Set([403, 451]);
+/** How one fetch of an article's page is asked for. */
+interface FetchAsk {
+  kind: RequestKind;
+  fallback?: boolean;
+  validators?: PageValidators;
+  priority?: number;
+}
 
 /**
  * One article through fetch → extract → format → store, with the outcome as a value (never a
@@ -138,6 +143,7 @@ export class ArticlePipeline {
       return await this.capture(ref, storage, capture);
     } catch (err) {
       if (err instanceof StorageError) throw err;
+      if (err instanceof RequestVeto && err.by === 'robots' && storage && known) return this.disallowed(ref, storage, known);
       if (signal?.aborted || this.o.scheduler.stopSignal.aborted || (err instanceof FetchError && err.kind === 'aborted')) return { kind: 'interrupted', ref };
       if (err instanceof FetchError && err.kind === 'http-status' && BLOCKED_STATUSES.has(err.status ?? 0)) return this.blocked(ref, `HTTP ${err.status}`, known, recorder);
       if (revisit && recorder && err instanceof FetchError && (err.status === 404 || err.status === 410)) {
@@ -179,28 +185,28 @@ export class ArticlePipeline {
 
   private async fetch(ref: ArticleRef, signal: AbortSignal | undefined, validators: PageValidators | undefined, options: ProcessOptions): Promise<Fetched> {
     const { renderPolicy, renderer } = this.o;
+    const priority = options.priority;
     let pageValidators: PageValidators | undefined;
+    let plain: (Fetched & { notModified: false }) | undefined;
     if (renderPolicy !== 'always') {
-      const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal, validators, options.priority);
+      const page = await this.fetchWith(this.o.pages, `page ${ref.id}`, ref, signal, { kind: 'page', ...(validators ? { validators } : {}), ...(priority === undefined ? {} : { priority }) });
       if (page.notModified) return page;
       pageValidators = page.validators;
       const extraction = await this.extract(page);
-      const skip = renderPolicy === 'fallback' && options.renderFallback?.() === false;
-      if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never' || skip) {
-        return {
-          notModified: false,
-          extraction,
-          rendered: false,
-          ...(pageValidators ? { validators: pageValidators } : {}),
-          ...(page.archived ? { archived: page.archived } : {}),
-          ...(skip && !extraction.ok ? { renderSkipped: true } : {}),
-        };
-      }
+      plain = { notModified: false, extraction, rendered: false, ...(pageValidators ? { validators: pageValidators } : {}), ...(page.archived ? { archived: page.archived } : {}) };
+      if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never') return plain;
     }
     if (!renderer || 'unavailable' in renderer) {
       throw new Error(`the page needs a browser render, but ${renderer ? renderer.unavailable : 'rendering is not set up'}`);
     }
-    const page = await this.fetchWith(renderer.fetcher, `render ${ref.id}`, ref, signal, undefined, options.priority);
+    let page: FetchedPage | NotModified;
+    try {
+      page = await this.fetchWith(renderer.fetcher, `render ${ref.id}`, ref, signal, { kind: 'render', fallback: plain !== undefined, ...(priority === undefined ? {} : { priority }) });
+    } catch (err) {
+      // The drift watch kept the fallback render from going out: the page stays as HTTP gave it.
+      if (plain && err instanceof RequestVeto && err.by === 'drift') return { ...plain, renderSkipped: true };
+      throw err;
+    }
     if (page.notModified) return page;
     return {
       notModified: false,
@@ -212,8 +218,8 @@ export class ArticlePipeline {
     };
   }
 
-  private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal?: AbortSignal, validators?: PageValidators, priority?: number): Promise<FetchedPage | NotModified> {
-    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, validators), signal, priority);
+  private fetchWith(fetcher: PageFetcher, label: string, ref: ArticleRef, signal: AbortSignal | undefined, ask: FetchAsk): Promise<FetchedPage | NotModified> {
+    return this.o.scheduler.run(label, (s) => fetcher.fetchPage(ref.url, s, ask.validators), signal, ask.priority, { url: ref.url, kind: ask.kind, ...(ask.fallback ? { fallback: true } : {}) });
   }
 
   private async extract(page: FetchedPage): Promise<Extraction> {

@@ -1,15 +1,17 @@
 import type { FetchError } from '../../fetch/fetch-error.js';
-import type { Policy, RequestEvent } from './policy.js';
+import type { WireAnswer } from '../../fetch/site-requests.js';
+import type { ChainRequest, RequestMiddleware } from './policy.js';
 
 /**
- * The circuit breaker, a policy of the engine: whether the site answers at all, as every request
- * of every lane sees it. The site's outage is a run's failure, never an article's. A failure that
+ * The circuit breaker, a request middleware: whether the site answers at all, as every request
+ * of every lane sees it (a rendered page's sub-requests too). The site's outage is a run's failure, never an article's. A failure that
  * is about the way to the host (DNS, connection, TLS, proxy) is never an article's; a timeout or a
  * reset is one only when the site answered other requests meanwhile (`answeredSince`). Several
  * requests in a row without any answer mean the site is unreachable: the breaker trips, and every
  * lane's current run stops (`onUnreachable`). The next run tries again: one answer closes it.
  */
-export class CircuitBreaker implements Policy {
+export class CircuitBreaker implements RequestMiddleware {
+  readonly name = 'circuit-breaker';
   private answered = 0;
   private failedInARow = 0;
   private lastFailure: FetchError | null = null;
@@ -20,7 +22,7 @@ export class CircuitBreaker implements Policy {
     private readonly threshold: number,
   ) {}
 
-  onRequest({ status, error }: RequestEvent): void {
+  after(_req: ChainRequest, { status, error }: WireAnswer): void {
     if (error?.kind === 'aborted') return;
     if (error?.network) this.failed(error);
     else if (status !== null) this.answer();

@@ -3,7 +3,8 @@ import type { LaneRun } from '../lane.js';
 import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 import { describeFinding, DriftMonitor, type ExtractionStats } from './drift.js';
 import { extractedFields, type WatchedField } from '../pipeline/article-outcome.js';
-import type { Policy } from './policy.js';
+import { RequestVeto } from '../../fetch/site-requests.js';
+import type { ChainRequest, RequestMiddleware } from './policy.js';
 
 /** Pages the suspicion is judged on: the latest this many, of every lane. */
 const WINDOW = 200;
@@ -11,10 +12,11 @@ const WINDOW = 200;
 /**
  * Drift suspicion for every lane: while the latest pages (whichever lane fetched them) yield no
  * article as often as the drift alarm says, pages with an empty body are not sent to the browser
- * (a render would only cost time: the markup changed). Each run still judges its own pages for
+ * (a render would only cost time: the markup changed): the fallback render is vetoed. Each run still judges its own pages for
  * its summary's alarm (DriftMonitor); this watch decides the browser fallback for all of them.
  */
-export class DriftWatch implements Policy {
+export class DriftWatch implements RequestMiddleware {
+  readonly name = 'drift';
   private monitor: DriftMonitor;
   private readonly recent: Array<Record<WatchedField, boolean> | null> = [];
   private said = false;
@@ -32,7 +34,7 @@ export class DriftWatch implements Policy {
     this.rebuild();
   }
 
-  onOutcome(_run: LaneRun, outcome: ArticleOutcome): void {
+  outcome(_run: LaneRun, outcome: ArticleOutcome): void {
     const page = extractedFields(outcome);
     if (page === undefined) return;
     this.recent.push(page);
@@ -42,17 +44,18 @@ export class DriftWatch implements Policy {
     } else this.monitor.page(page);
   }
 
-  /** Whether an empty body may still go to the browser; says once when it may not. */
-  renderAllowed(run: LaneRun): boolean {
+  /** A fallback render of an empty body is vetoed while drift is suspected; says once when that starts. */
+  before(req: ChainRequest): void {
+    if (req.kind !== 'render' || !req.fallback || req.parent) return;
     if (!this.monitor.drifting) {
       this.said = false;
-      return true;
+      return;
     }
     if (!this.said) {
       this.said = true;
-      this.log.warn({ lane: run.lane, drift: this.monitor.findings().map(describeFinding) }, 'extraction drift suspected: pages with an empty body are no longer sent to the browser');
+      this.log.warn({ lane: req.lane?.lane, drift: this.monitor.findings().map(describeFinding) }, 'extraction drift suspected: pages with an empty body are no longer sent to the browser');
     }
-    return false;
+    throw new RequestVeto(this.name, req.url, `${req.url}: empty body, not rendered: extraction drift suspected`);
   }
 
   private rebuild(): void {

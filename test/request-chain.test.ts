@@ -1,0 +1,152 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createContext } from '../src/cli/context.js';
+import { openStorage } from '../src/cli/open-storage.js';
+import { createRuntime } from '../src/cli/runtime.js';
+import { Shutdown } from '../src/cli/shutdown.js';
+import { runCrawl } from '../src/engine/lanes/crawl-run.js';
+import { ManualFetch } from '../src/engine/lanes/manual-fetch.js';
+import type { ChainRequest, RequestMiddleware } from '../src/engine/policies/policy.js';
+import { RequestVeto } from '../src/fetch/site-requests.js';
+import { articleUrl, MirrorServer, type MirrorArticle } from '../src/mirror/index.js';
+import { runCli } from './helpers/cli.js';
+import { ARTICLE_PATH, maxInWindow } from './helpers/mirror.js';
+import { firstCrawlEnded, startServe, type Served } from './helpers/serve.js';
+import { tempDir } from './helpers/storage.js';
+
+const DAY = '20251215';
+const NOW = '2025-12-15T12:00:00Z';
+const SCRIPTS = 3;
+const env = { NEWSNAP_NOW: NOW, NEWSNAP_RENDER_POLICY: 'always', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_CRAWL_RATE: '0' };
+const scriptPath = (a: MirrorArticle, n: number) => `/js/${a.id}-${n}.js`;
+const isScript = (path: string) => path.startsWith('/js/');
+
+const mirrors: MirrorServer[] = [];
+const served: Served[] = [];
+afterEach(async () => {
+  for (const s of served.splice(0)) await s.kill();
+});
+afterAll(async () => {
+  for (const m of mirrors) await m.close();
+});
+
+/**
+ * A mirror whose every article page loads scripts of its own from the site: the requests a
+ * rendered page makes itself.
+ */
+async function mirrorWithScripts(articles: number): Promise<{ mirror: MirrorServer; origin: string; pages: MirrorArticle[] }> {
+  const mirror = new MirrorServer({ articles, days: 1, lastDay: DAY, crawlDelay: 0 });
+  mirrors.push(mirror);
+  const origin = await mirror.listen();
+  const pages = mirror.all().filter((a) => !a.gallery);
+  for (const a of mirror.all()) {
+    const path = new URL(articleUrl(a)).pathname;
+    const html = await (await fetch(new URL(path, origin))).text();
+    const scripts = Array.from({ length: SCRIPTS }, (_, n) => `<script src="${scriptPath(a, n)}"></script>`).join('');
+    mirror.addPage(path, html.replace('</head>', `${scripts}</head>`));
+    for (let n = 0; n < SCRIPTS; n++) mirror.addPage(scriptPath(a, n), '');
+  }
+  mirror.clearLog();
+  return { mirror, origin, pages };
+}
+
+function metricSum(text: string, name: string, labels: string[]): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && labels.every((label) => l.slice(0, l.indexOf('}')).split(/[{,]/).includes(label)))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+describe('one chain every request passes through', () => {
+  it('with render.policy=always, newsnap_requests_total counts each render document and its sub-requests under the lane', async () => {
+    const { mirror, origin, pages } = await mirrorWithScripts(6);
+    const storage = await tempDir();
+    const s = await startServe(['--schedule', '0 0 1 1 *', '--origin', origin, '--storage', storage], { env });
+    served.push(s);
+    await firstCrawlEnded(s.api);
+    const text = await (await fetch(`${s.api}/metrics`)).text();
+    const documents = mirror.log.filter((r) => ARTICLE_PATH.test(r.path));
+    // Every article: its document in the browser, then its scripts (the mirror saw all of them).
+    expect(documents.length).toBe(mirror.all().length);
+    expect(mirror.log.filter((r) => isScript(r.path)).length).toBe(mirror.all().length * SCRIPTS);
+    expect(pages.length).toBeGreaterThan(0);
+    // Counted once each, under the schedule's lane: what the mirror answered, nothing left out.
+    expect(metricSum(text, 'newsnap_requests_total', ['lane="schedule"'])).toBe(mirror.log.length);
+    expect(metricSum(text, 'newsnap_requests_total', ['lane="schedule"', 'status="200"'])).toBe(mirror.log.filter((r) => r.status === 200).length);
+  });
+
+  it('sub-requests that get no answer count toward the circuit breaker: the run stops as unreachable', async () => {
+    const { mirror, origin } = await mirrorWithScripts(6);
+    mirror.addFault({ path: '/js/*', kind: 'reset' });
+    const storage = await tempDir();
+    const res = await runCli(['crawl', '--since', DAY, '--origin', origin, '--storage', storage, '--concurrency', '1'], { env: { ...env, NEWSNAP_CRAWL_UNREACHABLE_AFTER: '2' } });
+    expect(res.code, res.stderr.slice(-2000)).toBe(3);
+    // The documents answered; only the pages' own requests failed, and they tripped it.
+    expect(mirror.log.filter((r) => ARTICLE_PATH.test(r.path)).every((r) => r.status === 200)).toBe(true);
+    expect(res.stderr).toMatch(/unreachable|cannot reach/);
+    expect(res.stdout.toString()).toMatch(/unreachable/i);
+  });
+
+  it('at crawl.rate 1 a render does not wait a rate slot for each of its sub-requests', async () => {
+    const { mirror, origin } = await mirrorWithScripts(3);
+    const storage = await tempDir();
+    const res = await runCli(['crawl', '--since', DAY, '--origin', origin, '--storage', storage], { env: { ...env, NEWSNAP_CRAWL_RATE: '1' } });
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    const attempts = mirror.log.filter((r) => !isScript(r.path));
+    const scripts = mirror.log.filter((r) => isScript(r.path));
+    expect(scripts.length).toBe(mirror.all().length * SCRIPTS);
+    // The rate holds for what lanes ask (robots.txt, the feed, sitemaps, documents)…
+    expect(maxInWindow(attempts)).toBe(1);
+    // …while a page's own requests go out with its document, in the slot it holds.
+    for (const a of mirror.all()) {
+      const doc = mirror.log.find((r) => r.path === new URL(articleUrl(a)).pathname)!;
+      const own = scripts.filter((r) => r.path.startsWith(`/js/${a.id}-`));
+      expect(own).toHaveLength(SCRIPTS);
+      for (const r of own) expect(r.t - doc.t).toBeLessThan(1000);
+    }
+  });
+
+  it('a middleware added to the list sees every request of every kind with its URL and lane, and can veto one', async () => {
+    const { mirror, origin, pages } = await mirrorWithScripts(4);
+    const vetoed = scriptPath(pages[0]!, 1);
+    const seen: Array<{ url: string; kind: string; lane: string | undefined; parent: boolean }> = [];
+    const watcher: RequestMiddleware = {
+      name: 'test-watcher',
+      before(req: ChainRequest) {
+        seen.push({ url: req.url, kind: req.kind, lane: req.lane?.lane, parent: req.parent !== null });
+        if (new URL(req.url).pathname === vetoed) throw new RequestVeto('test-watcher', req.url, 'vetoed by the test');
+      },
+    };
+    const storage = await tempDir();
+    const saved = process.env.NEWSNAP_NOW;
+    process.env.NEWSNAP_NOW = NOW;
+    const ctx = createContext({ origin, storage, logLevel: 'silent' }, [
+      { key: 'render.policy', value: 'always', flag: '--render' },
+      { key: 'crawl.rate', value: 0, flag: '--rate' },
+    ]);
+    const shutdown = new Shutdown(ctx.log, { exitCode: 130 });
+    const store = await openStorage(ctx, shutdown);
+    const runtime = createRuntime(ctx, shutdown, store, { middlewares: (list) => [watcher, ...list] });
+    try {
+      const summary = await runCrawl({ engine: runtime.engine, lane: 'crawl', out: process.stdout, tty: false }, { since: DAY, dryRun: false, retryFailed: false }, shutdown.signal);
+      expect(summary.status).toBe('done');
+      const manual = new ManualFetch(runtime.engine, { lane: 'manual', maxQueued: 1 });
+      const outcome = await manual.fetch({ id: pages[1]!.id, day: pages[1]!.day, url: articleUrl(pages[1]!) });
+      expect(outcome.kind).toBe('unchanged');
+    } finally {
+      await runtime.close();
+      await store.close();
+      shutdown.dispose();
+      process.env.NEWSNAP_NOW = saved;
+    }
+    const kinds = new Set(seen.map((r) => r.kind));
+    expect([...kinds].sort()).toEqual(['discovery', 'render', 'robots', 'subrequest']);
+    // Every request the mirror saw went through it, with its URL and lane.
+    const seenPaths = new Set(seen.map((r) => new URL(r.url).pathname + new URL(r.url).search));
+    for (const r of mirror.log) expect(seenPaths.has(r.path), r.path).toBe(true);
+    expect(seen.filter((r) => r.kind === 'subrequest').every((r) => r.parent)).toBe(true);
+    expect(new Set(seen.filter((r) => r.lane !== 'crawl').map((r) => `${r.lane} ${r.kind}`))).toEqual(new Set(['manual render', 'manual subrequest']));
+    // The veto kept that one request from ever reaching the site; the page's others went out.
+    expect(mirror.log.some((r) => r.path === vetoed)).toBe(false);
+    expect(mirror.log.some((r) => r.path === scriptPath(pages[0]!, 0))).toBe(true);
+  });
+});
