@@ -1,12 +1,15 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Exporter, ExportSelection, ExportSite } from '../export/exporters.js';
 import { manifestBytes, type ExportTask, type ExportTaskData, type ExportTaskResult } from '../export/export-task.js';
+import { OutputStalled, writeWithRoom } from '../export/stream-room.js';
 import type { Logger } from '../log/logger.js';
 import { ChildPool, TaskAborted, TaskFailed } from '../threads/child-pool.js';
+import { cpuPlan } from '../threads/cpu-plan.js';
 import { downloadName, parseExportRequest } from './export-request.js';
 import { sendFile } from './file-ranges.js';
+import { send } from './http-send.js';
 
 export interface ExportBuildsOptions {
   /** The storage folder. */
@@ -20,6 +23,8 @@ export interface ExportBuildsOptions {
   log: Logger;
   /** The children's environment (default: this process's); tests set NEWSNAP_TEST_HOLD_EXPORTS here. */
   env?: NodeJS.ProcessEnv;
+  /** A streamed export whose client takes no bytes this long is stopped and its child killed (default STALL_MS; tests set less). */
+  stallMs?: number;
 }
 
 /** A package built and kept, served by ranges. */
@@ -43,14 +48,24 @@ interface Building {
 const KEEP = 2;
 /** What a refused export is told to wait: about one build of a day's WACZ. */
 const RETRY_AFTER_SECONDS = '30';
+/**
+ * How long a JSON lines or CSV client may take no bytes before its export is stopped: the export
+ * child is the only one, so a client that stalls would hold every other export off for good.
+ */
+const STALL_MS = 60_000;
 
 /**
  * serve's exports (`GET /export?format=…`, and `/export.wacz`), every one made in a child process
  * (a ChildPool of one: one export at a time, niced), so serve's main thread only moves bytes.
  * WACZ and Parquet (a folder, served as one zip) are built to a file under `staging`, then served
  * by ranges with an ETag that is the file's sha256; the last two are kept, each reused while the
- * manifest is as long as when its build began. JSON lines and CSV stream from the child as it
- * writes them, with back-pressure. A build nobody waits for any more is killed.
+ * manifest is as long as when its build began. A Range request (and a HEAD) is answered from the
+ * kept package of its export even when newer captures made it stale, unless its If-Range names
+ * another: a replay tool reads one package by many ranges without If-Range, and a rebuild between
+ * two of them would cut the next range from another package at the first one's offsets. A GET
+ * of the whole file builds a current one. JSON lines and CSV stream from the child as it writes
+ * them, with back-pressure, and are stopped once their client takes nothing for `stallMs`. A
+ * build nobody waits for any more is killed.
  */
 export class ExportBuilds {
   private readonly pool: ChildPool<ExportTask, ExportTaskResult>;
@@ -63,7 +78,9 @@ export class ExportBuilds {
 
   private constructor(private readonly o: ExportBuildsOptions) {
     const data: ExportTaskData = { root: o.root, site: o.data };
-    this.pool = new ChildPool({ module: new URL('../export/export-task.js', import.meta.url), size: 1, nice: 10, data, idleMs: 60_000, ...(o.env ? { env: o.env } : {}) });
+    // TZ=UTC: a zip's entry times are local times, so a build must not depend on serve's zone.
+    const env = { ...(o.env ?? process.env), TZ: 'UTC' };
+    this.pool = new ChildPool({ module: new URL('../export/export-task.js', import.meta.url), size: 1, nice: cpuPlan().readerNice, data, idleMs: 60_000, env });
   }
 
   /** Empties (or makes) the staging folder: what a killed serve left there is of no use. */
@@ -76,8 +93,8 @@ export class ExportBuilds {
   /** `GET|HEAD /export?format=…&since=&until=&id=…` (`format` forced by `/export.wacz`): writes the whole answer. */
   async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, format?: string): Promise<void> {
     const asked = parseExportRequest(params, format);
-    if (!asked.ok) return json(res, 400, { error: asked.error });
-    if (this.closed) return json(res, 503, { error: 'serve is stopping: no export now' }, { 'retry-after': RETRY_AFTER_SECONDS });
+    if (!asked.ok) return send(res, 400, { error: asked.error });
+    if (this.closed) return stopping(res, 'serve is stopping: no export now');
     if (asked.exporter.output === 'stream') return this.stream(req, res, asked.exporter, asked.selection);
     return this.package(req, res, asked.exporter, asked.selection);
   }
@@ -99,7 +116,7 @@ export class ExportBuilds {
   /** Ends every export (a build in flight is killed) and removes what was staged. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const b of this.building.values()) b.abort.abort();
+    for (const [key, b] of this.building) this.abandon(key, b);
     await this.pool.close();
     this.kept.length = 0;
     await rm(this.o.staging, { recursive: true, force: true });
@@ -109,13 +126,13 @@ export class ExportBuilds {
   private full(res: ServerResponse): boolean {
     if (this.pool.queued < this.o.maxQueued) return false;
     this.refused++;
-    json(res, 503, { error: `${this.pool.queued} exports are waiting already (serve.maxQueuedExports = ${this.o.maxQueued}): try again later` }, { 'retry-after': RETRY_AFTER_SECONDS });
+    send(res, 503, { error: `${this.pool.queued} exports are waiting already (serve.maxQueuedExports = ${this.o.maxQueued}): try again later` }, { 'retry-after': RETRY_AFTER_SECONDS });
     return true;
   }
 
-  /** JSON lines or CSV, streamed from the child; a client that hangs up kills it at once. */
+  /** JSON lines or CSV, streamed from the child; a client that hangs up (or stalls) kills it at once. */
   private async stream(req: IncomingMessage, res: ServerResponse, exporter: Exporter, selection: ExportSelection): Promise<void> {
-    const headers = { 'content-type': exporter.contentType, 'content-disposition': `attachment; filename="${downloadName(exporter, selection)}"`, 'cache-control': 'no-cache' };
+    const headers = downloadHeaders(exporter, selection);
     if (req.method === 'HEAD') {
       res.writeHead(200, headers);
       res.end();
@@ -125,13 +142,18 @@ export class ExportBuilds {
     const abort = new AbortController();
     const gone = () => abort.abort();
     res.on('close', gone);
+    let stalled = false;
+    const stallMs = this.o.stallMs ?? STALL_MS;
     const task: ExportTask = { format: exporter.format, selection, scratch: join(this.o.staging, `stream-${++this.serial}`) };
     try {
       const result = await this.pool.run(task, {
         signal: abort.signal,
         onChunk: async (chunk) => {
           if (!res.headersSent) res.writeHead(200, headers);
-          if (!res.write(chunk)) await drained(res);
+          await writeWithRoom(res, chunk, stallMs).catch((err: Error) => {
+            stalled ||= err instanceof OutputStalled;
+            throw err;
+          });
         },
       });
       if (!res.headersSent) res.writeHead(200, headers);
@@ -139,22 +161,31 @@ export class ExportBuilds {
       this.logProblems(exporter, result);
     } catch (err) {
       if (abort.signal.aborted) return;
-      this.o.log.error({ format: exporter.format, err: (err as Error).message }, 'export failed');
-      // Cut short after the headers: the connection is dropped, so the reader cannot take it for whole.
-      if (res.headersSent) res.destroy();
-      else json(res, 500, { error: `the export failed: ${(err as Error).message}` });
+      if (stalled) {
+        this.o.log.warn({ format: exporter.format, stallMs }, 'export stream stopped: its client took no bytes for too long');
+        res.destroy();
+      } else if (err instanceof TaskAborted && this.closed) {
+        stopping(res, 'the export was stopped (serve is stopping)');
+      } else {
+        this.o.log.error({ format: exporter.format, err: (err as Error).message }, 'export failed');
+        // Cut short after the headers: the connection is dropped, so the reader cannot take it for whole.
+        if (res.headersSent) res.destroy();
+        else send(res, 500, { error: `the export failed: ${(err as Error).message}` });
+      }
     } finally {
       res.off('close', gone);
-      if (abort.signal.aborted) await rm(task.scratch, { recursive: true, force: true }).catch(() => undefined);
+      // The child removes it when it ends well; killed or crashed (the pool settles once it has exited), it is ours.
+      await rm(task.scratch, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
-  /** WACZ or Parquet: a kept package while it is current, else one built (or joined) now; then ranges of it. */
+  /** WACZ or Parquet: the kept package when it answers (see the class), else one built (or joined) now; then ranges of it. */
   private async package(req: IncomingMessage, res: ServerResponse, exporter: Exporter, selection: ExportSelection): Promise<void> {
     const key = JSON.stringify([exporter.format, selection.since ?? '', selection.until ?? '', selection.ids ?? []]);
-    const headers = { 'content-type': exporter.contentType, 'content-disposition': `attachment; filename="${downloadName(exporter, selection)}"`, 'cache-control': 'no-cache' };
-    const current = this.current(key);
-    if (current) return sendFile(req, res, current.path, headers, current.etag);
+    const headers = downloadHeaders(exporter, selection);
+    const kept = this.kept.find((k) => k.key === key);
+    const keptFile = kept && this.answers(req, kept) ? await openKept(kept) : null;
+    if (kept && keptFile) return sendFile(req, res, keptFile, headers, kept.etag);
     // A HEAD builds nothing: without a package its length is not known yet, so it has none (a
     // replay tool then asks by GET, which builds it).
     if (req.method === 'HEAD') {
@@ -170,28 +201,39 @@ export class ExportBuilds {
     const waiting = build;
     waiting.waiters++;
     // Every client gone before it is built: nobody wants it, the child is killed.
-    const gone = () => --waiting.waiters === 0 && waiting.abort.abort();
+    const gone = () => --waiting.waiters === 0 && this.abandon(key, waiting);
     res.once('close', gone);
-    let kept: Kept;
+    // Hung up before the listener was there: its 'close' is past, so it is counted out now.
+    if (res.destroyed) gone();
+    let built: Kept;
     try {
-      kept = await waiting.result;
+      built = await waiting.result;
     } catch (err) {
-      if (res.destroyed || err instanceof TaskAborted) {
-        if (!res.headersSent && !res.destroyed) json(res, 503, { error: 'the export was stopped (serve is stopping)' }, { 'retry-after': RETRY_AFTER_SECONDS });
-        return;
-      }
-      return json(res, 500, { error: `the export failed: ${err instanceof TaskFailed ? `${err.remote}: ${err.message}` : (err as Error).message}` });
+      if (res.destroyed || err instanceof TaskAborted) return stopping(res, 'the export was stopped (serve is stopping)');
+      return send(res, 500, { error: `the export failed: ${err instanceof TaskFailed ? `${err.remote}: ${err.message}` : (err as Error).message}` });
     } finally {
       res.off('close', gone);
     }
     if (!res.destroyed) waiting.waiters--;
-    return sendFile(req, res, kept.path, headers, kept.etag);
+    const file = await openKept(built);
+    if (!file) return stopping(res, 'the package was dropped before it could be sent: ask again');
+    return sendFile(req, res, file, headers, built.etag);
   }
 
-  /** The kept package of `key` while the archive has no newer capture than it (the manifest is as long). */
-  private current(key: string): Kept | null {
-    const kept = this.kept.find((k) => k.key === key);
-    return kept && kept.manifestBytes === manifestBytes(this.o.root) ? kept : null;
+  /**
+   * Whether `kept` answers this request: while the archive has no newer capture than it (the
+   * manifest is as long), and, stale, for a HEAD or a Range whose If-Range is absent or its ETag.
+   */
+  private answers(req: IncomingMessage, kept: Kept): boolean {
+    if (kept.manifestBytes === manifestBytes(this.o.root) || req.method === 'HEAD') return true;
+    const ifRange = req.headers['if-range'];
+    return req.headers.range !== undefined && (ifRange === undefined || ifRange === kept.etag);
+  }
+
+  /** Kills a build nobody waits for, and forgets it at once: a request after must not join it. */
+  private abandon(key: string, b: Building): void {
+    if (this.building.get(key) === b) this.building.delete(key);
+    b.abort.abort();
   }
 
   private build(key: string, exporter: Exporter, selection: ExportSelection): Building {
@@ -237,20 +279,22 @@ export class ExportBuilds {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(`${JSON.stringify(body)}\n`);
+function downloadHeaders(exporter: Exporter, selection: ExportSelection): Record<string, string> {
+  return { 'content-type': exporter.contentType, 'content-disposition': `attachment; filename="${downloadName(exporter, selection)}"`, 'cache-control': 'no-cache' };
 }
 
-/** Resolves once the response has room again, or is gone. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
+/** 503 with Retry-After; once the headers went, the connection is dropped instead (the reader cannot take it for whole). */
+function stopping(res: ServerResponse, error: string): void {
+  if (res.headersSent) res.destroy();
+  else if (!res.destroyed) send(res, 503, { error }, { 'retry-after': RETRY_AFTER_SECONDS });
+}
+
+/** The kept file opened, or null when it went meanwhile (evicted, or serve stopping). */
+async function openKept(k: Kept): Promise<FileHandle | null> {
+  try {
+    return await open(k.path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }

@@ -27,7 +27,7 @@ export interface ChildPoolOptions {
 export interface RunOptions {
   /** Aborting it kills the task's process: a client that hung up, a stop. */
   signal?: AbortSignal;
-  /** Over this, the task's process is killed and run() rejects with TaskTimedOut. */
+  /** Over this, the task's process is killed and run() rejects with TaskTimedOut (as every kill: once it has exited). */
   timeoutMs?: number;
   /** Chunks the task writes (`output.write`); the child writes the next once this resolves. */
   onChunk?: (chunk: Uint8Array) => void | Promise<void>;
@@ -201,13 +201,13 @@ export class ChildPool<Task, Result> {
       // Not started at all (no process to exit): the slot goes, its task fails with the cause.
       if (child.pid !== undefined) return;
       this.slots.delete(slot);
-      if (slot.job) this.finish(slot.job, new TaskFailed(`a reader process could not be started: ${err.message}`, 'SpawnError'), false);
+      if (slot.job) this.finish(slot.job, new TaskFailed(`a child process could not be started: ${err.message}`, 'SpawnError'), false);
       exited();
     });
     child.on('exit', (code, signal) => {
       this.slots.delete(slot);
       if (slot.idle) clearTimeout(slot.idle);
-      if (slot.job) this.finish(slot.job, new TaskFailed(`the reader process ended (${signal ?? `exit ${code}`}) during the task`, 'ProcessExit'), false);
+      if (slot.job) this.finish(slot.job, new TaskFailed(`the child process ended (${signal ?? `exit ${code}`}) during the task`, 'ProcessExit'), false);
       exited();
       if (!this.closed) this.dispatch();
     });
@@ -237,14 +237,19 @@ export class ChildPool<Task, Result> {
     const waitingAt = this.waiting.indexOf(job);
     if (waitingAt >= 0) this.waiting.splice(waitingAt, 1);
     const slot = job.child;
+    let killed: Promise<void> | null = null;
     if (slot && slot.job === job) {
       slot.job = null;
-      if (kill) this.kill(slot);
-      else this.rest(slot);
+      if (kill) {
+        this.kill(slot);
+        killed = slot.exited;
+      } else this.rest(slot);
     }
     const { resolve, reject } = job;
     job.resolve = job.reject = () => undefined;
-    if (err) reject(err);
+    // A killed task settles once its process has exited: the caller may then remove what it wrote.
+    if (err && killed) void killed.then(() => reject(err));
+    else if (err) reject(err);
     else resolve(result);
     if (!kill) this.dispatch();
   }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ export async function startReplayServer(wacz: string): Promise<ReplayServer> {
     if (url.pathname === '/replay/sw.js') return void res.writeHead(200, js).end('importScripts("../sw.js");\n');
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (url.pathname === '/x.wacz' && range) state.ranges.push([Number(range[1]), Number(range[2])]);
-    if (url.pathname === '/x.wacz') return void sendFile(req, res, wacz, { 'content-type': 'application/wacz' }, '"x"').catch(() => res.destroy());
+    if (url.pathname === '/x.wacz') return void open(wacz, 'r').then((file) => sendFile(req, res, file, { 'content-type': 'application/wacz' }, '"x"')).catch(() => res.destroy());
     if (url.pathname === '/') {
       const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
