@@ -1,17 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../src/config/config.js';
-import { exportSite } from '../src/export/exporters.js';
-import { createLogger } from '../src/log/logger.js';
 import { MirrorServer, type MirrorArticle } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
-import type { ExportBuilds as Builds } from '../src/service/export-builds.js';
 import { runCli } from './helpers/cli.js';
 import { until } from './helpers/progress.js';
+import { alive, serveBuilds } from './helpers/export-serve.js';
 import { tempDir } from './helpers/storage.js';
 import { readZip } from './helpers/zip-read.js';
 
@@ -95,6 +91,26 @@ describe('newsnap export --out', () => {
     expect(readFileSync(join(base, 'j/x.jsonl'))).toEqual((await cli(['export'])).stdout);
   });
 
+  it('a .gz export on a full disk: the storage exit (6) naming ENOSPC, and no staging folder left', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test mounts a small tmpfs and needs root (CI runs as root)');
+    const mount = await tempDir('newsnap-tinyfs-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+    try {
+      // Filled to the last block: the folders can still be made, no byte of the export written.
+      try {
+        for (let i = 0; ; i++) writeFileSync(join(mount, `fill-${i}`), Buffer.alloc(4096, 1));
+      } catch {
+        // ENOSPC: full.
+      }
+      const res = await runCli(['export', '--out', join(mount, 'x.jsonl.gz'), '--storage', storage], { env: env(T1) });
+      expect(res.code, res.stderr.slice(-2000)).toBe(6);
+      expect(res.stderr).toContain(`${join(mount, 'x.jsonl.gz')}: ENOSPC (disk full`);
+      expect(readdirSync(mount).filter((n) => !n.startsWith('fill-'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [mount]);
+    }
+  });
+
   it('a failed export leaves no staged file behind', async () => {
     const base = await tempDir();
     mkdirSync(join(base, 'a.wacz')); // a folder where the file should go: the final rename fails
@@ -105,59 +121,9 @@ describe('newsnap export --out', () => {
   });
 });
 
-// The built one: its children run the compiled task module (node runs no TypeScript).
-const { ExportBuilds } = (await import(new URL('../dist/service/export-builds.js', import.meta.url).href)) as typeof import('../src/service/export-builds.js');
-
-interface Served {
-  url: string;
-  builds: Builds;
-  staging: string;
-  close: () => Promise<void>;
-}
-
-async function serveBuilds(o: { maxQueued?: number; hold?: boolean; root?: string } = {}): Promise<Served> {
-  const staging = join(await tempDir(), 'exports');
-  mkdirSync(staging);
-  writeFileSync(join(staging, '7.wacz'), 'left by a kill -9');
-  const builds = await ExportBuilds.open({
-    root: o.root ?? storage,
-    staging,
-    maxQueued: o.maxQueued ?? 4,
-    data: exportSite(DEFAULTS),
-    log: createLogger('silent'),
-    ...(o.hold ? { env: { ...process.env, NEWSNAP_TEST_HOLD_EXPORTS: '1' } } : {}),
-  });
-  expect(readdirSync(staging), 'cleaned at open').toEqual([]);
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    void builds.handle(req, res, u.searchParams, u.pathname === '/export.wacz' ? 'wacz' : undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    builds,
-    staging,
-    close: async () => {
-      await builds.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('ExportBuilds (serve): in a child process, over HTTP on 127.0.0.1', () => {
   it('WACZ: the CLI package byte for byte; ranges with ETag = sha256; If-Range with another ETag gives the whole file; built once', async () => {
-    const s = await serveBuilds();
+    const s = await serveBuilds({ root: storage });
     try {
       expect((await fetch(`${s.url}/export.wacz`, { method: 'HEAD' })).headers.get('content-length'), 'HEAD builds nothing').toBeNull();
       expect(s.builds.status()).toMatchObject({ running: 0, queued: 0, built: 0 });
@@ -184,7 +150,7 @@ describe('ExportBuilds (serve): in a child process, over HTTP on 127.0.0.1', () 
     expect(existsSync(s.staging)).toBe(false);
   });
 
-  it('a kept package is built again once the archive has a newer capture (the manifest grew), and not before', async () => {
+  it('a kept package is built again once the archive has a newer capture (the manifest grew), and not before; ranges keep reading the one they began', async () => {
     const copy = join(await tempDir(), 'storage');
     cpSync(storage, copy, { recursive: true });
     const s = await serveBuilds({ root: copy });
@@ -194,12 +160,27 @@ describe('ExportBuilds (serve): in a child process, over HTTP on 127.0.0.1', () 
         await r.arrayBuffer();
         return r.headers.get('etag');
       };
+      const ranged = async (range: string, ifRange?: string) => {
+        const r = await fetch(`${s.url}/export.wacz`, { headers: { range, ...(ifRange ? { 'if-range': ifRange } : {}) } });
+        return { status: r.status, etag: r.headers.get('etag'), body: Buffer.from(await r.arrayBuffer()) };
+      };
       const first = await etagOf();
       expect(await etagOf()).toBe(first);
       expect(s.builds.status().built).toBe(1);
+      const whole = (await ranged('bytes=0-')).body;
+      expect(`"${sha(whole)}"`).toBe(first);
       mirror.edit(edited.id, { at: '2025-12-15T13:30:00Z', title: 'Bir kez daha düzeltildi' });
       const res = await runCli(['fetch', articleUrl(edited), '--origin', mirror.baseUrl, '--storage', copy], { env: env('2025-12-15T14:00:00.000Z') });
       expect(res.code, res.stderr.slice(-2000)).toBe(0);
+      // A replay tool reading by ranges, without If-Range, across the capture: all of them from the package it began.
+      for (const [range, from, to] of [['bytes=-22', whole.length - 22, whole.length], ['bytes=0-99', 0, 100], ['bytes=100-4095', 100, 4096]] as const) {
+        const r = await ranged(range);
+        expect([r.status, r.etag]).toEqual([206, first]);
+        expect(r.body).toEqual(whole.subarray(from, to));
+      }
+      expect((await ranged('bytes=0-9', first!)).status, "an If-Range naming the kept one: that one's bytes").toBe(206);
+      expect((await fetch(`${s.url}/export.wacz`, { method: 'HEAD' })).headers.get('etag'), 'a HEAD describes what ranges read').toBe(first);
+      expect(s.builds.status().built, 'no range waited for a rebuild').toBe(1);
       expect(await etagOf()).not.toBe(first);
       expect(s.builds.status().built).toBe(2);
       expect(readdirSync(s.staging), 'the stale package of the same export is dropped').toEqual(['2.wacz']);
@@ -209,7 +190,7 @@ describe('ExportBuilds (serve): in a child process, over HTTP on 127.0.0.1', () 
   });
 
   it('JSON lines and CSV stream what the CLI writes; Parquet comes as one zip; bad parameters are 400 naming them', async () => {
-    const s = await serveBuilds();
+    const s = await serveBuilds({ root: storage });
     try {
       const jsonl = await fetch(`${s.url}/export?format=jsonl`);
       expect([jsonl.status, jsonl.headers.get('etag')]).toEqual([200, null]);
@@ -235,7 +216,7 @@ describe('ExportBuilds (serve): in a child process, over HTTP on 127.0.0.1', () 
   });
 
   it('one build at a time, maxQueued waiting, then 503 with Retry-After; a build whose clients hung up is killed and its files go', async () => {
-    const s = await serveBuilds({ maxQueued: 1, hold: true });
+    const s = await serveBuilds({ root: storage, maxQueued: 1, hold: true });
     try {
       const first = new AbortController();
       const a = fetch(`${s.url}/export.wacz?since=2025-12-15`, { signal: first.signal }).catch((e: Error) => e);

@@ -1,8 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { exporterOf, exportSite, FORMAT_NAMES, type Exporter, type ExportJob, type ExportProgress, type ExportSelection, type ExportSummary } from '../export/exporters.js';
 import { stagedOutput } from '../export/staged-output.js';
+import { writeWithRoom } from '../export/stream-room.js';
 import { ReadOnlyStorage } from '../storage/read-only.js';
 import { StorageError } from '../disk/storage-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -41,6 +43,8 @@ export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<E
   if (format === 'wacz' && !out.endsWith('.wacz')) throw new UsageError(`--out ${out}: a WACZ file's name ends in .wacz (replay tools go by it)`);
   const root = ctx.config.storage;
   requireExistingStorage(root);
+  // A zip's entry times are local times: in UTC, a package is the same bytes in every zone (as serve's, whose export child runs in UTC).
+  process.env.TZ = 'UTC';
   const selection: ExportSelection = { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(flags.id ? { ids: flags.id } : {}), ...(flags.versions ? { versions: true } : {}) };
   const storage = new ReadOnlyStorage(root);
   const started = performance.now();
@@ -78,46 +82,41 @@ async function toStdout(exporter: Exporter, job: Omit<ExportJob, 'staging'>): Pr
     closed = true;
   };
   sink.on('error', onError);
+  const stillOpen = () => (closed ? Promise.reject(new OutputClosed('stdout closed')) : undefined);
+  const stdoutError = (err: NodeJS.ErrnoException) => Promise.reject(err.code === 'EPIPE' ? new OutputClosed('stdout closed') : err);
   try {
     // Streams stage nothing: no scratch folder is needed.
-    return await exporter.produce({ ...job, staging: '' }, { write: (chunk) => (closed || sink.destroyed ? Promise.reject(new OutputClosed('stdout closed')) : written(sink, chunk)) });
+    return await exporter.produce({ ...job, staging: '' }, { write: (chunk) => (closed || sink.destroyed ? Promise.reject(new OutputClosed('stdout closed')) : writeWithRoom(sink, chunk).then(stillOpen, stdoutError)) });
   } finally {
     sink.off('error', onError);
   }
 }
 
-/** A stream export to a file (gzipped when its name ends in .gz). */
+/**
+ * A stream export to a file (gzipped when its name ends in .gz). gzip and the file are joined by
+ * pipeline(), so a failing file (ENOSPC) destroys gzip too, and a write waiting for room fails
+ * with the file's error instead of waiting forever.
+ */
 async function toFile(exporter: Exporter, job: ExportJob, path: string, gzipped: boolean): Promise<ExportSummary> {
   const file = createWriteStream(path);
   const gzip = gzipped ? createGzip() : null;
-  gzip?.pipe(file);
-  const sink: NodeJS.WritableStream = gzip ?? file;
+  const sink: Writable = gzip ?? file;
   let failure: Error | null = null;
-  for (const s of [file, gzip]) s?.on('error', (err: Error) => (failure ??= err));
+  const piped = (gzip ? pipeline(gzip, file) : finished(file)).catch((err: Error) => {
+    failure ??= err;
+  });
   try {
     return await exporter.produce(job, {
-      write: (chunk) => {
-        if (failure) return Promise.reject(failure);
-        return written(sink, chunk);
-      },
+      write: (chunk) => (failure ? Promise.reject(failure) : writeWithRoom(sink, chunk)),
     });
+  } catch (err) {
+    // The file's own error says what happened (ENOSPC), not gzip's "destroyed" that followed it.
+    throw failure ?? err;
   } finally {
-    sink.end();
-    await finished(file).catch((err: Error) => (failure ??= err));
+    if (!sink.destroyed) sink.end();
+    await piped;
     if (failure) throw failure;
   }
-}
-
-/** Writes a chunk, resolving once the stream has room again (or is gone). */
-function written(sink: NodeJS.WritableStream, chunk: string): Promise<void> {
-  if (sink.write(chunk)) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      for (const e of ['drain', 'close', 'error']) sink.off(e, done);
-      resolve();
-    };
-    for (const e of ['drain', 'close', 'error']) sink.once(e, done);
-  });
 }
 
 /** Progress goes to the log at most this often (and at the end of each phase). */
