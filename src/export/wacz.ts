@@ -1,10 +1,11 @@
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
 import { openWarcFile, readMemberAt } from '../warc/warc-reader.js';
 import { archiveFiles, archiveRecords, type ArchiveFile } from './archive-records.js';
 import { cdxjLine } from './cdxj.js';
 import { chosenArticles, EMPTY_PACKAGE_TIME, exportRecords, type ExportScope } from './export.js';
-import { ExportSpill } from './export-spill.js';
+import { ExportSpill, type SpilledRecord } from './export-spill.js';
 import { LineSort } from './line-sort.js';
 import { StagedFile } from './staged-file.js';
 import { writeDatapackage, writeZip } from './wacz-package.js';
@@ -127,7 +128,13 @@ async function copyRecords(o: WaczOptions, spill: ExportSpill, created: string, 
         if (open) closeSync(open.fd);
         open = { file: r.file, fd: openWarcFile(o.root, r.file) };
       }
-      const at = await copier.append(readMemberAt(open.fd, r));
+      const member = readMemberAt(open.fd, r);
+      const changed = memberChange(member, r);
+      if (changed) {
+        o.onProblem(`${r.file}#${r.offset}`, `${changed} since the export read it: left out (newsnap verify says more)`);
+        continue;
+      }
+      const at = await copier.append(member);
       if (++records % 1000 === 0) o.onProgress?.({ phase: 'copy', done: records, of: 0, records });
       // A 304 holds no page: it stays in the WARC file, but replay at its time shows the nearest whole capture.
       if (!INDEXED.has(r.type) || r.status === 304) continue;
@@ -154,7 +161,8 @@ async function writePages(o: WaczOptions, spill: ExportSpill) {
   for await (const r of records) {
     version = r.id === lastId ? version + 1 : 1;
     lastId = r.id;
-    if (!r.capturedAt || !spill.wasSeen(r.url)) continue;
+    // State read now may hold a version captured after the archive was listed: without its record, it is no page of this package.
+    if (!r.capturedAt || !spill.wasSeen(r.url) || !spill.hasCapture(r.url, r.capturedAt)) continue;
     const page = { id: `${r.id}-v${version}`, url: r.url, ts: r.capturedAt, title: r.title };
     first ??= page;
     count++;
@@ -162,4 +170,24 @@ async function writePages(o: WaczOptions, spill: ExportSpill) {
     await file.write(`${JSON.stringify(page)}\n`);
   }
   return { part: await file.close(), count, first };
+}
+
+/** Enough of a member's start to hold its WARC headers. */
+const HEAD_BYTES = 8192;
+
+/**
+ * Why the bytes at a spilled record's place are not that record any more, or null when they
+ * are: the same gzip trailer (CRC32 and ISIZE) and, in the inflated start, the same
+ * WARC-Record-ID. A writer that cut back a failed write (ENOSPC) writes the next exchange at
+ * the same offset, and pass 2 must not copy that (or a torn part of it) as this record.
+ */
+function memberChange(member: Buffer, r: SpilledRecord): string | null {
+  if (member[0] !== 0x1f || member[1] !== 0x8b || !member.subarray(-8).equals(r.trailer)) return 'is another gzip member';
+  let head: Buffer;
+  try {
+    head = gunzipSync(member.subarray(0, HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch {
+    return 'does not inflate';
+  }
+  return head.includes(`WARC-Record-ID: ${r.recordId}`) ? null : `is not the record ${r.recordId}`;
 }
