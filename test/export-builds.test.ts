@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MirrorServer, type MirrorArticle } from '../src/mirror/index.js';
 import { articleUrl } from '../src/mirror/site-model.js';
-import { runCli } from './helpers/cli.js';
+import { collect, runCli } from './helpers/cli.js';
+import { CLI } from './helpers/paths.js';
 import { until } from './helpers/progress.js';
 import { alive, serveBuilds } from './helpers/export-serve.js';
 import { tempDir } from './helpers/storage.js';
@@ -74,6 +75,14 @@ describe('export: same inputs, same bytes; nothing left out', () => {
     const pages = readFileSync(join(dir, 'pages/pages.jsonl'), 'utf8');
     expect(pages).toContain(`"id":"${edited.id}-v2"`);
     expect(sha(readFileSync(join(copy, 'o.wacz'))), 'the same package as from the closed file').toBe(sha(wacz));
+  });
+
+  it('the same bytes under another time zone and umask', async () => {
+    const out = join(await tempDir(), 'z.wacz');
+    // umask 077 makes the staged files 0600; TZ +14 h moves every local time across a day.
+    const res = await collect(spawn('sh', ['-c', 'umask 077 && exec "$0" "$@"', process.execPath, CLI, 'export', '--format', 'wacz', '--out', out, '--storage', storage], { env: { ...process.env, ...env(T1), TZ: 'Pacific/Kiritimati' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    expect(sha(readFileSync(out))).toBe(sha(wacz));
   });
 });
 

@@ -43,8 +43,6 @@ export async function exportCommand(ctx: Context, flags: ExportFlags): Promise<E
   if (format === 'wacz' && !out.endsWith('.wacz')) throw new UsageError(`--out ${out}: a WACZ file's name ends in .wacz (replay tools go by it)`);
   const root = ctx.config.storage;
   requireExistingStorage(root);
-  // A zip's entry times are local times: in UTC, a package is the same bytes in every zone (as serve's, whose export child runs in UTC).
-  process.env.TZ = 'UTC';
   const selection: ExportSelection = { ...(since ? { since } : {}), ...(until ? { until } : {}), ...(flags.id ? { ids: flags.id } : {}), ...(flags.versions ? { versions: true } : {}) };
   const storage = new ReadOnlyStorage(root);
   const started = performance.now();

@@ -55,21 +55,14 @@ export function archiveFiles(root: string): ArchiveFile[] {
   for (const name of names) {
     const open = name.endsWith(`.warc.gz${OPEN_SUFFIX}`);
     if (!open && !name.endsWith('.warc.gz')) continue;
-    try {
-      const size = statSync(join(root, WARC_DIR, name)).size;
-      files.push({ file: `${WARC_DIR}/${open ? name.slice(0, -OPEN_SUFFIX.length) : name}`, size, open });
-    } catch {
-      // Renamed from `.open` between the listing and now: its closed name is in the listing too, or the next export sees it.
-    }
+    const final = open ? name.slice(0, -OPEN_SUFFIX.length) : name;
+    // Closed (renamed from `.open`) between the listing and now: it is read by its final name, whole.
+    const asListed = sizeOf(join(root, WARC_DIR, name));
+    const size = asListed ?? (open ? sizeOf(join(root, WARC_DIR, final)) : null);
+    if (size === null) continue;
+    files.push({ file: `${WARC_DIR}/${final}`, size, open: open && asListed !== null });
   }
   return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : Number(a.open) - Number(b.open))).filter((f, i, all) => all[i - 1]?.file !== f.file);
-}
-
-/** The WARC files of the archive that are closed, in the order they were written. */
-export function closedWarcFiles(root: string): string[] {
-  return archiveFiles(root)
-    .filter((f) => !f.open)
-    .map((f) => f.file.slice(WARC_DIR.length + 1));
 }
 
 export interface ArchiveScan {
@@ -133,6 +126,15 @@ export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<Archive
       };
     }
     scan.onFile?.(i + 1, files.length, bytes);
+  }
+}
+
+/** A file's size, or null when it is not there (any more). */
+function sizeOf(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
   }
 }
 

@@ -55,7 +55,9 @@ async function staged(dir: string, name: string, text: string): Promise<StagedPa
  */
 export async function writeZip(out: string, parts: ReadonlyArray<Pick<StagedPart, 'path' | 'name'>>, mtime: Date, onBytes: (bytes: number) => void = () => undefined): Promise<number> {
   const zip = new ZipFile();
-  for (const p of parts) zip.addFile(p.path, p.name, { compress: !p.name.endsWith('.gz'), mtime });
+  // The mode is fixed, not the staged file's (the umask's), and the time's fields are UTC's: the same inputs, the same bytes.
+  const time = utcFields(mtime);
+  for (const p of parts) zip.addFile(p.path, p.name, { compress: !p.name.endsWith('.gz'), mtime: time, mode: 0o100644 });
   zip.end();
   let written = 0;
   const counter = new Transform({
@@ -80,4 +82,21 @@ export async function writeZip(out: string, parts: ReadonlyArray<Pick<StagedPart
 export async function zipFolder(dir: string, out: string, mtime: Date): Promise<number> {
   const names = (await readdir(dir)).sort();
   return writeZip(out, names.map((name) => ({ path: join(dir, name), name })), mtime);
+}
+
+/**
+ * `d` with its local-time fields answering UTC's: yazl writes an entry's DOS time from
+ * getHours() and the like, so a package built with TZ set would differ from one built in UTC.
+ * Its epoch, which yazl's extended timestamp holds, is unchanged.
+ */
+function utcFields(d: Date): Date {
+  const u = new Date(d.getTime());
+  return Object.assign(u, {
+    getFullYear: () => u.getUTCFullYear(),
+    getMonth: () => u.getUTCMonth(),
+    getDate: () => u.getUTCDate(),
+    getHours: () => u.getUTCHours(),
+    getMinutes: () => u.getUTCMinutes(),
+    getSeconds: () => u.getUTCSeconds(),
+  });
 }

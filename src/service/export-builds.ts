@@ -78,9 +78,7 @@ export class ExportBuilds {
 
   private constructor(private readonly o: ExportBuildsOptions) {
     const data: ExportTaskData = { root: o.root, site: o.data };
-    // TZ=UTC: a zip's entry times are local times, so a build must not depend on serve's zone.
-    const env = { ...(o.env ?? process.env), TZ: 'UTC' };
-    this.pool = new ChildPool({ module: new URL('../export/export-task.js', import.meta.url), size: 1, nice: cpuPlan().readerNice, data, idleMs: 60_000, env });
+    this.pool = new ChildPool({ module: new URL('../export/export-task.js', import.meta.url), size: 1, nice: cpuPlan().readerNice, data, idleMs: 60_000, ...(o.env ? { env: o.env } : {}) });
   }
 
   /** Empties (or makes) the staging folder: what a killed serve left there is of no use. */
