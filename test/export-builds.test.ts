@@ -120,6 +120,14 @@ describe('newsnap export --out', () => {
     }
   });
 
+  it("removes a staging folder a killed export left (its pid gone), not a running one's", async () => {
+    const base = await tempDir();
+    mkdirSync(join(base, '.newsnap-export-999999999-AbCdEf/scratch'), { recursive: true });
+    mkdirSync(join(base, `.newsnap-export-${process.pid}-running`));
+    await cli(['export', '--out', join(base, 'x.jsonl')]);
+    expect(readdirSync(base).sort()).toEqual([`.newsnap-export-${process.pid}-running`, 'x.jsonl']);
+  });
+
   it('a failed export leaves no staged file behind', async () => {
     const base = await tempDir();
     mkdirSync(join(base, 'a.wacz')); // a folder where the file should go: the final rename fails
