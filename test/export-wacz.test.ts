@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -212,13 +212,12 @@ describe('GET /export.wacz in serve', () => {
       const head = await fetch(`${served.api}/export.wacz`, { method: 'HEAD', headers: auth });
       expect(head.headers.get('content-length')).toBe(String(body.length));
       expect((await fetch(`${served.api}/export.wacz`, { headers: { ...auth, range: `bytes=${body.length}-` } })).status).toBe(416);
-      // Built once: every request above was served from one temporary file.
-      const [folder, ...more] = readdirSync(tmp);
-      expect(more).toEqual([]);
-      expect(readdirSync(join(tmp, folder!))).toEqual(['export-1.wacz']);
+      // Built once: every request above was served from one file, in <storage>/exports (not the temporary folder).
+      expect(readdirSync(join(storage, 'exports'))).toEqual(['1.wacz']);
+      expect(readdirSync(tmp)).toEqual([]);
       served.child.kill('SIGTERM');
       expect((await served.done).code).toBe(0);
-      expect(readdirSync(tmp)).toEqual([]);
+      expect(existsSync(join(storage, 'exports'))).toBe(false);
     } finally {
       await served.kill();
     }

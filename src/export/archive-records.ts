@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
+import { openWarcFile } from '../warc/warc-reader.js';
 import { warcMembers, type MemberOrDamage } from '../warc/warc-members.js';
 import { httpParts, parseWarcRecord } from '../warc/warc-record.js';
 
@@ -91,7 +92,7 @@ export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<Archive
   let members = 0;
   let bytes = 0;
   for (const [i, { file, size, open }] of files.entries()) {
-    for (const m of openedMembers(scan.root, file, size, open)) {
+    for (const m of openedMembers(scan.root, file, size)) {
       if (++members % 256 === 0) await yieldToLoop();
       if (m.kind === 'damage') {
         // The open file's torn end is the record being written when the export began.
@@ -101,7 +102,8 @@ export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<Archive
       bytes += m.length;
       const record = parseWarcRecord(m.data);
       if (typeof record === 'string') {
-        if (!(open && m.offset + m.length >= size)) scan.onDamage(file, m.offset, record);
+        // A whole member (its CRC and size hold) that is no record is damage, at the open file's end too: only a torn member is being appended.
+        scan.onDamage(file, m.offset, record);
         continue;
       }
       const { headers } = record;
@@ -139,19 +141,6 @@ function sizeOf(path: string): number | null {
 }
 
 /** The members of a file up to `size`: under its `.open` name, or its final one when it was closed since. */
-function* openedMembers(root: string, file: string, size: number, open: boolean): Generator<MemberOrDamage> {
-  const path = join(root, file);
-  if (open) {
-    let started = false;
-    try {
-      for (const m of warcMembers(path + OPEN_SUFFIX, size)) {
-        started = true;
-        yield m;
-      }
-      return;
-    } catch (err) {
-      if (started || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  yield* warcMembers(path, size);
+function openedMembers(root: string, file: string, size: number): Generator<MemberOrDamage> {
+  return warcMembers(openWarcFile(root, file), size);
 }

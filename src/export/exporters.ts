@@ -123,44 +123,40 @@ function lines(format: 'jsonl' | 'csv', contentType: string): Exporter {
   };
 }
 
-const wacz: Exporter = {
-  format: 'wacz',
-  contentType: 'application/wacz',
-  extension: 'wacz',
-  output: 'file',
-  async produce(job, target) {
-    const result = await writeWacz({
-      ...scope(job),
-      out: pathOf(target, 'wacz'),
-      staging: job.staging,
-      prefix: job.site.prefix,
-      maxFileBytes: job.site.maxFileBytes,
-      software: job.site.software,
-      ...(job.files ? { files: job.files } : {}),
-      ...(job.onProgress ? { onProgress: job.onProgress } : {}),
-    });
-    return { records: result.pages, created: result.created, details: { ...result } };
-  },
-};
+/** What a package format (WACZ, Parquet) is given besides its scope: the job's staging, and its files and progress when it has them. */
+interface PackageJob {
+  staging: string;
+  software: string;
+  files?: readonly ArchiveFile[];
+  onProgress?: (p: ExportProgress) => void;
+}
 
-const parquet: Exporter = {
-  format: 'parquet',
-  contentType: 'application/zip',
-  extension: 'zip',
-  output: 'folder',
-  async produce(job, target) {
-    const result = await writeParquet({
-      ...scope(job),
-      siteUrl: job.site.baseUrl,
-      dir: pathOf(target, 'parquet'),
-      staging: job.staging,
-      software: job.site.software,
-      ...(job.files ? { files: job.files } : {}),
-      ...(job.onProgress ? { onProgress: job.onProgress } : {}),
-    });
-    return { records: result.articles, created: result.created, details: { ...result } };
-  },
-};
+/** A format that makes a file or a folder at a path: `make` is given the job's scope, the path and the rest (PackageJob). */
+function packaged(format: 'wacz' | 'parquet', contentType: string, extension: string, output: 'file' | 'folder', make: (job: ExportJob, path: string, rest: PackageJob) => Promise<ExportSummary>): Exporter {
+  return {
+    format,
+    contentType,
+    extension,
+    output,
+    produce: (job, target) =>
+      make(job, pathOf(target, format), {
+        staging: job.staging,
+        software: job.site.software,
+        ...(job.files ? { files: job.files } : {}),
+        ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+      }),
+  };
+}
+
+const wacz = packaged('wacz', 'application/wacz', 'wacz', 'file', async (job, out, rest) => {
+  const result = await writeWacz({ ...scope(job), ...rest, out, prefix: job.site.prefix, maxFileBytes: job.site.maxFileBytes });
+  return { records: result.pages, created: result.created, details: { ...result } };
+});
+
+const parquet = packaged('parquet', 'application/zip', 'zip', 'folder', async (job, dir, rest) => {
+  const result = await writeParquet({ ...scope(job), ...rest, siteUrl: job.site.baseUrl, dir });
+  return { records: result.articles, created: result.created, details: { ...result } };
+});
 
 /** Every export format: the CLI's --format and serve's /export?format= both read this list, and no other. */
 export const EXPORTERS: readonly Exporter[] = [lines('jsonl', 'application/x-ndjson; charset=utf-8'), lines('csv', 'text/csv; charset=utf-8'), wacz, parquet];

@@ -36,10 +36,11 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
  * a busy event loop (serve) can yield between members; the file is closed when it stops.
  * `upTo` reads only that many bytes from the start (a file still being written, read as far as it
  * was when an export began: bytes appended since are never looked at, so a record half written
- * then is a torn end, not a record).
+ * then is a torn end, not a record). `source` is a path, or a descriptor opened for it (the
+ * generator closes it: see openWarcFile() for a file that may be renamed meanwhile).
  */
-export function* warcMembers(path: string, upTo?: number): Generator<MemberOrDamage> {
-  const fd = openSync(path, 'r');
+export function* warcMembers(source: string | number, upTo?: number): Generator<MemberOrDamage> {
+  const fd = typeof source === 'number' ? source : openSync(source, 'r');
   try {
     const size = Math.min(fstatSync(fd).size, upTo ?? Number.POSITIVE_INFINITY);
     let window = Buffer.alloc(0);
