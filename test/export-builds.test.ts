@@ -8,7 +8,8 @@ import { articleUrl } from '../src/mirror/site-model.js';
 import { collect, runCli } from './helpers/cli.js';
 import { CLI } from './helpers/paths.js';
 import { until } from './helpers/progress.js';
-import { alive, serveBuilds } from './helpers/export-serve.js';
+import { serveBuilds } from './helpers/export-serve.js';
+import { isAlive as alive } from './helpers/processes.js';
 import { tempDir } from './helpers/storage.js';
 import { readZip } from './helpers/zip-read.js';
 

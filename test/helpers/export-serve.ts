@@ -53,13 +53,3 @@ export async function serveBuilds(o: { root: string; maxQueued?: number; hold?: 
     },
   };
 }
-
-/** Whether a process is alive (a killed child's pid is gone once it is reaped). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
