@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { StagedPart } from './staged-file.js';
@@ -55,6 +55,9 @@ async function staged(dir: string, name: string, text: string): Promise<StagedPa
  */
 export async function writeZip(out: string, parts: StagedPart[], mtime: Date, onBytes: (bytes: number) => void): Promise<number> {
   const zip = new ZipFile();
+  // yazl reports a file it cannot read (removed meanwhile, as serve's stop removes its exports'
+  // folder) on the ZipFile, not on its stream: unheard, that 'error' would end the process.
+  zip.on('error', (err: Error) => (zip.outputStream as Readable).destroy(err));
   for (const p of parts) zip.addFile(p.path, p.name, { compress: !p.name.endsWith('.gz'), mtime });
   zip.end();
   let written = 0;
