@@ -649,6 +649,8 @@ async function main() {
     const peak = (xs) => (xs.length ? Math.max(...xs.map((x) => x.kb)) / 1024 : null);
     r.rssPerMinute = [];
     for (let m = 0; m * 60_000 < span; m++) r.rssPerMinute.push(peak(rss.filter((x) => x.t - r.windowStart >= m * 60_000 && x.t - r.windowStart < (m + 1) * 60_000)));
+    // The window ends a moment past its last whole minute: a bucket of no sample says nothing.
+    while (r.rssPerMinute.length > 1 && r.rssPerMinute.at(-1) === null) r.rssPerMinute.pop();
     r.rssFirstThird = peak(rss.filter((x) => x.t - r.windowStart < span / 3));
     r.rssLastThird = peak(rss.filter((x) => x.t - r.windowStart >= (2 * span) / 3));
     r.maxProcesses = rss.length ? Math.max(...rss.map((x) => x.processes)) : 0;
