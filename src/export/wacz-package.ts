@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { StagedPart } from './staged-file.js';
@@ -55,6 +55,9 @@ async function staged(dir: string, name: string, text: string): Promise<StagedPa
  */
 export async function writeZip(out: string, parts: ReadonlyArray<Pick<StagedPart, 'path' | 'name'>>, mtime: Date, onBytes: (bytes: number) => void = () => undefined): Promise<number> {
   const zip = new ZipFile();
+  // yazl reports a file it cannot read (removed meanwhile, as serve's stop removes its exports'
+  // folder) on the ZipFile, not on its stream: unheard, that 'error' would end the process.
+  zip.on('error', (err: Error) => (zip.outputStream as Readable).destroy(err));
   // The mode is fixed, not the staged file's (the umask's), and the time's fields are UTC's: the same inputs, the same bytes.
   const time = utcFields(mtime);
   for (const p of parts) zip.addFile(p.path, p.name, { compress: !p.name.endsWith('.gz'), mtime: time, mode: 0o100644 });

@@ -73,9 +73,11 @@ export class SqliteReports implements ReportStore {
          ORDER BY day, id LIMIT @limit`,
       ),
       offsetOfSeq: db.prepare<[number], { line_offset: number }>('SELECT line_offset FROM events WHERE seq = ?'),
+      // `+e.event`: the article's own events by events_article (id, …), not every `new` event of
+      // the store by events_kind for each article (seconds on a large store, on the engine's thread).
       captureLags: db.prepare<[string], { lag: number }>(
         `SELECT lag FROM (
-           SELECT (julianday((SELECT MIN(e.at) FROM events e WHERE e.id = a.id AND e.event = 'new')) - julianday(a.published_at)) * 86400 AS lag
+           SELECT (julianday((SELECT MIN(e.at) FROM events e WHERE e.id = a.id AND +e.event = 'new')) - julianday(a.published_at)) * 86400 AS lag
            FROM articles a WHERE a.published_at >= ?
          ) WHERE lag IS NOT NULL ORDER BY lag`,
       ),
