@@ -74,16 +74,18 @@ describe('one chain every request passes through', () => {
     expect(metricSum(text, 'newsnap_requests_total', ['lane="schedule"', 'status="200"'])).toBe(mirror.log.filter((r) => r.status === 200).length);
   });
 
-  it('sub-requests that get no answer count toward the circuit breaker: the run stops as unreachable', async () => {
+  it('a page whose scripts get no answer does not trip the circuit breaker: the site is up, the crawl goes on', async () => {
     const { mirror, origin } = await mirrorWithScripts(6);
     mirror.addFault({ path: '/js/*', kind: 'reset' });
     const storage = await tempDir();
     const res = await runCli(['crawl', '--since', DAY, '--origin', origin, '--storage', storage, '--concurrency', '1'], { env: { ...env, NEWSNAP_CRAWL_UNREACHABLE_AFTER: '2' } });
-    expect(res.code, res.stderr.slice(-2000)).toBe(3);
-    // The documents answered; only the pages' own requests failed, and they tripped it.
-    expect(mirror.log.filter((r) => ARTICLE_PATH.test(r.path)).every((r) => r.status === 200)).toBe(true);
-    expect(res.stderr).toMatch(/unreachable|cannot reach/);
-    expect(res.stdout.toString()).toMatch(/unreachable/i);
+    expect([0, 1], res.stderr.slice(-2000)).toContain(res.code);
+    // Every article's document went out and answered: the broken scripts stopped nothing.
+    const documents = mirror.log.filter((r) => ARTICLE_PATH.test(r.path));
+    expect(new Set(documents.map((r) => r.path)).size).toBe(mirror.all().length);
+    expect(documents.every((r) => r.status === 200)).toBe(true);
+    expect(mirror.log.filter((r) => isScript(r.path)).length).toBeGreaterThanOrEqual(mirror.all().length * SCRIPTS);
+    expect(res.stdout.toString()).not.toMatch(/unreachable/i);
   });
 
   it('at crawl.rate 1 a render does not wait a rate slot for each of its sub-requests', async () => {
