@@ -38,6 +38,14 @@ export class SlidingWindowGate {
     return turn;
   }
 
+  /**
+   * Counts a request that went out without waiting for a slot (one made within a granted one):
+   * it ended now, so later acquisitions wait for it to leave the window. Never waits itself.
+   */
+  spend(): void {
+    if (this.cap !== Number.POSITIVE_INFINITY) this.ended.push(this.now());
+  }
+
   /** Holds every acquisition until `ms` from now (never shortens an existing pause). */
   pauseFor(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
