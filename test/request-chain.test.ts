@@ -52,22 +52,29 @@ async function mirrorWithScripts(articles: number): Promise<{ mirror: MirrorServ
 }
 
 /** A crawl in this process with `middleware` first in the chain: its summary and each article's outcome. */
-async function crawlWith(origin: string, middleware: RequestMiddleware): Promise<{ summary: Awaited<ReturnType<typeof runCrawl>>; outcomes: Map<string, ArticleOutcome['kind']> }> {
+async function crawlWith(
+  origin: string,
+  middleware: RequestMiddleware,
+  settings: Array<{ key: string; value: string | number; flag: string }> = [],
+): Promise<{ summary: Awaited<ReturnType<typeof runCrawl>>; outcomes: Map<string, ArticleOutcome['kind']>; requests: string[] }> {
   const storage = await tempDir();
   const saved = process.env.NEWSNAP_NOW;
   process.env.NEWSNAP_NOW = NOW;
   const ctx = createContext({ origin, storage, logLevel: 'silent' }, [
     { key: 'render.policy', value: 'always', flag: '--render' },
     { key: 'crawl.rate', value: 0, flag: '--rate' },
+    ...settings,
   ]);
   const shutdown = new Shutdown(ctx.log, { exitCode: 130 });
   const store = await openStorage(ctx, shutdown);
   const runtime = createRuntime(ctx, shutdown, store, { middlewares: (list) => [middleware, ...list] });
   const outcomes = new Map<string, ArticleOutcome['kind']>();
+  const requests: string[] = [];
   runtime.engine.onOutcome((o) => outcomes.set(o.ref.id, o.kind));
+  runtime.engine.onRequest((e) => requests.push(`${e.kind} ${e.status ?? e.error?.kind}`));
   try {
     const summary = await runCrawl({ engine: runtime.engine, lane: 'crawl', out: process.stdout, tty: false }, { since: DAY, dryRun: false, retryFailed: false }, shutdown.signal);
-    return { summary, outcomes };
+    return { summary, outcomes, requests };
   } finally {
     await runtime.close();
     await store.close();
@@ -132,6 +139,19 @@ describe('one chain every request passes through', () => {
       expect(own).toHaveLength(SCRIPTS);
       for (const r of own) expect(r.t - doc.t).toBeLessThan(1000);
     }
+    // …and still count against the rate: the next document waits out each of them, as if it had.
+    const docs = mirror.log.filter((r) => ARTICLE_PATH.test(r.path)).sort((a, b) => a.t - b.t);
+    for (let k = 1; k < docs.length; k++) expect(docs[k]!.t - docs[k - 1]!.t).toBeGreaterThanOrEqual(SCRIPTS * 1000);
+  });
+
+  it('past render.maxSubrequests a page\'s further requests are aborted, and counted once as capped', async () => {
+    const { mirror, origin } = await mirrorWithScripts(3);
+    const { summary, requests } = await crawlWith(origin, { name: 'test-none' }, [{ key: 'render.maxSubrequests', value: 1, flag: '--max-subrequests' }]);
+    expect(summary.status).toBe('done');
+    const renders = mirror.log.filter((r) => ARTICLE_PATH.test(r.path)).length;
+    // One script per page reached the site; each page's excess is one `capped` in the metric.
+    expect(mirror.log.filter((r) => isScript(r.path)).length).toBe(renders);
+    expect(requests.filter((r) => r === 'subrequest capped').length).toBe(renders);
   });
 
   it('a middleware added to the list sees every request of every kind with its URL and lane, and can veto one', async () => {
