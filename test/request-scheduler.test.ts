@@ -16,12 +16,12 @@ describe('the request scheduler', () => {
         throw new FetchError('http-status', 'http://127.0.0.1/a', 'HTTP 429', { status: 429, retryAfterMs: 300 });
       }
       return 'a';
-    });
+    }, undefined, 0, { url: 'http://127.0.0.1/a', kind: 'page' });
     // Queued while the first is running: it starts the moment that slot frees.
     const queued = scheduler.run('b', async () => {
       started.push({ label: 'b', at: performance.now() });
       return 'b';
-    });
+    }, undefined, 0, { url: 'http://127.0.0.1/b', kind: 'page' });
     expect(await Promise.all([tooMany, queued])).toEqual(['a', 'b']);
     const b = started.find((s) => s.label === 'b')!;
     expect(b.at - failedAt).toBeGreaterThanOrEqual(290);

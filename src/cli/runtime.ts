@@ -70,6 +70,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
     pages: new HttpPageFetcher(http),
     scheduler,
     health: breaker,
+    drift: policies.drift,
     log: ctx.log,
     renderPolicy: ctx.config.render.policy,
     revisit: revisitPolicy(ctx.config.revisit, c.maxFailedRuns),

@@ -57,6 +57,8 @@ export interface RenderOptions {
   pages: number;
   /** A page whose body never appears is extracted as it stands this long after its load event. */
   settleMs: number;
+  /** Requests a rendered page may make to the site beyond its document; past it, the rest are aborted. */
+  maxSubrequests: number;
 }
 
 export interface ServeOptions {
@@ -189,6 +191,7 @@ export const DEFAULTS: Config = {
     timeoutMs: 30_000,
     pages: 2,
     settleMs: 500,
+    maxSubrequests: 100,
   },
   serve: {
     host: '127.0.0.1',

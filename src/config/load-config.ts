@@ -231,7 +231,7 @@ function validate(c: Config): void {
       fail(key, `is not valid: ${(err as Error).message}`);
     }
   }
-  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'http.maxRedirects', 'crawl.maxFailedRuns', 'crawl.unreachableAfter', 'serve.maxQueuedFetches', 'serve.maxHeavyReads', 'serve.maxQueuedExports', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
+  for (const key of ['crawl.concurrency', 'crawl.retries', 'render.pages', 'render.maxSubrequests', 'http.maxRedirects', 'crawl.maxFailedRuns', 'crawl.unreachableAfter', 'serve.maxQueuedFetches', 'serve.maxHeavyReads', 'serve.maxQueuedExports', 'revisit.missingChecks', 'crawl.blockedInARow'] as const) {
     const v = getPath(c as unknown as Json, key) as number;
     if (!Number.isInteger(v) || v < (key === 'http.maxRedirects' ? 0 : 1)) fail(key, `must be a whole number of at least ${key === 'http.maxRedirects' ? 0 : 1}; got ${v}`);
   }

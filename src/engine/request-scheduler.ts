@@ -58,7 +58,7 @@ export class RequestScheduler implements RequestRunner {
     this.queue = new PQueue({ concurrency: options.concurrency });
     this.gate = chain?.rate ?? new RateGate(options.rate);
     const gate = this.gate;
-    this.chain = chain?.chain ?? new RequestChain([gate, new RetryAfterPause(options.maxRetryAfterMs, (ms) => gate.pauseFor(ms))]);
+    this.chain = chain?.chain ?? new RequestChain([gate, RetryAfterPause.on(gate, options.maxRetryAfterMs)]);
   }
 
   /** The effective limit in requests a second (0 = none). */
@@ -78,14 +78,6 @@ export class RequestScheduler implements RequestRunner {
     this.onRetry = listener;
   }
 
-  /**
-   * Lowers the rate to honour a robots.txt `Crawl-delay` (never raises it). With the limit off
-   * (`--rate 0`, mirrors only) nothing changes. Call it while no request is waiting.
-   */
-  applyCrawlDelay(seconds: number): void {
-    this.gate.applyCrawlDelay(seconds);
-  }
-
   /** Aborted once `stop()` is called: everything running through this scheduler should end. */
   get stopSignal(): AbortSignal {
     return this.stopper.signal;
@@ -98,10 +90,10 @@ export class RequestScheduler implements RequestRunner {
    * and a caller that moved on then (closing the browser, the state store) would leave the
    * attempt running behind its back.
    */
-  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority = 0, target?: RequestTarget): Promise<T> {
+  async run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, priority: number | undefined, target: RequestTarget): Promise<T> {
     const link = linkedSignal([signal, this.stopper.signal]);
     try {
-      return await this.attempts(label, attempt, link.signal, priority, target ?? { url: '', kind: 'other' });
+      return await this.attempts(label, attempt, link.signal, priority ?? 0, target);
     } finally {
       link.dispose();
     }
@@ -147,11 +139,6 @@ export class RequestScheduler implements RequestRunner {
   stop(): void {
     this.stopper.abort(new Error('the run is stopping'));
     this.queue.clear();
-  }
-
-  /** Holds every request not yet started until `ms` from now (a `Retry-After`). */
-  pauseFor(ms: number): void {
-    this.gate.pauseFor(ms);
   }
 
   private backoff(attempt: number): number {

@@ -38,6 +38,20 @@ export class SlidingWindowGate {
     return turn;
   }
 
+  /**
+   * Counts a request that went out without waiting for a slot (one made within a granted one),
+   * so later acquisitions wait for it to leave the window. Never waits itself, so it cannot
+   * deadlock on the slot its attempt holds.
+   */
+  spend(): void {
+    if (this.cap === Number.POSITIVE_INFINITY) return;
+    // Stamped no earlier than the window allows (in the future when it is full): a render's burst
+    // of sub-requests is a debt the attempts after it pay, not one window's worth forgiven.
+    const stamps = [...this.ended].sort((a, b) => a - b);
+    const due = stamps.length - this.cap;
+    this.ended.push(due >= 0 ? Math.max(this.now(), stamps[due]! + this.windowMs) : this.now());
+  }
+
   /** Holds every acquisition until `ms` from now (never shortens an existing pause). */
   pauseFor(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
-import type { Browser, BrowserContext, Page, Request, Route } from 'playwright';
+import type { Browser, BrowserContext, Page } from 'playwright';
 import { nowIso } from '../clock/clock.js';
 import { linkedSignal } from '../clock/abort.js';
 import type { ExchangeRecorder } from './exchange.js';
-import { archiveRender, documentOf, failureOf, pageOf } from './browser-pages.js';
+import { archiveRender, documentOf } from './browser-pages.js';
+import { PageRequests } from './browser-requests.js';
 import type { SiteUrls } from '../site/site-urls.js';
 import { FetchError, parseRetryAfter } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
 import { killOwnedBrowsers, killOwnedBrowsersSync, ownerEnvironment, waitOwnedBrowsersGone } from './browser-processes.js';
 import { delay } from '../clock/delay.js';
-import { UNCHAINED, type RequestScope, type SiteRequests, type WireTicket } from './site-requests.js';
+import { UNCHAINED, type SiteRequests } from './site-requests.js';
 
 export interface BrowserOptions {
   chromiumPath: string;
@@ -40,9 +41,6 @@ const CHROMIUM_ARGS = [
 
 /** How long a polite `browser.close()` may take before the browser's process group is killed. */
 const CLOSE_GRACE_MS = 2000;
-
-/** Resource types a render may load from the site; everything else is aborted. */
-const ALLOWED_TYPES = new Set(['document', 'script', 'xhr', 'fetch']);
 
 /** Why rendering cannot work on this machine, or null when Chromium is there. */
 export function browserUnavailable(chromiumPath: string): string | null {
@@ -79,15 +77,14 @@ export class BrowserPageFetcher implements PageFetcher {
    * not archived: the rendered DOM is.
    */
   requests: SiteRequests = UNCHAINED;
-  /** The attempt each open page renders for: its requests are made within it. */
-  private readonly scopes = new WeakMap<Page, RequestScope | null>();
-  /** The chain's ticket of each request let through, until its answer comes. */
-  private readonly tickets = new WeakMap<Request, WireTicket>();
+  private readonly pageRequests: PageRequests;
 
   constructor(
     private readonly urls: SiteUrls,
     private readonly options: BrowserOptions,
-  ) {}
+  ) {
+    this.pageRequests = new PageRequests(urls, () => this.requests);
+  }
 
   async fetchPage(siteUrl: string, signal?: AbortSignal): Promise<FetchedPage> {
     const link = linkedSignal([signal, this.closing.signal]);
@@ -112,7 +109,7 @@ export class BrowserPageFetcher implements PageFetcher {
       context = await this.context();
       if (stop.aborted) throw abortedError(siteUrl);
       page = await context.newPage();
-      this.scopes.set(page, scope);
+      this.pageRequests.adopt(page, scope);
       if (stop.aborted) throw abortedError(siteUrl);
       const started = performance.now();
       const target = this.urls.toOrigin(siteUrl).href;
@@ -121,10 +118,15 @@ export class BrowserPageFetcher implements PageFetcher {
         response = await page.goto(target, { waitUntil: 'domcontentloaded', timeout: this.options.timeoutMs });
       } catch (err) {
         if (stop.aborted) throw abortedError(siteUrl, err);
+        const veto = this.pageRequests.vetoOf(page);
+        if (veto) throw veto;
         const message = (err as Error).message.split('\n')[0] ?? '';
         if (/Timeout/i.test(message)) throw new FetchError('timeout', siteUrl, `${siteUrl}: browser render timed out after ${this.options.timeoutMs} ms`, { cause: err });
         throw new FetchError('reset', siteUrl, `${siteUrl}: browser navigation failed (${message})`, { cause: err });
       }
+      // A redirect hop robots.txt disallows closed the page: the render is that veto, whatever goto said.
+      const vetoed = this.pageRequests.vetoOf(page);
+      if (vetoed) throw vetoed;
       if (response && response.status() >= 400) {
         const status = response.status();
         throw new FetchError('http-status', siteUrl, `${siteUrl} answered HTTP ${status} to the browser`, {
@@ -156,7 +158,10 @@ export class BrowserPageFetcher implements PageFetcher {
       reusable = !stop.aborted;
       return { url: finalUrl, source: { html }, elapsedMs: Math.round(performance.now() - slotAt), ...(archived ? { archived } : {}) };
     } catch (err) {
-      throw stop.aborted && !(err instanceof FetchError && err.kind === 'aborted') ? abortedError(siteUrl, err) : err;
+      const failure = stop.aborted && !(err instanceof FetchError && err.kind === 'aborted') ? abortedError(siteUrl, err) : err;
+      // Before the page closes: closing it would fail its document as aborted, which says nothing.
+      this.pageRequests.fail(page, failure);
+      throw failure;
     } finally {
       stop.removeEventListener('abort', abort);
       if (context && reusable && context.browser()?.isConnected()) {
@@ -178,9 +183,7 @@ export class BrowserPageFetcher implements PageFetcher {
       javaScriptEnabled: true,
       ...(this.options.proxy ? { proxy: this.options.proxy } : {}),
     });
-    await context.route('**/*', (route) => this.filter(route));
-    context.on('response', (response) => this.answered(response.request(), { status: response.status(), headers: response.headers(), error: null }));
-    context.on('requestfailed', (request) => this.answered(request, { status: null, headers: {}, error: failureOf(request) }));
+    await this.pageRequests.attach(context);
     await context.routeWebSocket(/.*/, (ws) => void ws.close());
     return context;
   }
@@ -274,43 +277,6 @@ export class BrowserPageFetcher implements PageFetcher {
     return `--host-resolver-rules=MAP * ~NOTFOUND, ${keep.map((h) => `EXCLUDE ${h}`).join(', ')}`;
   }
 
-  /** Only the site's own origin (or its mirror) is reachable, and only for what builds the page. */
-  private filter(route: Route): Promise<void> {
-    const request = route.request();
-    let url: URL | null = null;
-    try {
-      url = new URL(request.url());
-    } catch {
-      // An unparsable URL is not the site.
-    }
-    const site = url === null ? null : this.urls.fromContacted(url);
-    const own = url !== null && site !== null && isContactedOrigin(url, this.urls);
-    if (!site || !own || !ALLOWED_TYPES.has(request.resourceType())) return route.abort('blockedbyclient');
-    return this.send(route, request, site.href);
-  }
-
-  /** A request of the page to the site, through the chain: within its render's attempt, vetoed or let go. */
-  private async send(route: Route, request: Request, siteUrl: string): Promise<void> {
-    const page = pageOf(request);
-    const document = page !== null && request.isNavigationRequest() && request.frame() === page.mainFrame();
-    let ticket: WireTicket;
-    try {
-      ticket = await this.requests.open(siteUrl, { kind: document ? 'render' : 'subrequest', scope: page ? (this.scopes.get(page) ?? null) : null });
-    } catch {
-      return route.abort('blockedbyclient').catch(() => undefined);
-    }
-    this.tickets.set(request, ticket);
-    const changed = Object.keys(ticket.headers).length > 0;
-    return route.continue(changed ? { headers: { ...request.headers(), ...ticket.headers } } : undefined).catch(() => undefined);
-  }
-
-  private answered(request: Request, answer: Parameters<WireTicket['end']>[0]): void {
-    const ticket = this.tickets.get(request);
-    if (!ticket) return;
-    this.tickets.delete(request);
-    ticket.end(answer);
-  }
-
   private async slot(stop: AbortSignal, siteUrl: string): Promise<void> {
     while (this.active >= this.options.pages) {
       if (stop.aborted) throw abortedError(siteUrl);
@@ -329,7 +295,3 @@ export class BrowserPageFetcher implements PageFetcher {
   }
 }
 
-/** The browser talks to the configured origin only: the production host or the mirror, never an alias or another port. */
-function isContactedOrigin(url: URL, urls: SiteUrls): boolean {
-  return url.protocol === urls.origin.protocol && url.host === urls.origin.host;
-}

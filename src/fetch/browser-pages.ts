@@ -1,7 +1,7 @@
 import type { Page, Request, Response } from 'playwright';
 import { nowIso } from '../clock/clock.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange, RenderedPage } from './exchange.js';
-import { FetchError } from './fetch-error.js';
+import { FetchError, type FetchErrorKind } from './fetch-error.js';
 
 // What a render knows of its page's requests, and what it keeps of them (the archive): apart from the rendering itself.
 
@@ -14,12 +14,25 @@ export function pageOf(request: Request): Page | null {
   }
 }
 
-/** Why a page's request got no answer, as a fetch error: ours aborting it is not the site's failure. */
+/**
+ * Why a page's request got no answer, as a fetch error. Ours aborting it is not the site's
+ * failure; neither is an error Chromium does not name (ERR_FAILED, ERR_EMPTY_RESPONSE on one
+ * broken script…): it becomes `failed`, which the circuit breaker ignores, so a page's broken
+ * resources never stop a crawl while the site answers.
+ */
 export function failureOf(request: Request): FetchError {
   const text = request.failure()?.errorText ?? 'failed';
   const url = request.url();
-  const kind = /ERR_ABORTED|ERR_BLOCKED/.test(text) ? 'aborted' : /TIMED_OUT/.test(text) ? 'timeout' : /REFUSED|ADDRESS_UNREACHABLE|NAME_NOT_RESOLVED/.test(text) ? 'connect' : 'reset';
-  return new FetchError(kind, url, `${url}: the browser's request failed (${text})`);
+  return new FetchError(chromiumKind(text), url, `${url}: the browser's request failed (${text})`);
+}
+
+function chromiumKind(text: string): FetchErrorKind {
+  if (/ERR_ABORTED|ERR_BLOCKED/.test(text)) return 'aborted';
+  if (/TIMED_OUT/.test(text)) return 'timeout';
+  if (/NAME_NOT_RESOLVED/.test(text)) return 'dns';
+  if (/CONNECTION_REFUSED|ADDRESS_UNREACHABLE/.test(text)) return 'connect';
+  if (/CONNECTION_RESET|CONNECTION_CLOSED/.test(text)) return 'reset';
+  return 'failed';
 }
 
 /** The document the browser received, as an exchange; null when its body is gone. */

@@ -20,7 +20,14 @@ export type FetchErrorKind =
   /** The run is stopping (SIGTERM, SIGINT): not a failure of the site. */
   | 'aborted'
   /** A request middleware kept it from being sent (robots.txt, the drift veto): nothing went out. */
-  | 'vetoed';
+  | 'vetoed'
+  /**
+   * The browser failed a page's request for a reason it does not say (net::ERR_FAILED,
+   * ERR_EMPTY_RESPONSE, a blocked resource…): says nothing of whether the site is up.
+   */
+  | 'failed'
+  /** A rendered page asked for more than render.maxSubrequests: the rest never went out. */
+  | 'capped';
 
 const RETRYABLE: ReadonlySet<FetchErrorKind> = new Set(['dns', 'connect', 'timeout', 'reset', 'truncated']);
 /** No answer at all because of the way to the host, not the page: they say nothing of one article. */

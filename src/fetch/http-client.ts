@@ -141,6 +141,7 @@ export class HttpClient {
       ...init.headers,
       ...ticket.headers,
     };
+    let got: { status: number; headers: Record<string, string>; raw: Parameters<typeof exchangeOf>[4]; body: Buffer };
     try {
       const res = await request(target, { method: 'GET', dispatcher: this.dispatcher, signal, headers: requestHeaders });
       status = res.statusCode;
@@ -151,13 +152,10 @@ export class HttpClient {
         throw new FetchError('too-large', siteUrl.href, `${siteUrl.href} is ${declared} bytes, over the ${maxBytes}-byte cap`, { status });
       }
       let body = EMPTY;
-      const recorder = this.recorder;
       if (status >= 300 && status < 400) discard(res.body);
       // A recorder keeps the body even when the caller streams it (sitemaps, feeds).
-      else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk, recorder !== null);
-      ticket.end({ status, headers, error: null });
-      const archived = recorder?.recordExchange(exchangeOf(siteUrl, sent, requestHeaders, status, res.headers, body));
-      return { url: siteUrl, status, headers, body: init.onChunk ? EMPTY : body, ...(archived ? { archived } : {}) };
+      else body = await readBody(res.body, headers, maxBytes, siteUrl.href, init.onChunk, this.recorder !== null);
+      got = { status, headers, raw: res.headers, body };
     } catch (err) {
       const error = init.signal?.aborted
         ? new FetchError('aborted', siteUrl.href, `${siteUrl.href}: request aborted, the run is stopping`, { cause: err })
@@ -167,6 +165,10 @@ export class HttpClient {
     } finally {
       total.clear();
     }
+    // Outside the try: nothing the chain's hooks do with a good answer may turn it into a failed (retried) fetch.
+    ticket.end({ status: got.status, headers: got.headers, error: null });
+    const archived = this.recorder?.recordExchange(exchangeOf(siteUrl, sent, requestHeaders, got.status, got.raw, got.body));
+    return { url: siteUrl, status: got.status, headers: got.headers, body: init.onChunk ? EMPTY : got.body, ...(archived ? { archived } : {}) };
   }
 }
 

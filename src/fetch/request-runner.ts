@@ -18,7 +18,8 @@ export interface RequestRunner {
   /**
    * Runs `attempt` when the queue and the rate limit let it, retrying transient failures;
    * resolves with its value or rejects with the last error. A higher `priority` starts first;
-   * `target` says what the attempt asks for, to the request chain.
+   * `target` says what the attempt asks for, to the request chain (required: robots.txt and the
+   * drift veto judge the URL, and an attempt without one would pass them unjudged).
    */
-  run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, priority?: number, target?: RequestTarget): Promise<T>;
+  run<T>(label: string, attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, priority: number | undefined, target: RequestTarget): Promise<T>;
 }

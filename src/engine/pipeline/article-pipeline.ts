@@ -12,6 +12,8 @@ import type { ArticleRef } from '../../site/site-urls.js';
 import { formatSnapshot } from '../../snapshot/format.js';
 import { StorageError } from '../../disk/storage-error.js';
 import type { CircuitBreaker } from '../policies/circuit-breaker.js';
+import type { DriftWatch } from '../policies/drift-watch.js';
+import { laneContext } from '../lane.js';
 import { BLOCKED_STATUSES } from '../policies/blocked-pause.js';
 import { RequestVeto, type RequestKind } from '../../fetch/site-requests.js';
 import { describeUnreachable } from '../../fetch/unreachable.js';
@@ -41,6 +43,8 @@ export interface PipelineOptions {
   scheduler: RequestScheduler;
   /** Tells the site's outage from one page's failure. */
   health: CircuitBreaker;
+  /** Drift's render veto, asked directly when there is no browser to send a render to. */
+  drift?: Pick<DriftWatch, 'fallbackVeto'>;
   log: Logger;
   renderPolicy: RenderPolicy;
   renderer?: Renderer;
@@ -197,6 +201,8 @@ export class ArticlePipeline {
       if (extraction.ok || extraction.reason !== 'empty-body' || renderPolicy === 'never') return plain;
     }
     if (!renderer || 'unavailable' in renderer) {
+      // The veto comes first, as it would in the chain: a postponed article is not a failure.
+      if (plain && this.o.drift?.fallbackVeto(ref.url, laneContext.getStore() ?? null)) return { ...plain, renderSkipped: true };
       throw new Error(`the page needs a browser render, but ${renderer ? renderer.unavailable : 'rendering is not set up'}`);
     }
     let page: FetchedPage | NotModified;

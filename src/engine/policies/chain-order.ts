@@ -11,6 +11,7 @@ import { RequestAccounting } from './request-accounting.js';
 import { RequestChain } from './request-chain.js';
 import { RetryAfterPause } from './retry-after.js';
 import { RobotsGuard } from './robots-guard.js';
+import { SubrequestCap } from './subrequest-cap.js';
 
 /** The middlewares other parts talk to by name (the scheduler to the gate, the pipeline to the breaker…). */
 export interface ChainParts {
@@ -28,7 +29,8 @@ export interface RequestPolicies extends ChainParts {
 
 /**
  * The order every request passes the middlewares in (docs/operations.md lists it): a veto comes
- * before the wait for a rate slot, so a request that never goes out holds none; Retry-After comes
+ * before the wait for a rate slot, so a request that never goes out holds none (the sub-request
+ * cap is one: a capped request stamps nothing into the rate window); Retry-After comes
  * after the gate, so its pause is set before the slot frees; the breaker and the accounting last,
  * so they hear only what went out. A new policy is one file and one line here.
  */
@@ -36,8 +38,9 @@ function ordered(p: ChainParts, config: Config): RequestMiddleware[] {
   return [
     p.robots,
     p.drift,
+    new SubrequestCap(config.render.maxSubrequests, (req, error) => p.accounting.count(req, null, error)),
     p.rate,
-    new RetryAfterPause(config.crawl.maxRetryAfterMs, (ms) => p.rate.pauseFor(ms)),
+    RetryAfterPause.on(p.rate, config.crawl.maxRetryAfterMs),
     p.blocked,
     p.breaker,
     p.accounting,
@@ -63,5 +66,5 @@ export function requestPolicies(
     accounting: new RequestAccounting(),
   };
   const list = ordered(parts, config);
-  return { ...parts, chain: new RequestChain(o.extend ? o.extend(list) : list) };
+  return { ...parts, chain: new RequestChain(o.extend ? o.extend(list) : list, o.log) };
 }

@@ -4,7 +4,10 @@ import type { ChainRequest, RequestMiddleware } from './policy.js';
 
 /**
  * The circuit breaker, a request middleware: whether the site answers at all, as every request
- * of every lane sees it (a rendered page's sub-requests too). The site's outage is a run's failure, never an article's. A failure that
+ * of every lane sees it. A rendered page's sub-request that is answered says the site is up; one
+ * that fails says nothing (a page's broken script is not an outage: the browser's reasons are too
+ * vague to tell a dead host from one bad resource), so only attempts and their redirect hops
+ * count toward the trip. The site's outage is a run's failure, never an article's. A failure that
  * is about the way to the host (DNS, connection, TLS, proxy) is never an article's; a timeout or a
  * reset is one only when the site answered other requests meanwhile (`answeredSince`). Several
  * requests in a row without any answer mean the site is unreachable: the breaker trips, and every
@@ -22,10 +25,9 @@ export class CircuitBreaker implements RequestMiddleware {
     private readonly threshold: number,
   ) {}
 
-  after(_req: ChainRequest, { status, error }: WireAnswer): void {
-    if (error?.kind === 'aborted') return;
-    if (error?.network) this.failed(error);
-    else if (status !== null) this.answer();
+  after(req: ChainRequest, { status, error }: WireAnswer): void {
+    if (status !== null && !error?.network) this.answer();
+    else if (error?.network && req.kind !== 'subrequest') this.failed(error);
   }
 
   /** A token for `answeredSince`: take it before an article's first request. */

@@ -47,15 +47,24 @@ export class DriftWatch implements RequestMiddleware {
   /** A fallback render of an empty body is vetoed while drift is suspected; says once when that starts. */
   before(req: ChainRequest): void {
     if (req.kind !== 'render' || !req.fallback || req.parent) return;
+    const veto = this.fallbackVeto(req.url, req.lane);
+    if (veto) throw veto;
+  }
+
+  /**
+   * The veto a fallback render of `url` meets now, or null. The pipeline asks it directly when no
+   * browser is set up: the article is postponed as drift says, not failed for want of a browser.
+   */
+  fallbackVeto(url: string, lane: LaneRun | null): RequestVeto | null {
     if (!this.monitor.drifting) {
       this.said = false;
-      return;
+      return null;
     }
     if (!this.said) {
       this.said = true;
-      this.log.warn({ lane: req.lane?.lane, drift: this.monitor.findings().map(describeFinding) }, 'extraction drift suspected: pages with an empty body are no longer sent to the browser');
+      this.log.warn({ lane: lane?.lane, drift: this.monitor.findings().map(describeFinding) }, 'extraction drift suspected: pages with an empty body are no longer sent to the browser');
     }
-    throw new RequestVeto(this.name, req.url, `${req.url}: empty body, not rendered: extraction drift suspected`);
+    return new RequestVeto(this.name, url, `${url}: empty body, not rendered: extraction drift suspected`);
   }
 
   private rebuild(): void {

@@ -8,7 +8,10 @@ const WINDOW_SLACK_MS = 10;
  * The rate gate, with robots.txt's Crawl-delay: at most `rate` attempts a second over any rolling
  * second, and pauses (a Retry-After, block pages) that hold every attempt not yet started. A
  * request made within an attempt (a redirect hop, a rendered page's sub-request) shares the
- * attempt's slot: a render never waits on its own sub-requests.
+ * attempt's slot: a render never waits on its own sub-requests (a page that waited for a slot per
+ * script would time out, and could wait on the slot it holds). Each one that went out still counts
+ * against the window once it ends, so the attempt queued next waits longer: the site sees no more
+ * than `rate` requests a second on average, sub-requests included.
  */
 export class RateGate implements RequestMiddleware {
   readonly name = 'rate-gate';
@@ -26,8 +29,10 @@ export class RateGate implements RequestMiddleware {
   }
 
   async before(req: ChainRequest): Promise<(() => void) | void> {
-    if (req.parent) return;
-    return this.gate.acquire(req.signal);
+    if (!req.parent) return this.gate.acquire(req.signal);
+    return () => {
+      if (req.answer) this.gate.spend();
+    };
   }
 
   /**
