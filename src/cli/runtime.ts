@@ -42,6 +42,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
     backoffBaseMs: c.backoffBaseMs,
     backoffMaxMs: c.backoffMaxMs,
     maxRetryAfterMs: c.maxRetryAfterMs,
+    revisitShare: c.revisitShare,
   });
   const breaker = new CircuitBreaker(c.unreachableAfter);
   const proxy = describeProxy(http.proxy);

@@ -3,7 +3,8 @@ import { FetchError } from '../fetch/fetch-error.js';
 import type { RequestRunner } from '../fetch/request-runner.js';
 import { delay } from '../clock/delay.js';
 import { SlidingWindowGate } from './sliding-window.js';
-import { laneContext } from './lane.js';
+import { laneContext, LANE_RANK } from './lane.js';
+import { laneQueueClass, LaneQueue, type LaneQueueOptions } from './lane-queue.js';
 import { linkedSignal } from '../clock/abort.js';
 
 export interface SchedulerOptions {
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   maxRetryAfterMs: number;
+  /** Of the requests that leave the queue while due checks wait, at least this share is theirs (0..1). */
+  revisitShare?: number;
   /** Source of jitter; tests pass a seeded one. */
   random?: () => number;
 }
@@ -30,13 +33,14 @@ export type RetryListener = (event: { label: string; attempt: number; delayMs: n
 const WINDOW_SLACK_MS = 10;
 
 /**
- * One queue for every request of a run: p-queue caps concurrency, a sliding-window gate holds
+ * One queue for every request of every lane: p-queue caps concurrency and serves the lanes in
+ * their order (`LaneQueue`: the highest rank first, due checks owed their share), a sliding-window gate holds
  * the rate over any rolling second, transient failures retry with exponential backoff and
  * jitter, and `Retry-After` pauses the whole queue. A retry is a new request and waits for the
  * limit like any other.
  */
 export class RequestScheduler implements RequestRunner {
-  private readonly queue: PQueue;
+  private readonly queue: PQueue<LaneQueue, LaneQueueOptions>;
   private readonly gate: SlidingWindowGate;
   private rate: number;
   private readonly random: () => number;
@@ -47,7 +51,9 @@ export class RequestScheduler implements RequestRunner {
   constructor(private readonly options: SchedulerOptions) {
     this.rate = options.rate;
     this.random = options.random ?? Math.random;
-    this.queue = new PQueue({ concurrency: options.concurrency });
+    // Lanes in their one order (the runs' priorities are their lanes' ranks), due checks owed their share.
+    const owed = { rank: LANE_RANK.revisit, share: options.revisitShare ?? 0 };
+    this.queue = new PQueue({ concurrency: options.concurrency, queueClass: laneQueueClass(owed) });
     this.gate = new SlidingWindowGate(...gateLimits(this.rate));
   }
 

@@ -57,8 +57,11 @@ export class CrawlService {
       jitterSeconds: config.serve.jitterSeconds,
       log,
       deps: () => this.crawlDeps('schedule'),
-      // While a backfill runs beside it, a scheduled crawl keeps to its own days.
-      request: () => ({ ownWindowOnly: this.backfill.active }),
+      // The days of a backfill under way are its own new work; due checks of every age are the revisit lane's.
+      request: () => {
+        const leave = this.backfill.ownDays;
+        return leave ? { leave } : {};
+      },
       onSkipped: () => metrics.tickSkipped(),
       neverCrawled: () => d.storage.state.runs.recent(1).length === 0,
     });

@@ -3,7 +3,7 @@ import { feedWatchMs } from '../../config/config.js';
 import type { Discovery } from '../../discover/discovery.js';
 import { shiftDay, siteToday } from '../../site/calendar.js';
 import type { Engine } from '../engine.js';
-import { PRIORITY, type LaneRun } from '../lane.js';
+import type { LaneRun } from '../lane.js';
 import { runBounded } from '../work-loop.js';
 import { newDiscovery, readRobots } from './crawl-discovery.js';
 import { logOutcome } from './outcome-log.js';
@@ -102,7 +102,7 @@ export class FeedWatch {
   private async poll(): Promise<void> {
     const every = this.everyMs as number;
     let wait = every;
-    const run = this.d.engine.begin('watch', { priority: PRIORITY.watch, signal: this.stopping.signal });
+    const run = this.d.engine.begin('watch', { signal: this.stopping.signal });
     try {
       const result = await this.read(run);
       if (this.stopping.signal.aborted) return;
