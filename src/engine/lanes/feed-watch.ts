@@ -5,7 +5,7 @@ import { shiftDay, siteToday } from '../../site/calendar.js';
 import type { Engine } from '../engine.js';
 import type { LaneRun } from '../lane.js';
 import { runBounded } from '../work-loop.js';
-import { newDiscovery, readRobots } from './crawl-discovery.js';
+import { newDiscovery, RobotsCache } from './crawl-discovery.js';
 import { logOutcome } from './outcome-log.js';
 
 export interface FeedWatchDeps {
@@ -22,8 +22,6 @@ export interface FeedWatchStatus {
   failuresInARow: number;
 }
 
-/** robots.txt is read again (conditionally) this often between crawls. */
-const ROBOTS_EVERY_MS = 3_600_000;
 /** Longest wait after failures in a row. */
 const MAX_BACKOFF_MS = 15 * 60_000;
 /** New articles fetched by one poll at most (the feed lists 100). */
@@ -42,9 +40,7 @@ export class FeedWatch {
   private timer: NodeJS.Timeout | null = null;
   private nextAt: number | null = null;
   private polling: Promise<void> | null = null;
-  private robotsReadAt = Number.NEGATIVE_INFINITY;
-  /** The rules of the last robots.txt read, carried from poll to poll. */
-  private robots: Discovery['robots'] | null = null;
+  private readonly robots = new RobotsCache();
   private failures = 0;
   private lastPoll: FeedWatchStatus['lastPoll'] = null;
   private readonly stopping = new AbortController();
@@ -139,13 +135,8 @@ export class FeedWatch {
   private async read(run: LaneRun): Promise<{ outcome: string; added: number; error?: string; holdMs?: number; discovery: Discovery }> {
     const { engine } = this.d;
     const discovery = newDiscovery(engine, run);
-    if (this.robots) discovery.robots = this.robots;
-    if (nowMs() - this.robotsReadAt >= ROBOTS_EVERY_MS) {
-      const stop = await readRobots(engine, run, discovery);
-      if (stop !== null) return { outcome: 'failed', added: 0, error: stop, discovery };
-      this.robots = discovery.robots;
-      this.robotsReadAt = nowMs();
-    }
+    const stop = await this.robots.apply(engine, run, discovery);
+    if (stop !== null) return { outcome: 'failed', added: 0, error: stop, discovery };
     const result = await engine.within(run, () => discovery.rss(engine.parts.config.site.discovery.rss));
     return { ...result, discovery };
   }
