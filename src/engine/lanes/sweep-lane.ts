@@ -23,6 +23,16 @@ const INDEX_EVERY_MS = 86_400_000;
 /** A sweep that knows no month yet (the index failed) tries again after this, at most. */
 const NO_MONTHS_RETRY_MS = 15 * 60_000;
 
+/** Time between two steps of the sweep: the cycle spread evenly over the months (bench/history.mjs plans with it too). */
+export function sweepStepMs(everyMs: number, months: number): number {
+  return months > 0 ? everyMs / months : Math.min(everyMs, NO_MONTHS_RETRY_MS);
+}
+
+/** Requests an hour the sweep costs over `months`: a month a step, and the index once a day. */
+export function sweepRequestsPerHour(everyMs: number, months: number): number {
+  return 3_600_000 / sweepStepMs(everyMs, months) + 3_600_000 / INDEX_EVERY_MS;
+}
+
 /**
  * A lane of `serve`: the sweep of the history. Every month's sitemap is read again, conditionally
  * (an unchanged month costs one 304), at least once per `discovery.sweepEvery`, one month a step
@@ -53,11 +63,20 @@ export class SweepLane {
     return this.engine.parts.log;
   }
 
-  /** Steps at once, then spread over `discovery.sweepEvery` (nothing when it is "off"). */
+  /**
+   * Steps spread over `discovery.sweepEvery` (nothing when it is "off"), from the months and the
+   * index read an earlier process left in state: a restart does not read everything again at once.
+   */
   start(): void {
     if (this.everyMs === null) return;
-    this.log.info({ every: this.engine.parts.config.discovery.sweepEvery }, 'sweep of the history started');
-    this.schedule(0);
+    const { storage, urls, config } = this.engine.parts;
+    const index = new URL(config.site.discovery.sitemapIndex, urls.base).href;
+    const known = storage?.state.sources.get(index)?.body;
+    if (known) this.months = known.split(',');
+    const readAt = storage?.state.sources.checkedAt(index);
+    if (readAt) this.indexReadAt = Date.parse(readAt);
+    this.log.info({ every: config.discovery.sweepEvery, months: this.months.length }, 'sweep of the history started');
+    this.schedule(this.stepMs());
   }
 
   async stop(): Promise<void> {
@@ -84,10 +103,8 @@ export class SweepLane {
     };
   }
 
-  /** Time between two steps: the cycle spread evenly over the months. */
   private stepMs(): number {
-    const every = this.everyMs as number;
-    return this.months.length > 0 ? every / this.months.length : Math.min(every, NO_MONTHS_RETRY_MS);
+    return sweepStepMs(this.everyMs as number, this.months.length);
   }
 
   private schedule(ms: number): void {
