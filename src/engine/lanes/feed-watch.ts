@@ -6,6 +6,7 @@ import type { Engine } from '../engine.js';
 import type { LaneRun } from '../lane.js';
 import { runBounded } from '../work-loop.js';
 import { newDiscovery, RobotsCache } from './crawl-discovery.js';
+import { LaneTimer } from './lane-timer.js';
 import { logOutcome } from './outcome-log.js';
 
 export interface FeedWatchDeps {
@@ -37,9 +38,13 @@ const MAX_NEW = 100;
  * is kept per poll but its outcome.
  */
 export class FeedWatch {
-  private timer: NodeJS.Timeout | null = null;
-  private nextAt: number | null = null;
-  private polling: Promise<void> | null = null;
+  private readonly timer = new LaneTimer(() =>
+    this.poll().catch((err: unknown) => {
+      // poll() catches what it expects; anything else must not end the process, and the watch goes on.
+      this.log.error({ err: (err as Error).message }, 'feed watch failed');
+      this.timer.after(this.everyMs ?? 60_000);
+    }),
+  );
   private readonly robots = new RobotsCache();
   private failures = 0;
   private lastPoll: FeedWatchStatus['lastPoll'] = null;
@@ -58,40 +63,21 @@ export class FeedWatch {
   start(): void {
     if (this.everyMs === null) return;
     this.log.info({ every: this.d.engine.parts.config.discovery.feedEvery }, 'feed watch started');
-    this.schedule(0);
+    this.timer.after(0);
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.nextAt = null;
-    await this.polling;
+    await this.timer.stop();
   }
 
   status(): FeedWatchStatus {
     return {
       every: this.d.engine.parts.config.discovery.feedEvery,
-      nextPollAt: this.nextAt === null ? null : new Date(this.nextAt).toISOString(),
+      nextPollAt: this.timer.nextAt,
       lastPoll: this.lastPoll,
       failuresInARow: this.failures,
     };
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopping.signal.aborted) return;
-    this.nextAt = nowMs() + ms;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.polling = this.poll()
-        .catch((err: unknown) => {
-          // poll() catches what it expects; anything else must not end the process, and the watch goes on.
-          this.log.error({ err: (err as Error).message }, 'feed watch failed');
-          this.schedule(this.everyMs ?? 60_000);
-        })
-        .finally(() => (this.polling = null));
-    }, ms);
-    this.timer.unref();
   }
 
   /** One poll, a run of the watch lane: whatever fails ends this poll alone, and the next waits longer. */
@@ -122,7 +108,7 @@ export class FeedWatch {
     } finally {
       this.d.engine.end(run);
     }
-    this.schedule(wait);
+    this.timer.after(wait);
   }
 
   /** Equal jitter, as the request queue's own backoff: never all at once, never too soon. */

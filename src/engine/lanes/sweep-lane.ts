@@ -4,6 +4,7 @@ import { monthSitemapUrl } from '../../discover/discovery.js';
 import type { Engine } from '../engine.js';
 import type { LaneRun } from '../lane.js';
 import { newDiscovery, RobotsCache } from './crawl-discovery.js';
+import { LaneTimer } from './lane-timer.js';
 
 /** What /status and the status page show of the sweep. */
 export interface SweepStatus {
@@ -42,9 +43,11 @@ export function sweepRequestsPerHour(everyMs: number, months: number): number {
  * does not fetch the history (a backfill does). The months come from the sitemap index, read daily.
  */
 export class SweepLane {
-  private timer: NodeJS.Timeout | null = null;
-  private nextAt: number | null = null;
-  private stepping: Promise<void> | null = null;
+  private readonly timer = new LaneTimer(() =>
+    this.step()
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'sweep step failed; the next step tries again'))
+      .finally(() => this.timer.after(this.stepMs())),
+  );
   private readonly robots = new RobotsCache();
   private readonly startedMs = nowMs();
   private indexReadAt = Number.NEGATIVE_INFINITY;
@@ -76,15 +79,12 @@ export class SweepLane {
     const readAt = storage?.state.sources.checkedAt(index);
     if (readAt) this.indexReadAt = Date.parse(readAt);
     this.log.info({ every: config.discovery.sweepEvery, months: this.months.length }, 'sweep of the history started');
-    this.schedule(this.stepMs());
+    this.timer.after(this.stepMs());
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.nextAt = null;
-    await this.stepping;
+    await this.timer.stop();
   }
 
   /** The sweep's place in its cycle; null when it is off. */
@@ -98,28 +98,13 @@ export class SweepLane {
       months: this.months.length,
       readThisCycle: this.months.filter((m) => (this.readAt(m) ?? Number.NEGATIVE_INFINITY) > now - this.everyMs!).length,
       oldestReadAt: oldest === null ? null : new Date(oldest).toISOString(),
-      nextAt: this.nextAt === null ? null : new Date(this.nextAt).toISOString(),
+      nextAt: this.timer.nextAt,
       lastRead: this.lastRead,
     };
   }
 
   private stepMs(): number {
     return sweepStepMs(this.everyMs as number, this.months.length);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopping.signal.aborted) return;
-    this.nextAt = nowMs() + ms;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.stepping = this.step()
-        .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'sweep step failed; the next step tries again'))
-        .finally(() => {
-          this.stepping = null;
-          this.schedule(this.stepMs());
-        });
-    }, ms);
-    this.timer.unref();
   }
 
   /** One step, a run of the sweep lane: the index when due, then the month read longest ago. */
