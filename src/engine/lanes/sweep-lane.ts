@@ -46,8 +46,10 @@ export class SweepLane {
   private readonly timer = new LaneTimer(() =>
     this.step()
       .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'sweep step failed; the next step tries again'))
-      .finally(() => this.timer.after(this.stepMs())),
+      .finally(() => this.planNext()),
   );
+  /** When the step under way was planned to start: the next is planned from it, so that the steps' own time never stretches the cycle. */
+  private plannedAt = 0;
   private readonly robots = new RobotsCache();
   private readonly startedMs = nowMs();
   private indexReadAt = Number.NEGATIVE_INFINITY;
@@ -79,7 +81,16 @@ export class SweepLane {
     const readAt = storage?.state.sources.checkedAt(index);
     if (readAt) this.indexReadAt = Date.parse(readAt);
     this.log.info({ every: config.discovery.sweepEvery, months: this.months.length }, 'sweep of the history started');
+    this.plannedAt = nowMs() + this.stepMs();
     this.timer.after(this.stepMs());
+  }
+
+  /** The next step one step after the last was planned (at once when that has passed: a slow read catches up, but banks no debt). */
+  private planNext(): void {
+    const now = nowMs();
+    const next = this.plannedAt + this.stepMs();
+    this.plannedAt = Math.max(next, now);
+    this.timer.after(this.plannedAt - now);
   }
 
   async stop(): Promise<void> {
