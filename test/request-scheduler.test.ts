@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FetchError } from '../src/fetch/fetch-error.js';
 import { RequestScheduler } from '../src/engine/request-scheduler.js';
+import { LANE_RANK } from '../src/engine/lane.js';
 
 describe('the request scheduler', () => {
   it('a Retry-After holds the request already queued behind the one that got it', async () => {
@@ -26,5 +27,44 @@ describe('the request scheduler', () => {
     const b = started.find((s) => s.label === 'b')!;
     expect(b.at - failedAt).toBeGreaterThanOrEqual(290);
     expect(started.map((s) => s.label)).toEqual(['a', 'b', 'a']);
+  });
+});
+
+describe('the lanes in their order', () => {
+  it('serves manual > watch > schedule > revisit > sweep > backfill, due checks owed crawl.revisitShare of the requests', async () => {
+    const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
+    const order: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // The first request holds the only slot while the others queue behind it.
+    const first = scheduler.run('hold', async () => gate);
+    const add = (lane: keyof typeof LANE_RANK, n: number) => Array.from({ length: n }, (_, i) => scheduler.run(`${lane}${i}`, async () => void order.push(lane), undefined, LANE_RANK[lane]));
+    const jobs = [...add('backfill', 2), ...add('sweep', 1), ...add('revisit', 4), ...add('schedule', 12), ...add('watch', 1), ...add('manual', 1)];
+    open();
+    await Promise.all([first, ...jobs]);
+    expect(order.slice(0, 2)).toEqual(['manual', 'watch']);
+    // Of every four requests while due checks wait behind new work, one is a due check.
+    const head = order.slice(2, 18);
+    expect(head.filter((l) => l === 'revisit')).toHaveLength(4);
+    expect(head.filter((l) => l === 'schedule')).toHaveLength(12);
+    for (let i = 0; i + 4 <= 16; i += 4) expect(head.slice(i, i + 4)).toContain('revisit');
+    expect(order.slice(18)).toEqual(['sweep', 'backfill', 'backfill']);
+  });
+
+  it('a queued request whose signal aborts leaves the queue', async () => {
+    const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const first = scheduler.run('hold', async () => gate);
+    const controller = new AbortController();
+    const dropped = scheduler.run('dropped', async () => 'ran', controller.signal, LANE_RANK.backfill);
+    const kept = scheduler.run('kept', async () => 'kept', undefined, LANE_RANK.revisit);
+    expect(scheduler.waiting).toBe(2);
+    controller.abort(new Error('stopped'));
+    expect(scheduler.waiting).toBe(1);
+    open();
+    await expect(dropped).rejects.toThrow('stopped');
+    expect(await kept).toBe('kept');
+    await first;
   });
 });

@@ -52,6 +52,7 @@ export function createRuntime(ctx: Context, shutdown: Shutdown, storage: Storage
       backoffBaseMs: c.backoffBaseMs,
       backoffMaxMs: c.backoffMaxMs,
       maxRetryAfterMs: c.maxRetryAfterMs,
+      revisitShare: c.revisitShare,
     },
     policies,
   );

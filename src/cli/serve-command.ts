@@ -136,6 +136,7 @@ function serviceMetrics(ctx: Context, scheduler: RequestScheduler, storage: Stor
       return at ? Date.parse(at) : null;
     },
     scheduleIntervalSeconds: () => service().scheduleIntervalSeconds(),
+    sweepOldestReadAgeSeconds: () => service().sweepOldestReadAgeSeconds(),
     webhookBacklog: () => storage.state.outbox.backlog(),
     storageErrors: () => storage.health.errors,
     storageFailing: () => storage.health.current().map((p) => p.op),

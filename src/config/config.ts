@@ -37,6 +37,8 @@ export interface CrawlOptions {
   blockedInARow: number;
   /** …for this long, as a 429 does. */
   blockedPauseMs: number;
+  /** Of the requests that leave the queue while due checks wait, at least this share (0..1) goes to them, whatever waits above. */
+  revisitShare: number;
 }
 
 export interface ArchiveOptions {
@@ -117,6 +119,8 @@ export interface DiscoveryTiming {
   feedEvery: string;
   /** An incremental run reads a whole month's sitemap at most this often; in between, only the range of the last days. */
   monthEvery: string;
+  /** `serve` rereads every month's sitemap (conditionally) at least this often, spread evenly; "off" turns the sweep off. */
+  sweepEvery: string;
 }
 
 export interface SearchOptions {
@@ -169,6 +173,7 @@ export const DEFAULTS: Config = {
     progressIntervalMs: 10_000,
     blockedInARow: 3,
     blockedPauseMs: 60_000,
+    revisitShare: 0.25,
   },
   revisit: {
     schedule: '3h:15m, 1d:1h, 7d:6h, 30d:3d',
@@ -209,6 +214,7 @@ export const DEFAULTS: Config = {
   discovery: {
     feedEvery: '1m',
     monthEvery: '1h',
+    sweepEvery: '7d',
   },
   delivery: {
     webhooks: [],
@@ -229,7 +235,7 @@ export const ENUMS: Record<string, readonly string[]> = {
   'render.policy': ['never', 'fallback', 'always'],
 };
 
-/** `discovery.feedEvery` in milliseconds; null when the watch is off ("off" or "0"). */
+/** `discovery.feedEvery` (or `sweepEvery`) in milliseconds; null when it is off ("off" or "0"). */
 export function feedWatchMs(text: string): number | null {
   if (/^(off|0)$/i.test(text.trim())) return null;
   return parseDuration(text);

@@ -216,6 +216,7 @@ function validate(c: Config): void {
     }
   }
   if (!(c.crawl.rate >= 0)) fail('crawl.rate', 'must be 0 (no limit) or more requests a second');
+  if (!(c.crawl.revisitShare >= 0 && c.crawl.revisitShare <= 1)) fail('crawl.revisitShare', `must be from 0 to 1; got ${c.crawl.revisitShare}`);
   for (const [key, parse] of [
     ['revisit.schedule', () => parseTiers(c.revisit.schedule)],
     ['revisit.goneSchedule', () => parseTiers(c.revisit.goneSchedule)],
@@ -224,6 +225,7 @@ function validate(c: Config): void {
     ['revisit.retryAfterFailure', () => parseDuration(c.revisit.retryAfterFailure)],
     ['discovery.monthEvery', () => parseDuration(c.discovery.monthEvery)],
     ['discovery.feedEvery', () => feedWatchMs(c.discovery.feedEvery)],
+    ['discovery.sweepEvery', () => feedWatchMs(c.discovery.sweepEvery)],
   ] as const) {
     try {
       parse();

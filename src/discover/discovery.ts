@@ -132,8 +132,40 @@ export class Discovery {
    * due (see FrontierStore.addDiscovered), and a captured article the month no longer lists is
    * due at once.
    */
-  async monthSitemap(template: string, month: string): Promise<SourceResult> {
-    return this.xmlSource(monthSitemapUrl(template, month, this.o.urls.base), ['urlset'], { month });
+  async monthSitemap(template: string, month: string, o: { knownOnly?: boolean } = {}): Promise<SourceResult> {
+    return this.xmlSource(monthSitemapUrl(template, month, this.o.urls.base), ['urlset'], { month, ...(o.knownOnly ? { knownOnly: true } : {}) });
+  }
+
+  /**
+   * The sitemap index, read conditionally: the months (YYYYMM) it has a sitemap of, newest first.
+   * An unchanged index (a 304) gives the months of its last read, kept with its validators; null
+   * when it could not be read and was never read.
+   */
+  async sitemapIndex(path: string): Promise<{ result: SourceResult; months: string[] | null }> {
+    const url = new URL(path, this.o.urls.base);
+    if (!this.allowed(url)) return { result: this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 }), months: null };
+    const cached = this.o.state.sources.get(url.href);
+    const known = cached?.body ? cached.body.split(',') : null;
+    try {
+      const res = await this.o.scheduler.run(
+        `discover ${url.pathname}`,
+        async (signal) => requireNotModifiedOrOk(await this.o.http.get(url, { headers: conditionalHeaders(cached), maxBytes: 4 * 1024 * 1024, ...(signal ? { signal } : {}) })),
+        this.o.signal,
+        this.o.priority,
+        { url: url.href, kind: 'discovery' },
+      );
+      if (res.status === 304 && known) {
+        this.o.state.sources.touch(url.href);
+        return { result: this.record({ source: url.href, outcome: 'unchanged', urls: known.length, added: 0 }), months: known };
+      }
+      const months = indexMonths(res.body);
+      if (typeof months === 'string') throw new FetchError('decode', url.href, `${url.href}: ${months}`);
+      this.o.state.sources.save(url.href, { ...validatorsOf(res), body: months.join(',') });
+      return { result: this.record({ source: url.href, outcome: 'changed', urls: months.length, added: 0 }), months };
+    } catch (err) {
+      if (StorageError.isStorageFailure(err)) throw err;
+      return { result: this.record({ source: url.href, outcome: 'failed', urls: 0, added: 0, error: (err as Error).message }), months: known };
+    }
   }
 
   /**
@@ -182,7 +214,7 @@ export class Discovery {
     }
   }
 
-  private async xmlSource(url: URL, roots: readonly string[], days?: { month: string; since?: string; until?: string }): Promise<SourceResult> {
+  private async xmlSource(url: URL, roots: readonly string[], days?: { month: string; since?: string; until?: string; knownOnly?: boolean }): Promise<SourceResult> {
     if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
     const cached = this.o.state.sources.get(url.href);
     const listing = days ? { ...days, generation: this.o.state.frontier.nextGeneration() } : undefined;
@@ -252,6 +284,18 @@ export class Discovery {
 export function monthSitemapUrl(template: string, month: string, base: string | URL): URL {
   const end = `${month}${String(daysInMonth(month)).padStart(2, '0')}`;
   return new URL(template.replace('{start}', `${month}01`).replace('{end}', end), base);
+}
+
+/** The months of a sitemap index's child sitemaps (their `date_start`), newest first; a string says what is wrong. */
+function indexMonths(body: Buffer): string[] | string {
+  const months = new Set<string>();
+  const parser = new XmlLocStream((loc, kind) => {
+    const start = kind === 'sitemap' ? /[?&]date_start=(\d{6})\d{2}/.exec(loc)?.[1] : undefined;
+    if (start) months.add(start);
+  });
+  parser.write(body);
+  parser.end();
+  return parser.problem(['sitemapindex']) ?? [...months].sort().reverse();
 }
 
 function requireNotModifiedOrOk(res: HttpResponse): HttpResponse {

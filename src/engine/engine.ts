@@ -64,9 +64,9 @@ export class Engine {
     return this.stopping.signal;
   }
 
-  /** Begins a run of a lane; `end` it when it is over. It stops with `signal`, the engine, or a failure of its own. */
-  begin(lane: LaneName, o: { priority?: number; signal?: AbortSignal } = {}): LaneRun {
-    const run = new LaneRun(lane, o.priority ?? 0, o.signal ? [o.signal, this.stopping.signal] : [this.stopping.signal]);
+  /** Begins a run of a lane (its requests queue at the lane's rank); `end` it when it is over. It stops with `signal`, the engine, or a failure of its own. */
+  begin(lane: LaneName, o: { signal?: AbortSignal } = {}): LaneRun {
+    const run = new LaneRun(lane, o.signal ? [o.signal, this.stopping.signal] : [this.stopping.signal]);
     this.runs.add(run);
     return run;
   }

@@ -4,15 +4,21 @@ import type { FetchError } from '../fetch/fetch-error.js';
 import type { ArticleOutcome } from './pipeline/article-outcome.js';
 
 /**
- * The lanes that hand the engine work: the CLI's one-shot `crawl` and `fetch`, and in `serve` the
- * schedule, the feed watch, the backfill and `POST /fetch`. Every request and outcome is counted
- * under its lane (`lane` on the metrics).
+ * The lanes that hand the engine work: the CLI's one-shot `crawl` and `fetch`, and in `serve`
+ * `POST /fetch`, the feed watch, the schedule, the revisits, the sweep of the history and the
+ * backfill. Every request and outcome is counted under its lane (`lane` on the metrics).
  */
-export const LANES = ['crawl', 'fetch', 'schedule', 'watch', 'backfill', 'manual'] as const;
+export const LANES = ['crawl', 'fetch', 'manual', 'watch', 'schedule', 'revisit', 'sweep', 'backfill'] as const;
 export type LaneName = (typeof LANES)[number];
 
-/** Queue priorities (p-queue: higher goes first): the watch's new articles, then crawls, then a backfill. */
-export const PRIORITY = { watch: 1, crawl: 0, backfill: -1 } as const;
+/**
+ * The one order the request queue serves lanes in (higher first): what a user asked for, new
+ * articles from the feed, new articles from the sitemaps, due checks, the sweep, the backfill. The
+ * CLI's one-shot lanes rank as their `serve` counterparts. The revisit lane also gets a share of
+ * the requests whatever waits above it (`crawl.revisitShare`, the request scheduler's), so that
+ * no amount of new work starves a due check.
+ */
+export const LANE_RANK: Readonly<Record<LaneName, number>> = { manual: 5, fetch: 5, watch: 4, schedule: 3, crawl: 3, revisit: 2, sweep: 1, backfill: 0 };
 
 /**
  * One run of a lane: a crawl, a feed poll's fetches, a manual fetch. It has its own stop (a
@@ -34,11 +40,14 @@ export class LaneRun {
   private readonly link: ReturnType<typeof linkedSignal>;
   private readonly outcomeListeners = new Set<(o: ArticleOutcome) => void>();
 
+  /** Its place in the request queue's order: its lane's rank. */
+  readonly priority: number;
+
   constructor(
     readonly lane: LaneName,
-    readonly priority: number,
     signals: AbortSignal[],
   ) {
+    this.priority = LANE_RANK[lane];
     this.link = linkedSignal([this.controller.signal, ...signals]);
     this.signal = this.link.signal;
   }

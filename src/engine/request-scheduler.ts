@@ -2,7 +2,8 @@ import PQueue from 'p-queue';
 import { FetchError } from '../fetch/fetch-error.js';
 import type { RequestRunner, RequestTarget } from '../fetch/request-runner.js';
 import { delay } from '../clock/delay.js';
-import { laneContext } from './lane.js';
+import { laneContext, LANE_RANK } from './lane.js';
+import { laneQueueClass, LaneQueue, type LaneQueueOptions } from './lane-queue.js';
 import { linkedSignal } from '../clock/abort.js';
 import { RateGate } from './policies/rate-gate.js';
 import { RequestChain } from './policies/request-chain.js';
@@ -17,6 +18,8 @@ export interface SchedulerOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   maxRetryAfterMs: number;
+  /** Of the requests that leave the queue while due checks wait, at least this share is theirs (0..1). */
+  revisitShare?: number;
   /** Source of jitter; tests pass a seeded one. */
   random?: () => number;
 }
@@ -35,14 +38,15 @@ export interface SchedulerChain {
 }
 
 /**
- * One queue for every request of every lane: p-queue caps concurrency and orders by priority,
- * transient failures retry with exponential backoff and jitter, and each attempt runs through the
- * request chain (the rate gate, `Retry-After`'s pause and the other middlewares are entries of
- * it). A retry is a new attempt and waits for the limit like any other. Without a chain of the
+ * One queue for every request of every lane: p-queue caps concurrency and serves the lanes in
+ * their order (`LaneQueue`: the highest rank first, due checks owed their share), transient
+ * failures retry with exponential backoff and jitter, and each attempt runs through the request
+ * chain (the rate gate, `Retry-After`'s pause and the other middlewares are entries of it). A
+ * retry is a new attempt and waits for the limit like any other. Without a chain of the
  * engine's, it runs the rate gate and the Retry-After pause alone.
  */
 export class RequestScheduler implements RequestRunner {
-  private readonly queue: PQueue;
+  private readonly queue: PQueue<LaneQueue, LaneQueueOptions>;
   private readonly chain: RequestChain;
   private readonly gate: RateGate;
   private readonly random: () => number;
@@ -55,7 +59,9 @@ export class RequestScheduler implements RequestRunner {
     chain?: SchedulerChain,
   ) {
     this.random = options.random ?? Math.random;
-    this.queue = new PQueue({ concurrency: options.concurrency });
+    // Lanes in their one order (the runs' priorities are their lanes' ranks), due checks owed their share.
+    const owed = { rank: LANE_RANK.revisit, share: options.revisitShare ?? 0 };
+    this.queue = new PQueue({ concurrency: options.concurrency, queueClass: laneQueueClass(owed) });
     this.gate = chain?.rate ?? new RateGate(options.rate);
     const gate = this.gate;
     this.chain = chain?.chain ?? new RequestChain([gate, RetryAfterPause.on(gate, options.maxRetryAfterMs)]);

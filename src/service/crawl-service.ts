@@ -7,6 +7,7 @@ import { RETRY_FAILED_HINT, type CrawlDeps, type CrawlSummary } from '../engine/
 import { FeedWatch } from '../engine/lanes/feed-watch.js';
 import { ManualFetch, StoppingError } from '../engine/lanes/manual-fetch.js';
 import { ScheduleLane } from '../engine/lanes/schedule-lane.js';
+import { SweepLane } from '../engine/lanes/sweep-lane.js';
 import type { ArticleOutcome } from '../engine/pipeline/article-outcome.js';
 import { describeFinding, DRIFT_REMEDY } from '../engine/policies/drift.js';
 import { COUNTED_AS, emptyCounts, processed, type ProgressCounts } from '../engine/progress.js';
@@ -32,8 +33,8 @@ export interface ServiceDeps {
 const OUTCOME_COUNTS = [...new Set(Object.values(COUNTED_AS).filter((k): k is keyof ProgressCounts => k !== null))];
 
 /**
- * `serve`'s lanes around one engine: the schedule, the feed watch, the backfill and `POST /fetch`
- * hand it work; none of them can stop another, or the engine (only `stop` does, at shutdown).
+ * `serve`'s lanes around one engine: `POST /fetch`, the feed watch, the schedule (with its
+ * revisits), the sweep of the history and the backfill hand it work, each with its own plan; none of them can stop another, or the engine (only `stop` does, at shutdown).
  * Holds the storage lock for its whole life, and builds the status document every page, `/status`
  * and the metrics read.
  */
@@ -45,6 +46,7 @@ export class CrawlService {
   private readonly watch: FeedWatch;
   private readonly backfill: BackfillLane;
   private readonly manual: ManualFetch;
+  private readonly sweep: SweepLane;
   private stopping = false;
 
   constructor(private readonly d: ServiceDeps) {
@@ -57,14 +59,18 @@ export class CrawlService {
       jitterSeconds: config.serve.jitterSeconds,
       log,
       deps: () => this.crawlDeps('schedule'),
-      // While a backfill runs beside it, a scheduled crawl keeps to its own days.
-      request: () => ({ ownWindowOnly: this.backfill.active }),
+      // The days of a backfill under way are its own new work; due checks of every age are the revisit lane's.
+      request: () => {
+        const leave = this.backfill.ownDays;
+        return leave ? { leave } : {};
+      },
       onSkipped: () => metrics.tickSkipped(),
       neverCrawled: () => d.storage.state.runs.recent(1).length === 0,
     });
     this.watch = new FeedWatch({ engine, onPoll: (outcome) => metrics.feedPoll(outcome) });
     this.backfill = new BackfillLane(d.storage.state.meta, () => this.crawlDeps('backfill'), log.child({ component: 'backfill' }));
     this.manual = new ManualFetch(engine, { lane: 'manual', maxQueued: config.serve.maxQueuedFetches });
+    this.sweep = new SweepLane(engine);
   }
 
   /**
@@ -85,6 +91,13 @@ export class CrawlService {
     this.backfill.resume();
     this.schedule.start();
     this.watch.start();
+    this.sweep.start();
+  }
+
+  /** Seconds since the month read longest ago was read (the sweep's gauge); null when the sweep is off or knows no month yet. */
+  sweepOldestReadAgeSeconds(): number | null {
+    const at = this.sweep.status()?.oldestReadAt;
+    return at ? Math.max(0, (nowMs() - Date.parse(at)) / 1000) : null;
   }
 
   /** `POST /backfill`: a backfill of `range` beside the schedule. Throws BackfillConflict while another is under way. */
@@ -162,6 +175,7 @@ export class CrawlService {
       feedWatch: this.watch.status(),
       freshness: freshness(state.reports.captureLags(new Date(nowMs() - 86_400_000).toISOString())),
       backfill: this.backfill.status(),
+      sweep: this.sweep.status(),
     };
   }
 
@@ -206,6 +220,6 @@ export class CrawlService {
   async stop(): Promise<void> {
     this.stopping = true;
     this.d.engine.stop();
-    await Promise.all([this.schedule.stop(), this.watch.stop(), this.backfill.stop(), this.manual.stop()]);
+    await Promise.all([this.schedule.stop(), this.watch.stop(), this.sweep.stop(), this.backfill.stop(), this.manual.stop()]);
   }
 }

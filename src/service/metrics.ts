@@ -25,6 +25,8 @@ export interface MetricsProbe {
   lastSuccessMs(): number | null;
   /** Seconds between two scheduled crawls. */
   scheduleIntervalSeconds(): number;
+  /** Seconds since the sweep's month read longest ago was read; null when the sweep is off or knows no month. */
+  sweepOldestReadAgeSeconds(): number | null;
   /** Webhook deliveries waiting in the outbox. */
   webhookBacklog(): number;
   /** Storage write failures since start, by kind (a counter), and the kinds failing now. */
@@ -35,7 +37,7 @@ export interface MetricsProbe {
 /** The service's Prometheus metrics, fed by the HTTP client, the pipeline and each run's summary. */
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response) and by the lane that sent them (schedule, watch, backfill, manual; a render\'s document and its page\'s own requests to the site too)', labelNames: ['status', 'lane'], registers: [this.registry] });
+  private readonly requests = new Counter({ name: 'newsnap_requests_total', help: 'Requests sent to the site, by HTTP status (or error kind when there was no response) and by the lane that sent them (manual, watch, schedule, revisit, sweep, backfill; crawl and fetch on the command line; a render\'s document and its page\'s own requests to the site too)', labelNames: ['status', 'lane'], registers: [this.registry] });
   private readonly snapshots = new Counter({ name: 'newsnap_articles_total', help: `Articles processed, by outcome: ${Object.values(OUTCOMES).map((o) => o.metric).join(', ')}`, labelNames: ['outcome'], registers: [this.registry] });
   private readonly sources = new Counter({ name: 'newsnap_discovery_sources_total', help: 'Discovery documents read, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   private readonly runs = new Counter({ name: 'newsnap_crawls_total', help: 'Crawl runs, by final status', labelNames: ['status'], registers: [this.registry] });
@@ -106,6 +108,16 @@ export class ServiceMetrics {
     });
     new Gauge({ name: 'newsnap_extraction_drift', help: "The last crawl set off the drift alarm (1): extraction no longer matches the site's markup", registers: [this.registry], collect() { this.set(probe.alarms().drift ? 1 : 0); } });
     new Gauge({ name: 'newsnap_blocked', help: 'The last crawl met block pages in a row and paused (1)', registers: [this.registry], collect() { this.set(probe.alarms().blocked ? 1 : 0); } });
+    new Gauge({
+      name: 'newsnap_sweep_oldest_read_age_seconds',
+      help: "Seconds since the month sitemap read longest ago was read: past discovery.sweepEvery, the sweep of the history is behind",
+      registers: [this.registry],
+      collect() {
+        const age = probe.sweepOldestReadAgeSeconds();
+        if (age === null) this.reset();
+        else this.set(Math.round(age));
+      },
+    });
     new Gauge({ name: 'newsnap_schedule_interval_seconds', help: 'Seconds between two scheduled crawls (serve.schedule)', registers: [this.registry], collect() { this.set(probe.scheduleIntervalSeconds()); } });
     new Gauge({
       name: 'newsnap_articles_needing_attention',

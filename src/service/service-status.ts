@@ -6,6 +6,7 @@ import type { StorageProblem } from '../storage/storage-health.js';
 import type { LaneFailure } from '../engine/lanes/schedule-lane.js';
 import type { BackfillStatus } from '../engine/lanes/backfill-lane.js';
 import type { FeedWatchStatus } from '../engine/lanes/feed-watch.js';
+import type { SweepStatus } from '../engine/lanes/sweep-lane.js';
 
 export interface Alarms {
   drift: { runId: number; at: string | null; findings: DriftFinding[]; said: string[]; remedy: string } | null;
@@ -55,6 +56,8 @@ export interface StatusDocument {
   freshness: Freshness;
   /** The backfill serve works through beside its schedule, if any. */
   backfill: BackfillStatus | null;
+  /** The sweep of the history (discovery.sweepEvery): every month's sitemap read again; null when off. */
+  sweep: SweepStatus | null;
   /** serve's readers: heavy reads, exports, and how responsive the engine's thread stays. */
   reads?: ReadsStatus;
   /** The search index against the manifest lines state has applied. */

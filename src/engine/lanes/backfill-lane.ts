@@ -34,6 +34,8 @@ export interface BackfillStatus extends BackfillRange {
   perHour: number | null;
   etaAt: string | null;
   completedAt: string | null;
+  /** Set while its runs fail (the site, our storage): how many in a row, the last cause, and when it tries again. */
+  failing: { runsInARow: number; error: string; retryAt: string | null } | null;
 }
 
 interface Stored extends BackfillRange {
@@ -52,15 +54,19 @@ export class BackfillConflict extends Error {
 }
 
 /**
- * A backfill inside `serve`, beside its schedule: a crawl of the range whose requests wait behind
- * every other in the shared queue (the feed watch, new articles and due revisits go first, inside
- * the same rate limit), one article at a time. It is kept in state, so a restart resumes it; while
- * it runs, scheduled crawls take new work from their own window only.
+ * A backfill inside `serve`, beside its schedule: a crawl of the range with a plan of its own —
+ * the range's new articles, one at a time, no due checks (the revisit lane has those, of every
+ * age) — in the backfill lane, the last in the queue's order: it takes what the other lanes leave
+ * of the rate limit. It is kept in state, so a restart resumes it; while it is under way, the
+ * range's new work is its own (scheduled crawls leave those days to it). A run that fails backs
+ * off and shows as failing; it holds no other lane back.
  */
 export class BackfillLane {
   private stored: Stored | null;
   private running: { controller: AbortController; done: Promise<void>; live?: { runId: number; counts: ProgressCounts; total: () => number }; startedMs: number } | null = null;
   private waitingUntil: number | null = null;
+  /** Runs in a row that did not finish, and why the last did not: what /status shows while it backs off. */
+  private failing: { runsInARow: number; error: string } | null = null;
   private readonly stopping = new AbortController();
 
   constructor(
@@ -72,9 +78,14 @@ export class BackfillLane {
     this.stored = raw ? (JSON.parse(raw) as Stored) : null;
   }
 
-  /** Whether a backfill is under way (scheduled crawls then keep to their own window). */
+  /** Whether a backfill is under way. */
   get active(): boolean {
     return this.stored !== null && !this.stored.completedAt;
+  }
+
+  /** The days whose new work is the backfill's while it is under way (scheduled crawls leave them to it), or undefined. */
+  get ownDays(): { since: string; until: string } | undefined {
+    return this.active && this.stored ? { since: this.stored.since, until: this.stored.until } : undefined;
   }
 
   /**
@@ -135,6 +146,7 @@ export class BackfillLane {
       perHour: perHour === null ? null : Math.round(perHour),
       etaAt: perHour && total > done ? new Date(nowMs() + ((total - done) / perHour) * 3_600_000).toISOString() : null,
       completedAt: s.completedAt ?? null,
+      failing: this.failing ? { ...this.failing, retryAt: this.waitingUntil === null ? null : new Date(this.waitingUntil).toISOString() } : null,
     };
   }
 
@@ -166,14 +178,22 @@ export class BackfillLane {
     for (let failures = 0; !signal.aborted; failures++) {
       this.waitingUntil = null;
       let summary: CrawlSummary | null = null;
+      let error = '';
       try {
-        summary = await runCrawl({ ...this.crawlDeps(), onStart: (live) => (running.live = live) }, { since: range.since, until: range.until, background: true }, signal);
+        // The backfill's plan: its range's new articles, one at a time; due checks are the revisit lane's.
+        summary = await runCrawl({ ...this.crawlDeps(), onStart: (live) => (running.live = live) }, { since: range.since, until: range.until, revisits: false, inFlight: 1 }, signal);
+        error = summary.message ?? `the run ended ${summary.status}`;
       } catch (err) {
         // This run of the lane failed (a full disk, a locked database): the backfill tries again.
-        this.log.error({ err: (err as Error).message }, 'backfill run failed');
+        error = (err as Error).message;
+        this.log.error({ err: error }, 'backfill run failed');
       }
       if (signal.aborted || summary?.status === 'interrupted') return;
-      if (summary && (summary.status === 'done' || summary.status === 'partial') && this.complete(range, summary)) return;
+      if (summary && (summary.status === 'done' || summary.status === 'partial') && this.complete(range, summary)) {
+        this.failing = null;
+        return;
+      }
+      this.failing = { runsInARow: failures + 1, error };
       const wait = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** failures);
       this.waitingUntil = nowMs() + wait;
       this.log.warn({ since: range.since, until: range.until, status: summary?.status ?? 'error', retryInMs: wait }, 'backfill run did not finish: trying again later');

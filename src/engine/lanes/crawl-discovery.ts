@@ -36,6 +36,29 @@ export async function readRobots(engine: Engine, run: LaneRun, discovery: Discov
   return null;
 }
 
+/** robots.txt is read again (conditionally) this often by a lane that polls between crawls. */
+const ROBOTS_EVERY_MS = 3_600_000;
+
+/**
+ * robots.txt for a lane that polls between crawls (the feed watch, the sweep): its rules carried
+ * from poll to poll, and read again (conditionally) once an hour, not at every poll.
+ */
+export class RobotsCache {
+  private rules: Discovery['robots'] | null = null;
+  private readAt = Number.NEGATIVE_INFINITY;
+
+  /** Gives `discovery` the rules, reading robots.txt when due; returns why the poll stops, or null. */
+  async apply(engine: Engine, run: LaneRun, discovery: Discovery): Promise<string | null> {
+    if (this.rules) discovery.robots = this.rules;
+    if (nowMs() - this.readAt < ROBOTS_EVERY_MS) return null;
+    const stop = await readRobots(engine, run, discovery);
+    if (stop !== null) return stop;
+    this.rules = discovery.robots;
+    this.readAt = nowMs();
+    return null;
+  }
+}
+
 /**
  * The feed (incremental runs) and the sitemaps of the window: the month sitemaps of a backfill,
  * or the ranges (and now and then the whole month) of an incremental run; a sitemap that fails

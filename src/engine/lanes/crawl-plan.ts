@@ -28,6 +28,22 @@ export function monthsOf(window: CrawlWindow): string[] {
   return months;
 }
 
+/** Some days (YYYYMMDD, inclusive); an end left out is open. */
+export interface DayRange {
+  since?: string;
+  until?: string;
+}
+
+/**
+ * The days a run takes new work from, newest first: a backfill's range; otherwise every day but
+ * those `leave` gives to another lane (a backfill under way), the days after them first.
+ */
+export function newWorkRanges(window: CrawlWindow, leave?: { since: string; until: string }): DayRange[] {
+  if (window.backfill) return [{ since: window.since, until: window.until }];
+  if (!leave) return [{}];
+  return [{ since: shiftDay(leave.until, 1) }, { until: shiftDay(leave.since, -1) }];
+}
+
 /** Days (YYYYMMDD) of a month that fall in the window, newest first. */
 export function daysOf(month: string, window: CrawlWindow): string[] {
   const days: string[] = [];

@@ -7,14 +7,14 @@ import { siteToday } from '../../site/calendar.js';
 import type { ArticleRecord, DueCursor, WorkCursor } from '../../storage/state/state-store.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Engine } from '../engine.js';
-import { PRIORITY, type LaneName, type LaneRun } from '../lane.js';
+import type { LaneName, LaneRun } from '../lane.js';
 import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 import { baselineOf, BASELINE_RUNS, DriftMonitor } from '../policies/drift.js';
 import { extractedFields } from '../pipeline/article-outcome.js';
 import { count, emptyCounts, failures, processed, ProgressReporter, type ProgressCounts } from '../progress.js';
 import { chain, paged, runBounded, take } from '../work-loop.js';
 import { logOutcome } from './outcome-log.js';
-import { incrementalWindow, type CrawlWindow } from './crawl-plan.js';
+import { incrementalWindow, newWorkRanges, type CrawlWindow, type DayRange } from './crawl-plan.js';
 import { LAST_DISCOVERY_DAY, newDiscovery, readRobots, readSources } from './crawl-discovery.js';
 import { summarize, type CrawlStatus, type CrawlSummary } from './crawl-summary.js';
 
@@ -29,12 +29,14 @@ export interface CrawlRequest {
   /** Every failed article is pending again first, its runs forgiven. */
   retryFailed?: boolean;
   /**
-   * A backfill inside `serve`: its requests wait behind every other in the shared queue (it gets
-   * the budget left over), one article at a time, and it leaves due revisits to the scheduled runs.
+   * Days whose new work is another lane's (a backfill under way in `serve`): this run takes none
+   * of it. Due checks of those days are still the revisit lane's.
    */
-  background?: boolean;
-  /** New work from the run's own window only: a background backfill has the older days. */
-  ownWindowOnly?: boolean;
+  leave?: { since: string; until: string };
+  /** Due checks with the new work (default); a backfill in `serve` leaves them to the schedule's runs. */
+  revisits?: boolean;
+  /** New articles in flight at once; default twice `crawl.concurrency`. A backfill in `serve` takes one at a time. */
+  inFlight?: number;
 }
 
 export type { CrawlStatus, CrawlSummary };
@@ -57,16 +59,18 @@ const PAGE = 256;
 
 export const RETRY_FAILED_HINT = 'newsnap crawl --retry-failed retries them now';
 
-/** The work a run found: new articles (newest first), then due revisits (the longest due first). */
+/** The work a run found: new articles (newest first), and due revisits (the longest due first). */
 interface Work {
   fresh: number;
   revisits: number;
-  items(): Iterable<ArticleRecord>;
+  newWork(): Iterable<ArticleRecord>;
+  dueWork(): Iterable<ArticleRecord>;
 }
 
 /**
- * One crawl, a run of a lane: discover, then work through pending and retryable articles, then
- * the due revisits, through the engine. A failure (a full disk) ends this run alone: its jobs in
+ * One crawl, a run of a lane: discover, then work through pending and retryable articles and,
+ * beside them as a run of the revisit lane, the due revisits, through the engine (whose queue
+ * serves the lanes in their order, the revisits owed their share). A failure (a full disk) ends this run alone: its jobs in
  * flight are stopped and waited for, and the error is thrown to the lane.
  */
 export async function runCrawl(deps: CrawlDeps, request: CrawlRequest, signal: AbortSignal): Promise<CrawlSummary> {
@@ -103,6 +107,7 @@ class CrawlRun {
   private total = 0;
   private launched = 0;
   private discovery: Discovery | null = null;
+  private revisitRun: LaneRun | null = null;
 
   constructor(
     private readonly deps: CrawlDeps,
@@ -119,7 +124,7 @@ class CrawlRun {
     this.monitor = new DriftMonitor(baselineOf(state.runs.recent(BASELINE_RUNS).filter((r) => r.finishedAt !== null)));
     endStaleRuns(engine, state);
     this.runId = state.runs.begin(this.window.backfill ? 'backfill' : 'incremental');
-    this.lane = engine.begin(deps.lane, { priority: request.background ? PRIORITY.backfill : PRIORITY.crawl, signal });
+    this.lane = engine.begin(deps.lane, { signal });
     this.lane.runId = this.runId;
     this.lane.onOutcome((o) => this.settled(o));
     deps.onStart?.({ runId: this.runId, counts: this.counts, total: () => this.total });
@@ -137,7 +142,7 @@ class CrawlRun {
     const work = await this.guarded(null, async () => this.plan());
     if (this.request.dryRun) {
       let listed = 0;
-      for (const rec of work.items()) {
+      for (const rec of chain(work.newWork(), work.dueWork())) {
         this.deps.out.write(`${rec.url}\n`);
         listed++;
       }
@@ -169,48 +174,86 @@ class CrawlRun {
     return this.discovery?.results.some((r) => r.outcome === 'failed') ?? false;
   }
 
-  /** How much there is to do: new work (at most --max), then revisits within revisit.maxPerRun. */
+  /**
+   * How much there is to do: new work (at most --max) of the run's days but those it leaves to
+   * another lane, then revisits within revisit.maxPerRun: of any age, but a backfill's own days.
+   */
   private plan(): Work {
     const { config, log } = this.deps.engine.parts;
     const state = this.storage.state;
     const maxFailedRuns = config.crawl.maxFailedRuns;
-    const range = this.window.backfill ? { since: this.window.since, until: this.window.until } : this.request.ownWindowOnly ? { since: this.window.since } : {};
+    const ranges = newWorkRanges(this.window, this.request.leave);
+    const dueRange = this.window.backfill ? { since: this.window.since, until: this.window.until } : {};
     const max = this.request.max ?? Number.POSITIVE_INFINITY;
-    const fresh = Math.min(state.frontier.countWork({ maxFailedRuns, ...range }), max);
+    const fresh = Math.min(
+      ranges.reduce((n, range) => n + state.frontier.countWork({ maxFailedRuns, ...range }), 0),
+      max,
+    );
     const dueAt = nowIso();
-    const due = state.frontier.countDue({ now: dueAt, ...range });
-    const revisits = this.request.background ? 0 : Math.max(0, Math.min(due, config.revisit.maxPerRun, max - fresh));
+    const due = this.request.revisits === false ? 0 : state.frontier.countDue({ now: dueAt, ...dueRange });
+    const revisits = Math.max(0, Math.min(due, config.revisit.maxPerRun, max - fresh));
     this.counts.deferred = due - revisits;
     this.total = fresh + revisits;
     this.counts.queued = this.total;
     log.info({ discovered: this.counts.discovered, work: fresh, revisits, revisitsLeftForLater: this.counts.deferred }, 'discovery finished');
-    const newWork = () => paged<ArticleRecord, WorkCursor>((after) => state.frontier.work({ limit: PAGE, maxFailedRuns, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
-    const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.frontier.due({ now: dueAt, limit: PAGE, ...range, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
-    return { fresh, revisits, items: () => chain(take(newWork(), fresh), take(dueWork(), revisits)) };
+    const rangeWork = (range: DayRange) => paged<ArticleRecord, WorkCursor>((after) => state.frontier.work({ limit: PAGE, maxFailedRuns, ...range, ...(after ? { after } : {}) }), (r) => ({ day: r.day, id: r.id }));
+    const dueWork = () => paged<ArticleRecord, DueCursor>((after) => state.frontier.due({ now: dueAt, limit: PAGE, ...dueRange, ...(after ? { after } : {}) }), (r) => ({ at: r.nextCheckAt ?? '', id: r.id }));
+    return { fresh, revisits, newWork: () => take(chain(...ranges.map(rangeWork)), fresh), dueWork: () => take(dueWork(), revisits) };
   }
 
-  /** Every article of the work through the engine, a bounded number at a time; the first failure stops the run. */
+  /**
+   * The new work under this run's lane and the due checks under a run of the revisit lane, side by
+   * side: the engine's queue orders their requests. The first failure stops both.
+   */
   private async workThrough(work: Work): Promise<void> {
     const { engine } = this.deps;
     const config = engine.parts.config;
     const progress = new ProgressReporter(this.counts, engine.parts.log, { tty: this.deps.tty, intervalMs: config.crawl.progressIntervalMs, total: () => this.total });
     progress.start();
+    const wide = Math.max(2, config.crawl.concurrency * 2);
+    const revisit = work.revisits > 0 ? this.beginRevisits() : null;
     try {
-      const limit = this.request.background ? 1 : Math.max(2, config.crawl.concurrency * 2);
-      // A failure ends this run: its other jobs stop, the shared queue goes on for every other lane.
-      await runBounded(work.items(), { limit, signal: this.lane.signal, onFailure: () => this.lane.stop(new Error('the run failed')) }, (rec) => {
-        const ref = { id: rec.id, day: rec.day, url: rec.url };
-        if (!this.discovery?.allowed(rec.url)) {
-          engine.disallowed(this.lane, ref, rec);
-          return null;
-        }
-        this.launched++;
-        if (rec.state === 'done' || rec.state === 'gone') this.counts.revisits++;
-        return engine.article(this.lane, ref).then(() => undefined);
-      });
+      const loops = await Promise.allSettled([this.launch(this.lane, work.newWork(), this.request.inFlight ?? wide), revisit ? this.launch(revisit, work.dueWork(), wide) : Promise.resolve()]);
+      const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
+      if (revisit) engine.end(revisit);
       progress.stop();
     }
+  }
+
+  /** The run of the revisit lane this crawl's due checks go through: it stops with the crawl, and counts in its summary. */
+  private beginRevisits(): LaneRun {
+    const run = this.deps.engine.begin('revisit', { signal: this.lane.signal });
+    run.runId = this.runId;
+    run.onOutcome((o) => this.settled(o));
+    this.revisitRun = run;
+    return run;
+  }
+
+  /** Articles through the engine as `run`, a bounded number at a time; the first failure stops the crawl. */
+  private launch(run: LaneRun, items: Iterable<ArticleRecord>, limit: number): Promise<void> {
+    const { engine } = this.deps;
+    // A failure ends this run: its other jobs stop, the shared queue goes on for every other lane.
+    return runBounded(items, { limit, signal: run.signal, onFailure: () => this.lane.stop(new Error('the run failed')) }, (rec) => {
+      const ref = { id: rec.id, day: rec.day, url: rec.url };
+      if (!this.discovery?.allowed(rec.url)) {
+        engine.disallowed(run, ref, rec);
+        return null;
+      }
+      this.launched++;
+      if (rec.state === 'done' || rec.state === 'gone') this.counts.revisits++;
+      return engine.article(run, ref).then(() => undefined);
+    });
+  }
+
+  /** The requests, pauses and unreachable site of the crawl's runs together (its own and its revisits'). */
+  private accounts(): Pick<LaneRun, 'requests' | 'blockedPauses' | 'unreachable'> {
+    const r = this.revisitRun;
+    if (!r) return this.lane;
+    const requests = { ...this.lane.requests };
+    for (const [k, n] of Object.entries(r.requests)) requests[k] = (requests[k] ?? 0) + n;
+    return { requests, blockedPauses: this.lane.blockedPauses + r.blockedPauses, unreachable: this.lane.unreachable ?? r.unreachable };
   }
 
   /** Each outcome of this run: counted, logged, measured for drift. */
@@ -226,7 +269,7 @@ class CrawlRun {
     const succeeded = processed(this.counts) - problems - this.counts.skipped;
     const results = this.discovery?.results ?? [];
     if (this.interrupted) return 'interrupted';
-    if (this.lane.unreachable) return 'failed';
+    if (this.lane.unreachable || this.revisitRun?.unreachable) return 'failed';
     if (problems > 0 && succeeded === 0) return 'failed';
     if (this.launched === 0 && results.length > 0 && results.every((r) => r.outcome === 'failed')) return 'failed';
     if (problems > 0 || this.discoveryFailed) return 'partial';
@@ -258,7 +301,7 @@ class CrawlRun {
       counts: this.counts,
       listed,
       durationMs: performance.now() - this.started,
-      run: this.lane,
+      run: this.accounts(),
       sources: this.discovery?.results ?? [],
       monitor: this.monitor,
       needsAttention: this.storage.state.reports.countNeedingAttention(engine.parts.config.crawl.maxFailedRuns),

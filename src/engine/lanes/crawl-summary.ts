@@ -41,7 +41,8 @@ export interface CrawlSummary {
 
 /** What a crawl's summary is made from when it ends: its own fields, the run's accounts, the drift measure. */
 export type SummaryParts = Pick<CrawlSummary, 'runId' | 'lane' | 'status' | 'window' | 'counts' | 'listed' | 'durationMs' | 'sources' | 'needsAttention' | 'message'> & {
-  run: LaneRun;
+  /** The run's accounts (a crawl's own lane run and its revisits' together). */
+  run: Pick<LaneRun, 'requests' | 'blockedPauses' | 'unreachable'>;
   monitor: DriftMonitor;
   log: Logger;
 };

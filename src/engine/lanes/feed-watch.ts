@@ -3,9 +3,10 @@ import { feedWatchMs } from '../../config/config.js';
 import type { Discovery } from '../../discover/discovery.js';
 import { shiftDay, siteToday } from '../../site/calendar.js';
 import type { Engine } from '../engine.js';
-import { PRIORITY, type LaneRun } from '../lane.js';
+import type { LaneRun } from '../lane.js';
 import { runBounded } from '../work-loop.js';
-import { newDiscovery, readRobots } from './crawl-discovery.js';
+import { newDiscovery, RobotsCache } from './crawl-discovery.js';
+import { LaneTimer } from './lane-timer.js';
 import { logOutcome } from './outcome-log.js';
 
 export interface FeedWatchDeps {
@@ -22,8 +23,6 @@ export interface FeedWatchStatus {
   failuresInARow: number;
 }
 
-/** robots.txt is read again (conditionally) this often between crawls. */
-const ROBOTS_EVERY_MS = 3_600_000;
 /** Longest wait after failures in a row. */
 const MAX_BACKOFF_MS = 15 * 60_000;
 /** New articles fetched by one poll at most (the feed lists 100). */
@@ -39,12 +38,14 @@ const MAX_NEW = 100;
  * is kept per poll but its outcome.
  */
 export class FeedWatch {
-  private timer: NodeJS.Timeout | null = null;
-  private nextAt: number | null = null;
-  private polling: Promise<void> | null = null;
-  private robotsReadAt = Number.NEGATIVE_INFINITY;
-  /** The rules of the last robots.txt read, carried from poll to poll. */
-  private robots: Discovery['robots'] | null = null;
+  private readonly timer = new LaneTimer(() =>
+    this.poll().catch((err: unknown) => {
+      // poll() catches what it expects; anything else must not end the process, and the watch goes on.
+      this.log.error({ err: (err as Error).message }, 'feed watch failed');
+      this.timer.after(this.everyMs ?? 60_000);
+    }),
+  );
+  private readonly robots = new RobotsCache();
   private failures = 0;
   private lastPoll: FeedWatchStatus['lastPoll'] = null;
   private readonly stopping = new AbortController();
@@ -62,47 +63,28 @@ export class FeedWatch {
   start(): void {
     if (this.everyMs === null) return;
     this.log.info({ every: this.d.engine.parts.config.discovery.feedEvery }, 'feed watch started');
-    this.schedule(0);
+    this.timer.after(0);
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.nextAt = null;
-    await this.polling;
+    await this.timer.stop();
   }
 
   status(): FeedWatchStatus {
     return {
       every: this.d.engine.parts.config.discovery.feedEvery,
-      nextPollAt: this.nextAt === null ? null : new Date(this.nextAt).toISOString(),
+      nextPollAt: this.timer.nextAt,
       lastPoll: this.lastPoll,
       failuresInARow: this.failures,
     };
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopping.signal.aborted) return;
-    this.nextAt = nowMs() + ms;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.polling = this.poll()
-        .catch((err: unknown) => {
-          // poll() catches what it expects; anything else must not end the process, and the watch goes on.
-          this.log.error({ err: (err as Error).message }, 'feed watch failed');
-          this.schedule(this.everyMs ?? 60_000);
-        })
-        .finally(() => (this.polling = null));
-    }, ms);
-    this.timer.unref();
   }
 
   /** One poll, a run of the watch lane: whatever fails ends this poll alone, and the next waits longer. */
   private async poll(): Promise<void> {
     const every = this.everyMs as number;
     let wait = every;
-    const run = this.d.engine.begin('watch', { priority: PRIORITY.watch, signal: this.stopping.signal });
+    const run = this.d.engine.begin('watch', { signal: this.stopping.signal });
     try {
       const result = await this.read(run);
       if (this.stopping.signal.aborted) return;
@@ -126,7 +108,7 @@ export class FeedWatch {
     } finally {
       this.d.engine.end(run);
     }
-    this.schedule(wait);
+    this.timer.after(wait);
   }
 
   /** Equal jitter, as the request queue's own backoff: never all at once, never too soon. */
@@ -139,13 +121,8 @@ export class FeedWatch {
   private async read(run: LaneRun): Promise<{ outcome: string; added: number; error?: string; holdMs?: number; discovery: Discovery }> {
     const { engine } = this.d;
     const discovery = newDiscovery(engine, run);
-    if (this.robots) discovery.robots = this.robots;
-    if (nowMs() - this.robotsReadAt >= ROBOTS_EVERY_MS) {
-      const stop = await readRobots(engine, run, discovery);
-      if (stop !== null) return { outcome: 'failed', added: 0, error: stop, discovery };
-      this.robots = discovery.robots;
-      this.robotsReadAt = nowMs();
-    }
+    const stop = await this.robots.apply(engine, run, discovery);
+    if (stop !== null) return { outcome: 'failed', added: 0, error: stop, discovery };
     const result = await engine.within(run, () => discovery.rss(engine.parts.config.site.discovery.rss));
     return { ...result, discovery };
   }

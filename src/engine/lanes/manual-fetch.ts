@@ -1,6 +1,6 @@
 import type { ArticleRef } from '../../site/site-urls.js';
 import type { Engine } from '../engine.js';
-import { PRIORITY, type LaneName } from '../lane.js';
+import type { LaneName } from '../lane.js';
 import type { ArticleOutcome } from '../pipeline/article-outcome.js';
 import { logOutcome } from './outcome-log.js';
 
@@ -16,7 +16,7 @@ export class StoppingError extends Error {
 
 /**
  * The lane of one-off fetches (`POST /fetch`, the CLI's `fetch`): each article a run of its own
- * through the engine, at a crawl's priority, with a bound on how many may wait at once. A fetch
+ * through the engine, ahead of every other lane, with a bound on how many may wait at once. A fetch
  * that fails (a full disk) fails alone; its error goes to the caller.
  */
 export class ManualFetch {
@@ -36,7 +36,7 @@ export class ManualFetch {
     if (this.engine.stopSignal.aborted) throw new StoppingError('newsnap is shutting down; try again later');
     if (this.queued >= this.o.maxQueued) throw new BusyError(`${this.queued} manual fetches are already queued; try again later`);
     this.queued++;
-    const run = this.engine.begin(this.o.lane, { priority: PRIORITY.crawl, ...(signal ? { signal } : {}) });
+    const run = this.engine.begin(this.o.lane, signal ? { signal } : {});
     const job = this.engine.article(run, ref);
     this.inFlight.add(job);
     try {

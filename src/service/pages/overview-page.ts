@@ -153,7 +153,18 @@ function crawlState(s: StatusDocument, nowMs: number): Html {
 <div><dt>next feed poll (every ${w.every})</dt><dd style="font-size:1rem" data-stat="nextFeedPoll">${
     w.nextPollAt ? when(w.nextPollAt, nowMs) : html`<span class="muted">${w.every === 'off' || w.every === '0' ? 'the feed watch is off' : 'none'}</span>`
   }${w.lastPoll ? html` <span class="muted">· last: ${w.lastPoll.outcome}${w.lastPoll.newArticles ? `, ${w.lastPoll.newArticles} new` : ''}${w.failuresInARow ? `, ${w.failuresInARow} failed in a row` : ''}</span>` : ''}</dd></div>
-</dl></section>${backfill(s, nowMs)}`;
+</dl></section>${backfill(s, nowMs)}${sweep(s, nowMs)}`;
+}
+
+/** The sweep of the history: how much of the cycle is read, the month read longest ago, the next read. */
+function sweep(s: StatusDocument, nowMs: number): Html {
+  const w = s.sweep;
+  if (!w) return html``;
+  const last = w.lastRead;
+  return html`<section data-section="sweep"><h2>Sweep of the history</h2>
+<p><span data-stat="sweep.readThisCycle">${num(w.readThisCycle)}</span> of <span data-stat="sweep.months">${num(w.months)}</span> months read in the last ${w.every}; the read longest ago <span data-stat="sweep.oldestReadAt">${w.oldestReadAt ? when(w.oldestReadAt, nowMs) : html`<span class="muted">none yet</span>`}</span>; next read <span data-stat="sweep.nextAt">${when(w.nextAt, nowMs)}</span>.</p>
+${last ? html`<p class="muted">Last: ${last.month.slice(0, 4)}-${last.month.slice(4)}, ${last.outcome}${last.unlisted ? `, ${last.unlisted} no longer listed` : ''}${last.error ? ` (${last.error})` : ''}, ${when(last.at, nowMs)}.</p>` : ''}
+<p class="muted">Each month's sitemap is read again (a 304 when unchanged): a moved lastmod or a removed article makes it due for the revisits.</p></section>`;
 }
 
 function seconds(value: number | null): string {
@@ -171,11 +182,11 @@ function backfill(s: StatusDocument, nowMs: number): Html {
     b.phase === 'discovering'
       ? 'reading the sitemaps of its months'
       : b.phase === 'waiting'
-        ? 'the site could not be reached: trying again later'
+        ? html`<span class="bad" data-stat="backfill.failing">failing</span>${b.failing ? ` (${b.failing.runsInARow} runs in a row: ${b.failing.error})` : ''}: trying again ${b.failing?.retryAt ? when(b.failing.retryAt, nowMs) : 'later'}`
         : html`<span data-stat="backfill.done">${num(b.done)}</span> of <span data-stat="backfill.total">${num(b.total)}</span> articles${b.perHour ? `, ${num(b.perHour)} an hour` : ''}${b.etaAt ? html`, done ${when(b.etaAt, nowMs)} at this pace` : ''}`;
   return html`<section data-section="backfill"><h2>Backfill</h2><p>${range}, requested ${when(b.requestedAt, nowMs)}: ${what}.</p>
 <div class="progress"><span style="width:${b.total > 0 ? Math.min(100, Math.round((100 * b.done) / b.total)) : 0}%"></span></div>
-<p class="muted">It gets the request budget left over: the feed watch, new articles and due revisits go first, inside the same rate limit.</p></section>`;
+<p class="muted">It gets the request budget left over: manual fetches, the feed watch, new articles, due revisits and the sweep go first, inside the same rate limit.</p></section>`;
 }
 
 function perDay(d: OverviewData): BarGroup[] {

@@ -46,6 +46,11 @@ export interface SitemapListing {
   generation: number;
   since?: string;
   until?: string;
+  /**
+   * Only articles state knows are recorded (the sweep of the history): its URLs never seen are no
+   * one's new work, and the history is fetched only when a backfill asks for it.
+   */
+  knownOnly?: boolean;
 }
 
 const GENERATION = 'sitemap.generation';
@@ -124,6 +129,7 @@ export class SqliteFrontier implements FrontierStore {
           continue;
         }
         const known = this.s.get.get(ref.id) !== undefined;
+        if (!known && listing.knownOnly) continue;
         this.s.listed.run({ id: ref.id, url: ref.url, day: ref.day, now, lastmod: ref.lastmod ?? null, month: listing.month, gen: listing.generation });
         if (!known) added++;
       }

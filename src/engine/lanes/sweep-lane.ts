@@ -1,0 +1,169 @@
+import { nowIso, nowMs } from '../../clock/clock.js';
+import { feedWatchMs } from '../../config/config.js';
+import { monthSitemapUrl } from '../../discover/discovery.js';
+import type { Engine } from '../engine.js';
+import type { LaneRun } from '../lane.js';
+import { newDiscovery, RobotsCache } from './crawl-discovery.js';
+import { LaneTimer } from './lane-timer.js';
+
+/** What /status and the status page show of the sweep. */
+export interface SweepStatus {
+  every: string;
+  /** Months the sitemap index lists. */
+  months: number;
+  /** Of them, read within the last `discovery.sweepEvery` (by the sweep or any other lane). */
+  readThisCycle: number;
+  /** The read longest ago of any month (a month never read counts from when the sweep started). */
+  oldestReadAt: string | null;
+  nextAt: string | null;
+  lastRead: { month: string; at: string; outcome: string; unlisted: number; error?: string } | null;
+}
+
+/** The sitemap index is read again (conditionally) this often: it gains a month a month. */
+const INDEX_EVERY_MS = 86_400_000;
+/** A sweep that knows no month yet (the index failed) tries again after this, at most. */
+const NO_MONTHS_RETRY_MS = 15 * 60_000;
+
+/** Time between two steps of the sweep: the cycle spread evenly over the months (bench/history.mjs plans with it too). */
+export function sweepStepMs(everyMs: number, months: number): number {
+  return months > 0 ? everyMs / months : Math.min(everyMs, NO_MONTHS_RETRY_MS);
+}
+
+/** Requests an hour the sweep costs over `months`: a month a step, and the index once a day. */
+export function sweepRequestsPerHour(everyMs: number, months: number): number {
+  return 3_600_000 / sweepStepMs(everyMs, months) + 3_600_000 / INDEX_EVERY_MS;
+}
+
+/**
+ * A lane of `serve`: the sweep of the history. Every month's sitemap is read again, conditionally
+ * (an unchanged month costs one 304), at least once per `discovery.sweepEvery`, one month a step
+ * and the steps spread evenly over the cycle, the month read longest ago first. A moved `lastmod`
+ * makes its article due, and a captured article its month no longer lists is due at once: the
+ * revisit lane checks them. Only articles state knows are recorded: the sweep finds changes, it
+ * does not fetch the history (a backfill does). The months come from the sitemap index, read daily.
+ */
+export class SweepLane {
+  private readonly timer = new LaneTimer(() =>
+    this.step()
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'sweep step failed; the next step tries again'))
+      .finally(() => this.planNext()),
+  );
+  /** When the step under way was planned to start: the next is planned from it, so that the steps' own time never stretches the cycle. */
+  private plannedAt = 0;
+  private readonly robots = new RobotsCache();
+  private readonly startedMs = nowMs();
+  private indexReadAt = Number.NEGATIVE_INFINITY;
+  private months: string[] = [];
+  /** When a month's read last failed: it goes behind the others until then, so one bad month holds none back. */
+  private readonly failedAt = new Map<string, number>();
+  private lastRead: SweepStatus['lastRead'] = null;
+  private readonly stopping = new AbortController();
+  private readonly everyMs: number | null;
+
+  constructor(private readonly engine: Engine) {
+    this.everyMs = feedWatchMs(engine.parts.config.discovery.sweepEvery);
+  }
+
+  private get log() {
+    return this.engine.parts.log;
+  }
+
+  /**
+   * Steps spread over `discovery.sweepEvery` (nothing when it is "off"), from the months and the
+   * index read an earlier process left in state: a restart does not read everything again at once.
+   */
+  start(): void {
+    if (this.everyMs === null) return;
+    const { storage, urls, config } = this.engine.parts;
+    const index = new URL(config.site.discovery.sitemapIndex, urls.base).href;
+    const known = storage?.state.sources.get(index)?.body;
+    if (known) this.months = known.split(',');
+    const readAt = storage?.state.sources.checkedAt(index);
+    if (readAt) this.indexReadAt = Date.parse(readAt);
+    this.log.info({ every: config.discovery.sweepEvery, months: this.months.length }, 'sweep of the history started');
+    this.plannedAt = nowMs() + this.stepMs();
+    this.timer.after(this.stepMs());
+  }
+
+  /** The next step one step after the last was planned (at once when that has passed: a slow read catches up, but banks no debt). */
+  private planNext(): void {
+    const now = nowMs();
+    const next = this.plannedAt + this.stepMs();
+    this.plannedAt = Math.max(next, now);
+    this.timer.after(this.plannedAt - now);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.timer.stop();
+  }
+
+  /** The sweep's place in its cycle; null when it is off. */
+  status(): SweepStatus | null {
+    if (this.everyMs === null) return null;
+    const now = nowMs();
+    const reads = this.months.map((m) => this.readAt(m) ?? this.startedMs);
+    const oldest = reads.length > 0 ? Math.min(...reads) : null;
+    return {
+      every: this.engine.parts.config.discovery.sweepEvery,
+      months: this.months.length,
+      readThisCycle: this.months.filter((m) => (this.readAt(m) ?? Number.NEGATIVE_INFINITY) > now - this.everyMs!).length,
+      oldestReadAt: oldest === null ? null : new Date(oldest).toISOString(),
+      nextAt: this.timer.nextAt,
+      lastRead: this.lastRead,
+    };
+  }
+
+  private stepMs(): number {
+    return sweepStepMs(this.everyMs as number, this.months.length);
+  }
+
+  /** One step, a run of the sweep lane: the index when due, then the month read longest ago. */
+  private async step(): Promise<void> {
+    const run = this.engine.begin('sweep', { signal: this.stopping.signal });
+    try {
+      const discovery = newDiscovery(this.engine, run);
+      const stop = await this.robots.apply(this.engine, run, discovery);
+      if (stop !== null) {
+        this.log.warn({ err: stop }, 'sweep: robots.txt stops this step');
+        return;
+      }
+      const d = this.engine.parts.config.site.discovery;
+      if (nowMs() - this.indexReadAt >= INDEX_EVERY_MS || this.months.length === 0) {
+        const index = await this.engine.within(run, () => discovery.sitemapIndex(d.sitemapIndex));
+        if (index.months) this.months = index.months;
+        if (index.result.outcome !== 'failed') this.indexReadAt = nowMs();
+      }
+      const month = this.oldestMonth();
+      if (month === null || run.signal.aborted) return;
+      await this.readMonth(run, discovery, month);
+    } finally {
+      this.engine.end(run);
+    }
+  }
+
+  private async readMonth(run: LaneRun, discovery: ReturnType<typeof newDiscovery>, month: string): Promise<void> {
+    const template = this.engine.parts.config.site.discovery.monthSitemap;
+    const result = await this.engine.within(run, () => discovery.monthSitemap(template, month, { knownOnly: true }));
+    if (result.outcome === 'failed') this.failedAt.set(month, nowMs());
+    else this.failedAt.delete(month);
+    this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, ...(result.error ? { error: result.error } : {}) };
+  }
+
+  /** The month read (or tried) longest ago; one never read goes first, the newest of those first. */
+  private oldestMonth(): string | null {
+    let best: { month: string; at: number } | null = null;
+    for (const month of this.months) {
+      const at = Math.max(this.readAt(month) ?? Number.NEGATIVE_INFINITY, this.failedAt.get(month) ?? Number.NEGATIVE_INFINITY);
+      if (best === null || at < best.at) best = { month, at };
+    }
+    return best?.month ?? null;
+  }
+
+  /** When a month's whole sitemap was last read, by any lane (ms), or null. */
+  private readAt(month: string): number | null {
+    const { config, storage } = this.engine.parts;
+    const at = storage?.state.sources.checkedAt(monthSitemapUrl(config.site.discovery.monthSitemap, month, config.site.baseUrl).href);
+    return at ? Date.parse(at) : null;
+  }
+}

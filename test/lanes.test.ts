@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { newWorkRanges } from '../src/engine/lanes/crawl-plan.js';
+import { sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
+import { LANE_RANK, LANES } from '../src/engine/lane.js';
+
+describe("the lanes' plans", () => {
+  it('the lanes rank manual > watch > schedule > revisit > sweep > backfill, the command line as its serve counterparts', () => {
+    const order = ['manual', 'watch', 'schedule', 'revisit', 'sweep', 'backfill'] as const;
+    for (let i = 1; i < order.length; i++) expect(LANE_RANK[order[i - 1]!]).toBeGreaterThan(LANE_RANK[order[i]!]);
+    expect([LANE_RANK.fetch, LANE_RANK.crawl]).toEqual([LANE_RANK.manual, LANE_RANK.schedule]);
+    expect(LANES).toEqual(expect.arrayContaining(['revisit', 'sweep']));
+  });
+
+  it("a scheduled crawl leaves a backfill's days to it, newest first; a backfill takes only its own", () => {
+    const incremental = { since: '20261201', until: '20261207', backfill: false };
+    expect(newWorkRanges(incremental)).toEqual([{}]);
+    expect(newWorkRanges(incremental, { since: '20260801', until: '20261009' })).toEqual([{ since: '20261010' }, { until: '20260731' }]);
+    expect(newWorkRanges({ since: '20260801', until: '20261009', backfill: true }, { since: '20260801', until: '20261009' })).toEqual([{ since: '20260801', until: '20261009' }]);
+  });
+
+  it('the sweep spreads a cycle evenly over the months: at the default 7 days and 150 months, a month about every 67 minutes', () => {
+    const week = 7 * 86_400_000;
+    expect(sweepStepMs(week, 150) / 60_000).toBeCloseTo(67.2, 1);
+    // And the index once a day.
+    expect(sweepRequestsPerHour(week, 150)).toBeCloseTo(60 / 67.2 + 1 / 24, 3);
+    // Knowing no month yet (the index failed), it tries again within 15 minutes.
+    expect(sweepStepMs(week, 0)).toBe(15 * 60_000);
+    expect(sweepStepMs(12_000, 0)).toBe(12_000);
+  });
+});
