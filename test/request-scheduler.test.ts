@@ -30,6 +30,9 @@ describe('the request scheduler', () => {
   });
 });
 
+/** What the requests are for: nothing checks it here (no robots entry in the scheduler's own chain). */
+const TARGET = { url: 'http://127.0.0.1/x', kind: 'page' as const };
+
 describe('the lanes in their order', () => {
   it('serves manual > watch > schedule > revisit > sweep > backfill, due checks owed crawl.revisitShare of the requests', async () => {
     const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
@@ -37,8 +40,8 @@ describe('the lanes in their order', () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     // The first request holds the only slot while the others queue behind it.
-    const first = scheduler.run('hold', async () => gate);
-    const add = (lane: keyof typeof LANE_RANK, n: number) => Array.from({ length: n }, (_, i) => scheduler.run(`${lane}${i}`, async () => void order.push(lane), undefined, LANE_RANK[lane]));
+    const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
+    const add = (lane: keyof typeof LANE_RANK, n: number) => Array.from({ length: n }, (_, i) => scheduler.run(`${lane}${i}`, async () => void order.push(lane), undefined, LANE_RANK[lane], TARGET));
     const jobs = [...add('backfill', 2), ...add('sweep', 1), ...add('revisit', 4), ...add('schedule', 12), ...add('watch', 1), ...add('manual', 1)];
     open();
     await Promise.all([first, ...jobs]);
@@ -55,10 +58,10 @@ describe('the lanes in their order', () => {
     const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const first = scheduler.run('hold', async () => gate);
+    const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
     const controller = new AbortController();
-    const dropped = scheduler.run('dropped', async () => 'ran', controller.signal, LANE_RANK.backfill);
-    const kept = scheduler.run('kept', async () => 'kept', undefined, LANE_RANK.revisit);
+    const dropped = scheduler.run('dropped', async () => 'ran', controller.signal, LANE_RANK.backfill, TARGET);
+    const kept = scheduler.run('kept', async () => 'kept', undefined, LANE_RANK.revisit, TARGET);
     expect(scheduler.waiting).toBe(2);
     controller.abort(new Error('stopped'));
     expect(scheduler.waiting).toBe(1);
