@@ -1,6 +1,6 @@
 import { nowIso, nowMs } from '../../clock/clock.js';
 import { feedWatchMs } from '../../config/config.js';
-import { monthSitemapUrl } from '../../discover/discovery.js';
+import { monthSitemapUrl, sweepSourceKey } from '../../discover/discovery.js';
 import type { Engine } from '../engine.js';
 import type { LaneRun } from '../lane.js';
 import { newDiscovery, RobotsCache } from './crawl-discovery.js';
@@ -16,7 +16,12 @@ export interface SweepStatus {
   /** The read longest ago of any month (a month never read counts from when the sweep started). */
   oldestReadAt: string | null;
   nextAt: string | null;
-  lastRead: { month: string; at: string; outcome: string; unlisted: number; error?: string } | null;
+  lastRead: { month: string; at: string; outcome: string; unlisted: number; unknown: number; error?: string } | null;
+  /**
+   * URLs the months list that state does not know, as of each month's last sweep read (a month
+   * read whole by another lane since counts none): above 0, a backfill of those months has work.
+   */
+  unknownListed: number;
 }
 
 /** The sitemap index is read again (conditionally) this often: it gains a month a month. */
@@ -111,6 +116,7 @@ export class SweepLane {
       oldestReadAt: oldest === null ? null : new Date(oldest).toISOString(),
       nextAt: this.timer.nextAt,
       lastRead: this.lastRead,
+      unknownListed: this.months.reduce((n, m) => n + this.unknownListed(m), 0),
     };
   }
 
@@ -147,7 +153,7 @@ export class SweepLane {
     const result = await this.engine.within(run, () => discovery.monthSitemap(template, month, { knownOnly: true }));
     if (result.outcome === 'failed') this.failedAt.set(month, nowMs());
     else this.failedAt.delete(month);
-    this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, ...(result.error ? { error: result.error } : {}) };
+    this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, unknown: result.unknown ?? 0, ...(result.error ? { error: result.error } : {}) };
   }
 
   /** The month read (or tried) longest ago; one never read goes first, the newest of those first. */
@@ -160,10 +166,33 @@ export class SweepLane {
     return best?.month ?? null;
   }
 
-  /** When a month's whole sitemap was last read, by any lane (ms), or null. */
+  /**
+   * When a month's whole sitemap was last read (ms), or null: by the sweep (its own row of
+   * `sources`), or by a lane that reads it whole and records everything (a backfill, the
+   * schedule), which does all a sweep read would. The sweep's conditional requests use its own
+   * validators only, so another lane's read never turns the sweep's next read into a 304 that
+   * hides what changed, and the sweep's never hides a month from them.
+   */
   private readAt(month: string): number | null {
+    const { own, shared } = this.readsOf(month);
+    const at = Math.max(own ?? Number.NEGATIVE_INFINITY, shared ?? Number.NEGATIVE_INFINITY);
+    return at === Number.NEGATIVE_INFINITY ? null : at;
+  }
+
+  /** The URLs a month's last sweep read listed that state did not know; 0 when a whole read by another lane came after it. */
+  private unknownListed(month: string): number {
+    const { own, shared, url } = this.readsOf(month);
+    if (own === null || (shared !== null && shared >= own)) return 0;
+    return Number(this.engine.parts.storage?.state.sources.get(sweepSourceKey(url))?.body ?? 0) || 0;
+  }
+
+  private readsOf(month: string): { url: string; own: number | null; shared: number | null } {
     const { config, storage } = this.engine.parts;
-    const at = storage?.state.sources.checkedAt(monthSitemapUrl(config.site.discovery.monthSitemap, month, config.site.baseUrl).href);
-    return at ? Date.parse(at) : null;
+    const url = monthSitemapUrl(config.site.discovery.monthSitemap, month, config.site.baseUrl).href;
+    const at = (key: string) => {
+      const iso = storage?.state.sources.checkedAt(key);
+      return iso ? Date.parse(iso) : null;
+    };
+    return { url, own: at(sweepSourceKey(url)), shared: at(url) };
   }
 }

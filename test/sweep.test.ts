@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MirrorServer } from '../src/mirror/index.js';
+import { shiftDay, siteToday } from '../src/site/calendar.js';
+import { runCli } from './helpers/cli.js';
+import { ARTICLE_PATH } from './helpers/mirror.js';
+import { startServe, until, type Served } from './helpers/serve.js';
+import { readManifest, tempDir } from './helpers/storage.js';
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+const status = async (s: Served) => (await (await fetch(`${s.api}/status`)).json()) as Record<string, any>;
+const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_BACKOFF_BASE_MS: '50', NEWSNAP_CRAWL_RATE: '0' };
+
+describe('the sweep of the history', () => {
+  it('reads every month without hiding one from a later backfill: the sweep counts what it leaves out, and `crawl --since` then captures it', async () => {
+    const mirror = new MirrorServer({ articles: 140, days: 70, crawlDelay: 0 });
+    const origin = await mirror.listen();
+    cleanup.push(() => mirror.close());
+    const storage = await tempDir();
+    const today = siteToday(Date.now());
+    expect((await runCli(['crawl', '--storage', storage, '--origin', origin, '--since', shiftDay(today, -2)], { env })).code).toBe(0);
+
+    // The schedule stays out of the way (once a year): only the sweep reads the older months.
+    const s = await startServe(['--storage', storage, '--origin', origin], {
+      env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s' },
+    });
+    cleanup.push(() => s.kill());
+    const swept = await until('every month swept', async () => {
+      const doc = (await status(s)).sweep;
+      return doc && doc.months >= 3 && doc.readThisCycle === doc.months && doc.unknownListed > 0 ? doc : undefined;
+    });
+    // Months the first crawl never saw: their articles are listed, not known, and counted.
+    expect(swept.unknownListed).toBeGreaterThan(0);
+    s.child.kill('SIGTERM');
+    expect((await s.done).code).toBe(0);
+
+    // Days a whole month before the first crawl's: months only the sweep read.
+    const range = { since: shiftDay(today, -69), until: shiftDay(today, -40) };
+    const expected = mirror.all().filter((a) => a.day >= range.since && a.day <= range.until);
+    expect(expected.length).toBeGreaterThan(0);
+    const requestsBefore = mirror.log.length;
+    expect((await runCli(['crawl', '--storage', storage, '--origin', origin, '--since', range.since, '--until', range.until], { env })).code).toBe(0);
+    const fetched = new Set(mirror.log.slice(requestsBefore).filter((r) => ARTICLE_PATH.test(r.path)).map((r) => r.path));
+    expect(fetched.size).toBe(expected.length);
+    const ids = new Set((await readManifest(storage)).map((l) => l.id));
+    expect(expected.filter((a) => !a.gallery).every((a) => ids.has(a.id))).toBe(true);
+  });
+});
