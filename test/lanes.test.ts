@@ -18,6 +18,16 @@ describe("the lanes' plans", () => {
     expect(newWorkRanges({ since: '20260801', until: '20261009', backfill: true }, { since: '20260801', until: '20261009' })).toEqual([{ since: '20260801', until: '20261009' }]);
   });
 
+  it("the schedule keeps its own window from a backfill reaching into it: an open-ended backfill (until = today) leaves it today's new articles", () => {
+    const incremental = { since: '20261206', until: '20261207', backfill: false };
+    // Open-ended, asked today: the backfill keeps the days before the window, the schedule takes the window.
+    expect(newWorkRanges(incremental, { since: '20260101', until: '20261207' })).toEqual([{ since: '20261206' }, { until: '20251231' }]);
+    // Reaching into the window: cut at the day before it.
+    expect(newWorkRanges(incremental, { since: '20260101', until: '20261206' })).toEqual([{ since: '20261206' }, { until: '20251231' }]);
+    // Wholly inside the window: nothing is left.
+    expect(newWorkRanges(incremental, { since: '20261206', until: '20261207' })).toEqual([{}]);
+  });
+
   it('the sweep spreads a cycle evenly over the months: at the default 7 days and 150 months, a month about every 67 minutes', () => {
     const week = 7 * 86_400_000;
     expect(sweepStepMs(week, 150) / 60_000).toBeCloseTo(67.2, 1);
