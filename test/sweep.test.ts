@@ -48,4 +48,32 @@ describe('the sweep of the history', () => {
     const ids = new Set((await readManifest(storage)).map((l) => l.id));
     expect(expected.filter((a) => !a.gallery).every((a) => ids.has(a.id))).toBe(true);
   });
+
+  it('goes on past a month robots.txt disallows: that month waits a cycle, the others are read again', async () => {
+    const mirror = new MirrorServer({ articles: 140, days: 70, crawlDelay: 0 });
+    const origin = await mirror.listen();
+    cleanup.push(() => mirror.close());
+    const storage = await tempDir();
+    const today = siteToday(Date.now());
+    expect((await runCli(['crawl', '--storage', storage, '--origin', origin, '--since', shiftDay(today, -2)], { env })).code).toBe(0);
+    const oldest = mirror.all().map((a) => a.day.slice(0, 6)).sort()[0]!;
+    mirror.robots = `User-agent: *\nDisallow: /sitemap_article.xml?date_start=${oldest}01\n`;
+    const from = mirror.log.length;
+    const s = await startServe(['--storage', storage, '--origin', origin], {
+      env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s' },
+    });
+    cleanup.push(() => s.kill());
+    // Every month but the disallowed one is read at least twice: the sweep does not stall on it.
+    await until('a second cycle over the allowed months', async () => {
+      const doc = (await status(s)).sweep;
+      if (!doc || doc.months < 3 || doc.disallowed !== 1) return undefined;
+      const reads = new Map<string, number>();
+      for (const r of mirror.log.slice(from)) {
+        const month = /^\/sitemap_article\.xml\?date_start=(\d{6})01/.exec(r.path)?.[1];
+        if (month) reads.set(month, (reads.get(month) ?? 0) + 1);
+      }
+      return reads.size === doc.months - 1 && [...reads.values()].every((n) => n >= 2) ? true : undefined;
+    });
+    expect(mirror.log.slice(from).some((r) => r.path.startsWith(`/sitemap_article.xml?date_start=${oldest}01`))).toBe(false);
+  });
 });

@@ -22,8 +22,12 @@ export interface SweepStatus {
    * read whole by another lane since counts none): above 0, a backfill of those months has work.
    */
   unknownListed: number;
+  /** Months robots.txt disallowed at their last try: each is tried again a cycle later. */
+  disallowed: number;
 }
 
+/** A month whose reads keep failing is tried again after 1, 2, 4, then at most this many steps. */
+const MAX_RETRY_STEPS = 4;
 /** The sitemap index is read again (conditionally) this often: it gains a month a month. */
 const INDEX_EVERY_MS = 86_400_000;
 /** A sweep that knows no month yet (the index failed) tries again after this, at most. */
@@ -59,8 +63,12 @@ export class SweepLane {
   private readonly startedMs = nowMs();
   private indexReadAt = Number.NEGATIVE_INFINITY;
   private months: string[] = [];
-  /** When a month's read last failed: it goes behind the others until then, so one bad month holds none back. */
-  private readonly failedAt = new Map<string, number>();
+  /**
+   * Months not to read before a time (ms): a failed read is tried again after a few steps (a
+   * backoff, capped), so its read is at most a little over a cycle old; a month robots.txt
+   * disallows waits a whole cycle (or the sweep would pick it, never read, at every step).
+   */
+  private readonly notBefore = new Map<string, { at: number; failures: number; disallowed: boolean }>();
   private lastRead: SweepStatus['lastRead'] = null;
   private readonly stopping = new AbortController();
   private readonly everyMs: number | null;
@@ -117,6 +125,7 @@ export class SweepLane {
       nextAt: this.timer.nextAt,
       lastRead: this.lastRead,
       unknownListed: this.months.reduce((n, m) => n + this.unknownListed(m), 0),
+      disallowed: this.months.filter((m) => this.notBefore.get(m)?.disallowed).length,
     };
   }
 
@@ -151,16 +160,20 @@ export class SweepLane {
   private async readMonth(run: LaneRun, discovery: ReturnType<typeof newDiscovery>, month: string): Promise<void> {
     const template = this.engine.parts.config.site.discovery.monthSitemap;
     const result = await this.engine.within(run, () => discovery.monthSitemap(template, month, { knownOnly: true }));
-    if (result.outcome === 'failed') this.failedAt.set(month, nowMs());
-    else this.failedAt.delete(month);
+    const failures = (this.notBefore.get(month)?.failures ?? 0) + 1;
+    if (result.outcome === 'failed') this.notBefore.set(month, { at: nowMs() + this.stepMs() * Math.min(2 ** (failures - 1), MAX_RETRY_STEPS), failures, disallowed: false });
+    else if (result.outcome === 'disallowed') this.notBefore.set(month, { at: nowMs() + (this.everyMs as number), failures: 0, disallowed: true });
+    else this.notBefore.delete(month);
     this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, unknown: result.unknown ?? 0, ...(result.error ? { error: result.error } : {}) };
   }
 
-  /** The month read (or tried) longest ago; one never read goes first, the newest of those first. */
+  /** The month read longest ago of those not held back; one never read goes first, the newest of those first. */
   private oldestMonth(): string | null {
+    const now = nowMs();
     let best: { month: string; at: number } | null = null;
     for (const month of this.months) {
-      const at = Math.max(this.readAt(month) ?? Number.NEGATIVE_INFINITY, this.failedAt.get(month) ?? Number.NEGATIVE_INFINITY);
+      if ((this.notBefore.get(month)?.at ?? Number.NEGATIVE_INFINITY) > now) continue;
+      const at = this.readAt(month) ?? Number.NEGATIVE_INFINITY;
       if (best === null || at < best.at) best = { month, at };
     }
     return best?.month ?? null;
