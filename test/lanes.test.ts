@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newWorkRanges } from '../src/engine/lanes/crawl-plan.js';
-import { sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
+import { indexRetryMs, sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
 import { LANE_RANK, LANES } from '../src/engine/lane.js';
 
 describe("the lanes' plans", () => {
@@ -36,5 +36,13 @@ describe("the lanes' plans", () => {
     // Knowing no month yet (the index failed), it tries again within 15 minutes.
     expect(sweepStepMs(week, 0)).toBe(15 * 60_000);
     expect(sweepStepMs(12_000, 0)).toBe(12_000);
+  });
+
+  it('a failing sitemap index is asked again after 15 minutes, doubling, at most once a day', () => {
+    const week = 7 * 86_400_000;
+    expect([1, 2, 3].map((n) => indexRetryMs(week, n) / 60_000)).toEqual([15, 30, 60]);
+    expect(indexRetryMs(week, 20)).toBe(86_400_000);
+    // A sweep of seconds (the tests') backs off from its own step.
+    expect(indexRetryMs(12_000, 2)).toBe(24_000);
   });
 });

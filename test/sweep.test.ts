@@ -14,20 +14,30 @@ afterEach(async () => {
 const status = async (s: Served) => (await (await fetch(`${s.api}/status`)).json()) as Record<string, any>;
 const env = { NEWSNAP_RENDER_POLICY: 'never', NEWSNAP_CRAWL_BACKOFF_BASE_MS: '50', NEWSNAP_CRAWL_RATE: '0' };
 
+/** A mirror of 70 days whose last 3 a first crawl took: the older months are the history. */
+async function crawledRecently() {
+  const mirror = new MirrorServer({ articles: 140, days: 70, crawlDelay: 0 });
+  const origin = await mirror.listen();
+  cleanup.push(() => mirror.close());
+  const storage = await tempDir();
+  const today = siteToday(Date.now());
+  expect((await runCli(['crawl', '--storage', storage, '--origin', origin, '--since', shiftDay(today, -2)], { env })).code).toBe(0);
+  return { mirror, origin, storage, today };
+}
+
+/** serve with a 2 s sweep; the schedule stays out of the way (once a year): only the sweep reads the older months. */
+async function sweeping(storage: string, origin: string): Promise<Served> {
+  const s = await startServe(['--storage', storage, '--origin', origin], {
+    env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s' },
+  });
+  cleanup.push(() => s.kill());
+  return s;
+}
+
 describe('the sweep of the history', () => {
   it('reads every month without hiding one from a later backfill: the sweep counts what it leaves out, and `crawl --since` then captures it', async () => {
-    const mirror = new MirrorServer({ articles: 140, days: 70, crawlDelay: 0 });
-    const origin = await mirror.listen();
-    cleanup.push(() => mirror.close());
-    const storage = await tempDir();
-    const today = siteToday(Date.now());
-    expect((await runCli(['crawl', '--storage', storage, '--origin', origin, '--since', shiftDay(today, -2)], { env })).code).toBe(0);
-
-    // The schedule stays out of the way (once a year): only the sweep reads the older months.
-    const s = await startServe(['--storage', storage, '--origin', origin], {
-      env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s' },
-    });
-    cleanup.push(() => s.kill());
+    const { mirror, origin, storage, today } = await crawledRecently();
+    const s = await sweeping(storage, origin);
     const swept = await until('every month swept', async () => {
       const doc = (await status(s)).sweep;
       return doc && doc.months >= 3 && doc.readThisCycle === doc.months && doc.unknownListed > 0 ? doc : undefined;
@@ -50,19 +60,11 @@ describe('the sweep of the history', () => {
   });
 
   it('goes on past a month robots.txt disallows: that month waits a cycle, the others are read again', async () => {
-    const mirror = new MirrorServer({ articles: 140, days: 70, crawlDelay: 0 });
-    const origin = await mirror.listen();
-    cleanup.push(() => mirror.close());
-    const storage = await tempDir();
-    const today = siteToday(Date.now());
-    expect((await runCli(['crawl', '--storage', storage, '--origin', origin, '--since', shiftDay(today, -2)], { env })).code).toBe(0);
+    const { mirror, origin, storage } = await crawledRecently();
     const oldest = mirror.all().map((a) => a.day.slice(0, 6)).sort()[0]!;
     mirror.robots = `User-agent: *\nDisallow: /sitemap_article.xml?date_start=${oldest}01\n`;
     const from = mirror.log.length;
-    const s = await startServe(['--storage', storage, '--origin', origin], {
-      env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s' },
-    });
-    cleanup.push(() => s.kill());
+    const s = await sweeping(storage, origin);
     // Every month but the disallowed one is read at least twice: the sweep does not stall on it.
     await until('a second cycle over the allowed months', async () => {
       const doc = (await status(s)).sweep;

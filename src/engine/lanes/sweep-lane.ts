@@ -38,6 +38,14 @@ export function sweepStepMs(everyMs: number, months: number): number {
   return months > 0 ? everyMs / months : Math.min(everyMs, NO_MONTHS_RETRY_MS);
 }
 
+/**
+ * How long after its `failures`-th failure in a row the sitemap index is tried again: from one
+ * step with no month known (at most 15 minutes), doubling, at most a day (its usual interval).
+ */
+export function indexRetryMs(everyMs: number, failures: number): number {
+  return Math.min(sweepStepMs(everyMs, 0) * 2 ** Math.max(0, failures - 1), INDEX_EVERY_MS);
+}
+
 /** Requests an hour the sweep costs over `months`: a month a step, and the index once a day. */
 export function sweepRequestsPerHour(everyMs: number, months: number): number {
   return 3_600_000 / sweepStepMs(everyMs, months) + 3_600_000 / INDEX_EVERY_MS;
@@ -59,9 +67,14 @@ export class SweepLane {
   );
   /** When the step under way was planned to start: the next is planned from it, so that the steps' own time never stretches the cycle. */
   private plannedAt = 0;
-  private readonly robots = new RobotsCache();
+  private get robots(): RobotsCache {
+    return RobotsCache.of(this.engine);
+  }
   private readonly startedMs = nowMs();
   private indexReadAt = Number.NEGATIVE_INFINITY;
+  /** After a failed read of the index, not before this (a backoff), so a failing index is not asked again every step. */
+  private indexRetryAt = Number.NEGATIVE_INFINITY;
+  private indexFailures = 0;
   private months: string[] = [];
   /**
    * Months not to read before a time (ms): a failed read is tried again after a few steps (a
@@ -144,10 +157,13 @@ export class SweepLane {
         return;
       }
       const d = this.engine.parts.config.site.discovery;
-      if (nowMs() - this.indexReadAt >= INDEX_EVERY_MS || this.months.length === 0) {
+      if ((nowMs() - this.indexReadAt >= INDEX_EVERY_MS || this.months.length === 0) && nowMs() >= this.indexRetryAt) {
         const index = await this.engine.within(run, () => discovery.sitemapIndex(d.sitemapIndex));
         if (index.months) this.months = index.months;
-        if (index.result.outcome !== 'failed') this.indexReadAt = nowMs();
+        const failed = index.result.outcome === 'failed';
+        this.indexFailures = failed ? this.indexFailures + 1 : 0;
+        if (failed) this.indexRetryAt = nowMs() + indexRetryMs(this.everyMs as number, this.indexFailures);
+        else this.indexReadAt = nowMs();
       }
       const month = this.oldestMonth();
       if (month === null || run.signal.aborted) return;
