@@ -45,6 +45,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ file, env: {} })).toThrow(/crawl.rate must be a number, got string/);
     expect(() => loadConfig({ env: { NEWSNAP_CRAWL_CONCURRENCY: '0' } })).toThrow(/crawl.concurrency must be a whole number of at least 1/);
     expect(() => loadConfig({ env: { NEWSNAP_RENDER_POLICY: 'sometimes' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { NEWSNAP_CRAWL_REVISIT_SHARE: '1' } })).toThrow(/crawl.revisitShare must be at least 0 and below 1/);
+    expect(loadConfig({ env: { NEWSNAP_CRAWL_REVISIT_SHARE: '0.5' } }).config.crawl.revisitShare).toBe(0.5);
     expect(() => loadConfig({ env: { NEWSNAP_ORIGIN: 'ftp://x' } })).toThrow(/origin must be an http\(s\) origin/);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newWorkRanges } from '../src/engine/lanes/crawl-plan.js';
-import { sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
+import { indexRetryMs, sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
 import { LANE_RANK, LANES } from '../src/engine/lane.js';
 
 describe("the lanes' plans", () => {
@@ -18,6 +18,16 @@ describe("the lanes' plans", () => {
     expect(newWorkRanges({ since: '20260801', until: '20261009', backfill: true }, { since: '20260801', until: '20261009' })).toEqual([{ since: '20260801', until: '20261009' }]);
   });
 
+  it("the schedule keeps its own window from a backfill reaching into it: an open-ended backfill (until = today) leaves it today's new articles", () => {
+    const incremental = { since: '20261206', until: '20261207', backfill: false };
+    // Open-ended, asked today: the backfill keeps the days before the window, the schedule takes the window.
+    expect(newWorkRanges(incremental, { since: '20260101', until: '20261207' })).toEqual([{ since: '20261206' }, { until: '20251231' }]);
+    // Reaching into the window: cut at the day before it.
+    expect(newWorkRanges(incremental, { since: '20260101', until: '20261206' })).toEqual([{ since: '20261206' }, { until: '20251231' }]);
+    // Wholly inside the window: nothing is left.
+    expect(newWorkRanges(incremental, { since: '20261206', until: '20261207' })).toEqual([{}]);
+  });
+
   it('the sweep spreads a cycle evenly over the months: at the default 7 days and 150 months, a month about every 67 minutes', () => {
     const week = 7 * 86_400_000;
     expect(sweepStepMs(week, 150) / 60_000).toBeCloseTo(67.2, 1);
@@ -26,5 +36,13 @@ describe("the lanes' plans", () => {
     // Knowing no month yet (the index failed), it tries again within 15 minutes.
     expect(sweepStepMs(week, 0)).toBe(15 * 60_000);
     expect(sweepStepMs(12_000, 0)).toBe(12_000);
+  });
+
+  it('a failing sitemap index is asked again after 15 minutes, doubling, at most once a day', () => {
+    const week = 7 * 86_400_000;
+    expect([1, 2, 3].map((n) => indexRetryMs(week, n) / 60_000)).toEqual([15, 30, 60]);
+    expect(indexRetryMs(week, 20)).toBe(86_400_000);
+    // A sweep of seconds (the tests') backs off from its own step.
+    expect(indexRetryMs(12_000, 2)).toBe(24_000);
   });
 });

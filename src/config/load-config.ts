@@ -216,7 +216,8 @@ function validate(c: Config): void {
     }
   }
   if (!(c.crawl.rate >= 0)) fail('crawl.rate', 'must be 0 (no limit) or more requests a second');
-  if (!(c.crawl.revisitShare >= 0 && c.crawl.revisitShare <= 1)) fail('crawl.revisitShare', `must be from 0 to 1; got ${c.crawl.revisitShare}`);
+  // A share of 1 gives every request to due checks while any wait: manual fetches, the feed watch and new articles would starve.
+  if (!(c.crawl.revisitShare >= 0 && c.crawl.revisitShare < 1)) fail('crawl.revisitShare', `must be at least 0 and below 1; got ${c.crawl.revisitShare}`);
   for (const [key, parse] of [
     ['revisit.schedule', () => parseTiers(c.revisit.schedule)],
     ['revisit.goneSchedule', () => parseTiers(c.revisit.goneSchedule)],

@@ -26,6 +26,8 @@ export interface SourceResult {
   added: number;
   /** A month sitemap: captured articles it listed before and no longer does (due at once). */
   unlisted?: number;
+  /** A read that records only known articles (the sweep): the URLs it listed that state does not know. */
+  unknown?: number;
   error?: string;
   /** How long the source asks not to be read again: its `Cache-Control: max-age`, or a failure's `Retry-After` (ms). */
   holdMs?: number;
@@ -137,6 +139,16 @@ export class Discovery {
   }
 
   /**
+   * The row of `sources` a read keeps its validators in. A read that records only known articles
+   * keeps its own (`sweep:<url>`): had it stored them in the URL's row, a full read after it (a
+   * backfill) would get a 304 and never see the articles it left out. Its body is how many URLs
+   * the read listed that state did not know.
+   */
+  private sourceKey(url: URL, knownOnly: boolean | undefined): string {
+    return knownOnly ? sweepSourceKey(url.href) : url.href;
+  }
+
+  /**
    * The sitemap index, read conditionally: the months (YYYYMM) it has a sitemap of, newest first.
    * An unchanged index (a 304) gives the months of its last read, kept with its validators; null
    * when it could not be read and was never read.
@@ -216,7 +228,8 @@ export class Discovery {
 
   private async xmlSource(url: URL, roots: readonly string[], days?: { month: string; since?: string; until?: string; knownOnly?: boolean }): Promise<SourceResult> {
     if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
-    const cached = this.o.state.sources.get(url.href);
+    const key = this.sourceKey(url, days?.knownOnly);
+    const cached = this.o.state.sources.get(key);
     const listing = days ? { ...days, generation: this.o.state.frontier.nextGeneration() } : undefined;
     let urls = 0;
     let added = 0;
@@ -256,19 +269,21 @@ export class Discovery {
       );
       const hold = maxAgeMs(res);
       if (res.status === 304) {
-        this.o.state.sources.touch(url.href);
+        this.o.state.sources.touch(key);
         return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0, ...hold });
       }
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
       // Only a document read whole says what left it.
       const unlisted = listing ? this.o.state.frontier.markUnlisted(listing) : undefined;
-      this.o.state.sources.save(url.href, { ...validatorsOf(res), body: null });
-      return this.record({ source: url.href, outcome: 'changed', urls, added, ...(unlisted === undefined ? {} : { unlisted }), ...hold });
+      // A known-only read adds nothing: what addDiscovered counted are the URLs it left out.
+      const counts = days?.knownOnly ? { added: 0, unknown: added } : { added };
+      this.o.state.sources.save(key, { ...validatorsOf(res), body: days?.knownOnly ? String(added) : null });
+      return this.record({ source: url.href, outcome: 'changed', urls, ...counts, ...(unlisted === undefined ? {} : { unlisted }), ...hold });
     } catch (err) {
       // Our own storage failing (a full disk) is no failure of the source: it stops the run.
       if (StorageError.isStorageFailure(err)) throw err;
       const retryAfter = err instanceof FetchError ? err.retryAfterMs : undefined;
-      return this.record({ source: url.href, outcome: 'failed', urls, added, error: (err as Error).message, ...(retryAfter ? { holdMs: retryAfter } : {}) });
+      return this.record({ source: url.href, outcome: 'failed', urls, added: days?.knownOnly ? 0 : added, error: (err as Error).message, ...(retryAfter ? { holdMs: retryAfter } : {}) });
     }
   }
 
@@ -278,6 +293,11 @@ export class Discovery {
     this.o.log[level](result, `discovery ${result.outcome}`);
     return result;
   }
+}
+
+/** The `sources` row a known-only read (the sweep) of a sitemap keeps its own validators in. */
+export function sweepSourceKey(url: string): string {
+  return `sweep:${url}`;
 }
 
 /** The URL of a whole month's sitemap (a range from its first day to its last). */

@@ -44,8 +44,16 @@ const ROBOTS_EVERY_MS = 3_600_000;
  * from poll to poll, and read again (conditionally) once an hour, not at every poll.
  */
 export class RobotsCache {
+  private static readonly shared = new WeakMap<Engine, RobotsCache>();
   private rules: Discovery['robots'] | null = null;
   private readAt = Number.NEGATIVE_INFINITY;
+
+  /** The engine's one cache: the feed watch and the sweep read robots.txt once an hour between them, not once each. */
+  static of(engine: Engine): RobotsCache {
+    let cache = RobotsCache.shared.get(engine);
+    if (!cache) RobotsCache.shared.set(engine, (cache = new RobotsCache()));
+    return cache;
+  }
 
   /** Gives `discovery` the rules, reading robots.txt when due; returns why the poll stops, or null. */
   async apply(engine: Engine, run: LaneRun, discovery: Discovery): Promise<string | null> {

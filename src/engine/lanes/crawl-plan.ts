@@ -36,12 +36,18 @@ export interface DayRange {
 
 /**
  * The days a run takes new work from, newest first: a backfill's range; otherwise every day but
- * those `leave` gives to another lane (a backfill under way), the days after them first.
+ * those `leave` gives to another lane (a backfill under way), the days after them first. The
+ * incremental window is always the run's own: only the days of `leave` before its `since` are
+ * left, or an open-ended backfill (until = the day it was asked) would hold today's new articles
+ * behind the whole history, at the lowest rank.
  */
 export function newWorkRanges(window: CrawlWindow, leave?: { since: string; until: string }): DayRange[] {
   if (window.backfill) return [{ since: window.since, until: window.until }];
   if (!leave) return [{}];
-  return [{ since: shiftDay(leave.until, 1) }, { until: shiftDay(leave.since, -1) }];
+  const beforeOwn = shiftDay(window.since, -1);
+  const until = leave.until < beforeOwn ? leave.until : beforeOwn;
+  if (leave.since > until) return [{}];
+  return [{ since: shiftDay(until, 1) }, { until: shiftDay(leave.since, -1) }];
 }
 
 /** Days (YYYYMMDD) of a month that fall in the window, newest first. */

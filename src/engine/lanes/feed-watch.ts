@@ -45,7 +45,9 @@ export class FeedWatch {
       this.timer.after(this.everyMs ?? 60_000);
     }),
   );
-  private readonly robots = new RobotsCache();
+  private get robots(): RobotsCache {
+    return RobotsCache.of(this.d.engine);
+  }
   private failures = 0;
   private lastPoll: FeedWatchStatus['lastPoll'] = null;
   private readonly stopping = new AbortController();

@@ -1,6 +1,6 @@
 import { nowIso, nowMs } from '../../clock/clock.js';
 import { feedWatchMs } from '../../config/config.js';
-import { monthSitemapUrl } from '../../discover/discovery.js';
+import { monthSitemapUrl, sweepSourceKey } from '../../discover/discovery.js';
 import type { Engine } from '../engine.js';
 import type { LaneRun } from '../lane.js';
 import { newDiscovery, RobotsCache } from './crawl-discovery.js';
@@ -16,9 +16,18 @@ export interface SweepStatus {
   /** The read longest ago of any month (a month never read counts from when the sweep started). */
   oldestReadAt: string | null;
   nextAt: string | null;
-  lastRead: { month: string; at: string; outcome: string; unlisted: number; error?: string } | null;
+  lastRead: { month: string; at: string; outcome: string; unlisted: number; unknown: number; error?: string } | null;
+  /**
+   * URLs the months list that state does not know, as of each month's last sweep read (a month
+   * read whole by another lane since counts none): above 0, a backfill of those months has work.
+   */
+  unknownListed: number;
+  /** Months robots.txt disallowed at their last try: each is tried again a cycle later. */
+  disallowed: number;
 }
 
+/** A month whose reads keep failing is tried again after 1, 2, 4, then at most this many steps. */
+const MAX_RETRY_STEPS = 4;
 /** The sitemap index is read again (conditionally) this often: it gains a month a month. */
 const INDEX_EVERY_MS = 86_400_000;
 /** A sweep that knows no month yet (the index failed) tries again after this, at most. */
@@ -27,6 +36,14 @@ const NO_MONTHS_RETRY_MS = 15 * 60_000;
 /** Time between two steps of the sweep: the cycle spread evenly over the months (bench/history.mjs plans with it too). */
 export function sweepStepMs(everyMs: number, months: number): number {
   return months > 0 ? everyMs / months : Math.min(everyMs, NO_MONTHS_RETRY_MS);
+}
+
+/**
+ * How long after its `failures`-th failure in a row the sitemap index is tried again: from one
+ * step with no month known (at most 15 minutes), doubling, at most a day (its usual interval).
+ */
+export function indexRetryMs(everyMs: number, failures: number): number {
+  return Math.min(sweepStepMs(everyMs, 0) * 2 ** Math.max(0, failures - 1), INDEX_EVERY_MS);
 }
 
 /** Requests an hour the sweep costs over `months`: a month a step, and the index once a day. */
@@ -50,12 +67,21 @@ export class SweepLane {
   );
   /** When the step under way was planned to start: the next is planned from it, so that the steps' own time never stretches the cycle. */
   private plannedAt = 0;
-  private readonly robots = new RobotsCache();
+  private get robots(): RobotsCache {
+    return RobotsCache.of(this.engine);
+  }
   private readonly startedMs = nowMs();
   private indexReadAt = Number.NEGATIVE_INFINITY;
+  /** After a failed read of the index, not before this (a backoff), so a failing index is not asked again every step. */
+  private indexRetryAt = Number.NEGATIVE_INFINITY;
+  private indexFailures = 0;
   private months: string[] = [];
-  /** When a month's read last failed: it goes behind the others until then, so one bad month holds none back. */
-  private readonly failedAt = new Map<string, number>();
+  /**
+   * Months not to read before a time (ms): a failed read is tried again after a few steps (a
+   * backoff, capped), so its read is at most a little over a cycle old; a month robots.txt
+   * disallows waits a whole cycle (or the sweep would pick it, never read, at every step).
+   */
+  private readonly notBefore = new Map<string, { at: number; failures: number; disallowed: boolean }>();
   private lastRead: SweepStatus['lastRead'] = null;
   private readonly stopping = new AbortController();
   private readonly everyMs: number | null;
@@ -111,6 +137,8 @@ export class SweepLane {
       oldestReadAt: oldest === null ? null : new Date(oldest).toISOString(),
       nextAt: this.timer.nextAt,
       lastRead: this.lastRead,
+      unknownListed: this.months.reduce((n, m) => n + this.unknownListed(m), 0),
+      disallowed: this.months.filter((m) => this.notBefore.get(m)?.disallowed).length,
     };
   }
 
@@ -129,10 +157,13 @@ export class SweepLane {
         return;
       }
       const d = this.engine.parts.config.site.discovery;
-      if (nowMs() - this.indexReadAt >= INDEX_EVERY_MS || this.months.length === 0) {
+      if ((nowMs() - this.indexReadAt >= INDEX_EVERY_MS || this.months.length === 0) && nowMs() >= this.indexRetryAt) {
         const index = await this.engine.within(run, () => discovery.sitemapIndex(d.sitemapIndex));
         if (index.months) this.months = index.months;
-        if (index.result.outcome !== 'failed') this.indexReadAt = nowMs();
+        const failed = index.result.outcome === 'failed';
+        this.indexFailures = failed ? this.indexFailures + 1 : 0;
+        if (failed) this.indexRetryAt = nowMs() + indexRetryMs(this.everyMs as number, this.indexFailures);
+        else this.indexReadAt = nowMs();
       }
       const month = this.oldestMonth();
       if (month === null || run.signal.aborted) return;
@@ -145,25 +176,52 @@ export class SweepLane {
   private async readMonth(run: LaneRun, discovery: ReturnType<typeof newDiscovery>, month: string): Promise<void> {
     const template = this.engine.parts.config.site.discovery.monthSitemap;
     const result = await this.engine.within(run, () => discovery.monthSitemap(template, month, { knownOnly: true }));
-    if (result.outcome === 'failed') this.failedAt.set(month, nowMs());
-    else this.failedAt.delete(month);
-    this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, ...(result.error ? { error: result.error } : {}) };
+    const failures = (this.notBefore.get(month)?.failures ?? 0) + 1;
+    if (result.outcome === 'failed') this.notBefore.set(month, { at: nowMs() + this.stepMs() * Math.min(2 ** (failures - 1), MAX_RETRY_STEPS), failures, disallowed: false });
+    else if (result.outcome === 'disallowed') this.notBefore.set(month, { at: nowMs() + (this.everyMs as number), failures: 0, disallowed: true });
+    else this.notBefore.delete(month);
+    this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, unknown: result.unknown ?? 0, ...(result.error ? { error: result.error } : {}) };
   }
 
-  /** The month read (or tried) longest ago; one never read goes first, the newest of those first. */
+  /** The month read longest ago of those not held back; one never read goes first, the newest of those first. */
   private oldestMonth(): string | null {
+    const now = nowMs();
     let best: { month: string; at: number } | null = null;
     for (const month of this.months) {
-      const at = Math.max(this.readAt(month) ?? Number.NEGATIVE_INFINITY, this.failedAt.get(month) ?? Number.NEGATIVE_INFINITY);
+      if ((this.notBefore.get(month)?.at ?? Number.NEGATIVE_INFINITY) > now) continue;
+      const at = this.readAt(month) ?? Number.NEGATIVE_INFINITY;
       if (best === null || at < best.at) best = { month, at };
     }
     return best?.month ?? null;
   }
 
-  /** When a month's whole sitemap was last read, by any lane (ms), or null. */
+  /**
+   * When a month's whole sitemap was last read (ms), or null: by the sweep (its own row of
+   * `sources`), or by a lane that reads it whole and records everything (a backfill, the
+   * schedule), which does all a sweep read would. The sweep's conditional requests use its own
+   * validators only, so another lane's read never turns the sweep's next read into a 304 that
+   * hides what changed, and the sweep's never hides a month from them.
+   */
   private readAt(month: string): number | null {
+    const { own, shared } = this.readsOf(month);
+    const at = Math.max(own ?? Number.NEGATIVE_INFINITY, shared ?? Number.NEGATIVE_INFINITY);
+    return at === Number.NEGATIVE_INFINITY ? null : at;
+  }
+
+  /** The URLs a month's last sweep read listed that state did not know; 0 when a whole read by another lane came after it. */
+  private unknownListed(month: string): number {
+    const { own, shared, url } = this.readsOf(month);
+    if (own === null || (shared !== null && shared >= own)) return 0;
+    return Number(this.engine.parts.storage?.state.sources.get(sweepSourceKey(url))?.body ?? 0) || 0;
+  }
+
+  private readsOf(month: string): { url: string; own: number | null; shared: number | null } {
     const { config, storage } = this.engine.parts;
-    const at = storage?.state.sources.checkedAt(monthSitemapUrl(config.site.discovery.monthSitemap, month, config.site.baseUrl).href);
-    return at ? Date.parse(at) : null;
+    const url = monthSitemapUrl(config.site.discovery.monthSitemap, month, config.site.baseUrl).href;
+    const at = (key: string) => {
+      const iso = storage?.state.sources.checkedAt(key);
+      return iso ? Date.parse(iso) : null;
+    };
+    return { url, own: at(sweepSourceKey(url)), shared: at(url) };
   }
 }

@@ -9,7 +9,8 @@ export interface FrontierStore {
    * Records discovered articles: new ids as pending. With `listing` (a month sitemap being read),
    * marks each as listed in that month, and a captured article's `<lastmod>` that moved (any
    * change from the value last seen; a first value only past its last capture) makes it due at
-   * once. Returns how many ids were new.
+   * once. Returns how many ids were new; with `listing.knownOnly` (nothing new is recorded), how
+   * many were left out as unknown.
    */
   addDiscovered(refs: Iterable<DiscoveredRef>, listing?: SitemapListing): number;
   /** A fresh generation number for one complete read of a month sitemap. */
@@ -129,7 +130,11 @@ export class SqliteFrontier implements FrontierStore {
           continue;
         }
         const known = this.s.get.get(ref.id) !== undefined;
-        if (!known && listing.knownOnly) continue;
+        if (!known && listing.knownOnly) {
+          // Counted, not added: the sweep shows how many a backfill would find.
+          added++;
+          continue;
+        }
         this.s.listed.run({ id: ref.id, url: ref.url, day: ref.day, now, lastmod: ref.lastmod ?? null, month: listing.month, gen: listing.generation });
         if (!known) added++;
       }
