@@ -16,8 +16,6 @@ export interface HeavyReadsOptions {
   log: Logger;
 }
 
-export type HeavyReadResult = 'answered' | 'refused' | 'timed_out' | 'hung_up' | 'failed';
-
 /** Seconds a refused reader is told to wait: most reads end within a second or two, and a place with them. */
 const RETRY_AFTER_S = 2;
 
@@ -30,15 +28,9 @@ const RETRY_AFTER_S = 2;
 export class HeavyReads {
   private readonly pool: ChildPool<ReadTask, ReadAnswer>;
   private readonly counts = { answered: 0, refused: 0, timedOut: 0, hungUp: 0, failed: 0 };
-  private readonly listeners: Array<(result: HeavyReadResult) => void> = [];
 
   constructor(private readonly o: HeavyReadsOptions) {
     this.pool = new ChildPool({ module: new URL('./read-task.js', import.meta.url), size: o.max, nice: o.nice, data: o.data, idleMs: 10 * 60_000 });
-  }
-
-  /** Called with each read's result (the metrics count them). */
-  onResult(listener: (result: HeavyReadResult) => void): void {
-    this.listeners.push(listener);
   }
 
   /** Runs `task` in a reader process and sends its answer (or why there is none) on `res`; `okHeaders` go with a 200 only (a feed's ETag). */
@@ -100,8 +92,6 @@ export class HeavyReads {
 
   private count(key: keyof HeavyReads['counts']): void {
     this.counts[key]++;
-    const result: HeavyReadResult = key === 'timedOut' ? 'timed_out' : key === 'hungUp' ? 'hung_up' : key;
-    for (const l of this.listeners) l(result);
   }
 }
 
