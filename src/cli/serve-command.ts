@@ -48,8 +48,10 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       nice: cpuPlan().readerNice,
       log: ctx.log,
     });
-    // Reads in flight are abandoned at the first signal: nothing of theirs needs saving.
-    shutdown.signal.addEventListener('abort', () => void Promise.all([reads.close(), exports.close()]), { once: true });
+    // Reads and exports in flight are abandoned at the first signal: nothing of theirs needs saving.
+    let readersClosed: Promise<unknown> | null = null;
+    const closeReaders = () => (readersClosed ??= Promise.all([reads.close(), exports.close()]));
+    shutdown.signal.addEventListener('abort', () => void closeReaders(), { once: true });
     shutdown.onForce(() => {
       reads.killAll();
       exports.killAll();
@@ -106,8 +108,7 @@ export async function serveCommand(ctx: Context): Promise<ExitCodeValue> {
       // A response being flushed gets a moment; then every connection goes.
       setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
-    await reads.close();
-    await exports.close();
+    await closeReaders();
     loopDelay.stop();
     await runtime.close();
     stateOpen = false;
