@@ -4,6 +4,7 @@
 // crawl of the mirror archived (3000 pages by default), WACZ and Parquet with their WARC reading.
 // Usage: node bench/export-formats.mjs [--articles 100000] [--archived 3000] [--write]   (npm run build first)
 // --write puts the figures into bench/RESULTS.md, as its own section (bench/run.mjs keeps it).
+import { mirrorOrigin } from './mirror-process.mjs';
 import { writeSection } from './results.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -79,15 +80,7 @@ rmSync(parquet, { recursive: true, force: true });
 
 // 3. A crawled, archived store: WACZ (reads every closed WARC file) and Parquet (with captures).
 const mirror = spawn(process.execPath, [cli, 'mirror', '--port', '0', '--crawl-delay', '0', '--articles', String(archived), '--days', '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const origin = await new Promise((resolve, reject) => {
-  let buf = '';
-  mirror.stdout.on('data', (c) => {
-    buf += c;
-    const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(buf);
-    if (m) resolve(m[1]);
-  });
-  mirror.on('exit', () => reject(new Error(`mirror exited: ${buf}`)));
-});
+const origin = await mirrorOrigin(mirror);
 const store = join(work, 'archived');
 const since = new Date(Date.now() - 40 * 86400_000).toISOString().slice(0, 10);
 const crawl = await new Promise((resolve) => {

@@ -16,6 +16,7 @@
 // reuses it on the next run; every run works on copies of it. --smoke: 3000 articles, 450 archived,
 // 2 clients, 20 s per run, no warm-up (checks that the bench works; its figures mean little).
 // --write puts the figures into bench/RESULTS.md, as its own section (bench/run.mjs keeps it).
+import { mirrorOrigin } from './mirror-process.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -292,15 +293,7 @@ async function main() {
     started.add(child);
     let stderr = '';
     child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-5000)));
-    const origin = await new Promise((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (c) => {
-        buf += c;
-        const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(buf);
-        if (m) resolve(m[1]);
-      });
-      child.on('exit', (code) => reject(new Error(`mirror exited ${code}: ${buf}${stderr}`)));
-    });
+    const origin = await mirrorOrigin(child, () => stderr);
     return { child, origin };
   }
   async function stopMirror(m) {

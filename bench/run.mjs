@@ -4,6 +4,7 @@
 // sections other benchmarks write there between their markers). `newsnap-noindex` is newsnap with
 // the search index off (search.index = false): the index's cost in the same run. --tools runs
 // only the crawl rounds of those tools and writes nothing (bench/search.mjs runs it so).
+import { mirrorOrigin } from './mirror-process.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { keptSections } from './results.mjs';
@@ -49,15 +50,7 @@ function timed(cmd, cmdArgs, options = {}) {
 
 async function startMirror(extra) {
   const child = spawn(process.execPath, [cli, 'mirror', '--port', '0', '--crawl-delay', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const origin = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c) => {
-      buf += c;
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', () => reject(new Error(`mirror exited: ${buf}`)));
-  });
+  const origin = await mirrorOrigin(child);
   return { child, origin };
 }
 
