@@ -51,10 +51,14 @@ describe('one writer per storage folder, across PID namespaces', () => {
     const files = readdirSync(join(storage, 'warc')).map((f) => join(storage, 'warc', f));
     expect(files.filter((f) => f.endsWith('.open'))).toEqual([]);
     expect(files.length).toBe(2);
-    for (const file of files) {
-      const records = await readWarcWithWarcio(file);
+    // Read in order with one map of the responses seen: the rerun fetches again a page the holder
+    // archived but had not yet recorded, and writes a revisit that refers to the holder's file.
+    const originals = new Map<string, string>();
+    for (const file of files.sort()) {
+      const records = await readWarcWithWarcio(file, originals);
       expect(records.length, file).toBeGreaterThan(1);
-      expect(records.every((r) => r.blockDigestOk && r.payloadDigestOk), file).toBe(true);
+      const bad = records.filter((r) => !(r.blockDigestOk && r.payloadDigestOk)).map((r) => ({ type: r.type, uri: r.targetUri, offset: r.offset, block: r.blockDigestOk, payload: r.payloadDigestOk, headers: r.headers }));
+      expect(bad, file).toEqual([]);
       expect(readWarcByHand(file).length).toBe(records.length);
     }
   });
