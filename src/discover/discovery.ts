@@ -9,6 +9,7 @@ import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
 import { StorageError } from '../disk/storage-error.js';
+import { heldAsShort } from './short-listing.js';
 import { XmlLocStream } from './xml-locs.js';
 
 /** Why robots.txt stops a run before anything else is asked. */
@@ -273,6 +274,8 @@ export class Discovery {
         return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0, ...hold });
       }
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
+      const short = listing ? heldAsShort(this.o.state.sources, key, url.href, this.o.state.frontier.listingDrop(listing)) : null;
+      if (short) throw new FetchError('decode', url.href, short);
       // Only a document read whole says what left it.
       const unlisted = listing ? this.o.state.frontier.markUnlisted(listing) : undefined;
       // A known-only read adds nothing: what addDiscovered counted are the URLs it left out.

@@ -20,6 +20,8 @@ export interface FrontierStore {
    * before but not in its generation: due at once. Returns how many.
    */
   markUnlisted(listing: SitemapListing): number;
+  /** Captured articles of the listing's days: how many its generation lists, how many it no longer does. */
+  listingDrop(listing: SitemapListing): { listed: number; unlisted: number };
   /**
    * New work: pending articles, and failed ones with runs left (fewer than `maxFailedRuns`
    * failed runs and no slow retry scheduled), newest day first, after the cursor.
@@ -94,6 +96,9 @@ export class SqliteFrontier implements FrontierStore {
       unlistedDone: db.prepare<Record<string, unknown>, { n: number }>(
         `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen < @gen AND day BETWEEN @since AND @until AND state = 'done'`,
       ),
+      listedDone: db.prepare<Record<string, unknown>, { n: number }>(
+        `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen = @gen AND day BETWEEN @since AND @until AND state = 'done'`,
+      ),
       workPending: db.prepare<Record<string, unknown>, ArticleRow>(
         `SELECT * FROM articles WHERE state = 'pending' AND (day, id) < (@afterDay, @afterId) AND day >= @since
          ORDER BY day DESC, id DESC LIMIT @limit`,
@@ -149,12 +154,17 @@ export class SqliteFrontier implements FrontierStore {
   }
 
   markUnlisted(listing: SitemapListing): number {
-    const params = { month: listing.month, gen: listing.generation, since: listing.since ?? '00000000', until: listing.until ?? '99999999', now: nowIso() };
+    const params = listingParams(listing);
     return this.db.transaction(() => {
       const n = this.s.unlistedDone.get(params)?.n ?? 0;
       this.s.unlisted.run(params);
       return n;
     })();
+  }
+
+  listingDrop(listing: SitemapListing): { listed: number; unlisted: number } {
+    const params = listingParams(listing);
+    return { listed: this.s.listedDone.get(params)?.n ?? 0, unlisted: this.s.unlistedDone.get(params)?.n ?? 0 };
   }
 
   work(options: { limit: number; maxFailedRuns: number; after?: WorkCursor; since?: string; until?: string }): ArticleRecord[] {
@@ -200,4 +210,8 @@ export class SqliteFrontier implements FrontierStore {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function listingParams(listing: SitemapListing) {
+  return { month: listing.month, gen: listing.generation, since: listing.since ?? '00000000', until: listing.until ?? '99999999', now: nowIso() };
 }
