@@ -26,9 +26,9 @@ async function crawledRecently() {
 }
 
 /** serve with a 2 s sweep; the schedule stays out of the way (once a year): only the sweep reads the older months. */
-async function sweeping(storage: string, origin: string): Promise<Served> {
+async function sweeping(storage: string, origin: string, more: Record<string, string> = {}): Promise<Served> {
   const s = await startServe(['--storage', storage, '--origin', origin], {
-    env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s' },
+    env: { ...env, NEWSNAP_SERVE_SCHEDULE: '0 0 1 1 *', NEWSNAP_DISCOVERY_FEED_EVERY: 'off', NEWSNAP_DISCOVERY_SWEEP_EVERY: '2s', ...more },
   });
   cleanup.push(() => s.kill());
   return s;
@@ -64,7 +64,8 @@ describe('the sweep of the history', () => {
     const oldest = mirror.all().map((a) => a.day.slice(0, 6)).sort()[0]!;
     mirror.robots = `User-agent: *\nDisallow: /sitemap_article.xml?date_start=${oldest}01\n`;
     const from = mirror.log.length;
-    const s = await sweeping(storage, origin);
+    // At 5 requests a second, a month every 0.7 s is a third of the budget: said at start.
+    const s = await sweeping(storage, origin, { NEWSNAP_CRAWL_RATE: '5' });
     // Every month but the disallowed one is read at least twice: the sweep does not stall on it.
     await until('a second cycle over the allowed months', async () => {
       const doc = (await status(s)).sweep;
@@ -77,5 +78,9 @@ describe('the sweep of the history', () => {
       return reads.size === doc.months - 1 && [...reads.values()].every((n) => n >= 2) ? true : undefined;
     });
     expect(mirror.log.slice(from).some((r) => r.path.startsWith(`/sitemap_article.xml?date_start=${oldest}01`))).toBe(false);
+    s.child.kill('SIGTERM');
+    const { code, stdout, stderr } = await s.done;
+    expect(code).toBe(0);
+    expect(`${stdout}${stderr}`).toMatch(/sweep: discovery\.sweepEvery over \d+ months takes \d+ % of crawl\.rate; a backfill gets only what is left \(set discovery\.sweepEvery longer/);
   });
 });

@@ -28,6 +28,8 @@ export interface SweepStatus {
 
 /** A month whose reads keep failing is tried again after 1, 2, 4, then at most this many steps. */
 const MAX_RETRY_STEPS = 4;
+/** A sweep taking this share of crawl.rate or more is warned about at start (the default takes well under 1 %). */
+const COSTLY_SHARE = 0.1;
 /** The sitemap index is read again (conditionally) this often: it gains a month a month. */
 const INDEX_EVERY_MS = 86_400_000;
 /** A sweep that knows no month yet (the index failed) tries again after this, at most. */
@@ -107,6 +109,7 @@ export class SweepLane {
     const readAt = storage?.state.sources.checkedAt(index);
     if (readAt) this.indexReadAt = Date.parse(readAt);
     this.log.info({ every: config.discovery.sweepEvery, months: this.months.length }, 'sweep of the history started');
+    this.warnIfCostly(this.months.length);
     this.plannedAt = nowMs() + this.stepMs();
     this.timer.after(this.stepMs());
   }
@@ -142,6 +145,22 @@ export class SweepLane {
     };
   }
 
+  /**
+   * A sweepEvery short for the history's size takes the request budget from the lanes below it
+   * (a backfill): said once per size, with the figures and the fix, never refused (tests and
+   * benchmarks sweep in seconds on purpose).
+   */
+  private warnIfCostly(months: number): void {
+    const rate = this.engine.parts.config.crawl.rate;
+    if (!(rate > 0) || months === 0) return;
+    const share = sweepRequestsPerHour(this.everyMs as number, months) / (rate * 3600);
+    if (share < COSTLY_SHARE) return;
+    this.log.warn(
+      { every: this.engine.parts.config.discovery.sweepEvery, months, rate, share: Math.round(share * 1000) / 1000 },
+      `sweep: discovery.sweepEvery over ${months} months takes ${Math.round(share * 100)} % of crawl.rate; a backfill gets only what is left (set discovery.sweepEvery longer: 7d is a request about every ${Math.round(sweepStepMs(7 * 86_400_000, months) / 60_000)} min)`,
+    );
+  }
+
   private stepMs(): number {
     return sweepStepMs(this.everyMs as number, this.months.length);
   }
@@ -159,7 +178,10 @@ export class SweepLane {
       const d = this.engine.parts.config.site.discovery;
       if ((nowMs() - this.indexReadAt >= INDEX_EVERY_MS || this.months.length === 0) && nowMs() >= this.indexRetryAt) {
         const index = await this.engine.within(run, () => discovery.sitemapIndex(d.sitemapIndex));
-        if (index.months) this.months = index.months;
+        if (index.months) {
+          if (index.months.length !== this.months.length) this.warnIfCostly(index.months.length);
+          this.months = index.months;
+        }
         const failed = index.result.outcome === 'failed';
         this.indexFailures = failed ? this.indexFailures + 1 : 0;
         if (failed) this.indexRetryAt = nowMs() + indexRetryMs(this.everyMs as number, this.indexFailures);
