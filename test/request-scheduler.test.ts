@@ -54,6 +54,23 @@ describe('the lanes in their order', () => {
     expect(order.slice(18)).toEqual(['sweep', 'backfill', 'backfill']);
   });
 
+  it('due checks sent one at a time (the next queued only when the last ends) still get their share', async () => {
+    const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
+    const order: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
+    const schedule = Array.from({ length: 40 }, (_, i) => scheduler.run(`schedule${i}`, async () => void order.push('schedule'), undefined, LANE_RANK.schedule, TARGET));
+    // The revisit lane as a crawl with one slot runs it: each check queued when the last is done.
+    const revisits = (async () => {
+      for (let i = 0; i < 10; i++) await scheduler.run(`revisit${i}`, async () => void order.push('revisit'), undefined, LANE_RANK.revisit, TARGET);
+    })();
+    open();
+    await Promise.all([first, revisits, ...schedule]);
+    const head = order.slice(0, 40);
+    expect(head.filter((l) => l === 'revisit').length, head.join(' ')).toBeGreaterThanOrEqual(10);
+  });
+
   it('a queued request whose signal aborts leaves the queue', async () => {
     const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
     let open!: () => void;

@@ -29,7 +29,12 @@ export class LaneQueue {
   /** Ranks with entries, highest first. */
   private order: number[] = [];
   private count = 0;
-  /** Requests the shared rank is owed: grows by `share` each dequeue while it waits; a turn costs 1. */
+  /**
+   * Requests the shared rank is owed: grows by `share` each dequeue, a turn costs 1. It grows
+   * while the rank has nothing queued too, up to one turn: a lane that refills its next request
+   * only when the last one ends is absent at the very dequeue that follows, and a credit reset
+   * there would give it less than its share. Never more than one turn is banked.
+   */
   private credit = 0;
 
   constructor(private readonly owed: RankShare | null = null) {}
@@ -59,8 +64,9 @@ export class LaneQueue {
   /** The rank that goes next: the highest, unless the shared rank waits and its credit is due. */
   private pick(top: number): number {
     const owed = this.owed;
-    if (!owed || owed.share <= 0 || !this.ranks.has(owed.rank)) {
-      this.credit = 0;
+    if (!owed || owed.share <= 0) return top;
+    if (!this.ranks.has(owed.rank)) {
+      this.credit = Math.min(1, this.credit + owed.share);
       return top;
     }
     // A due check that waits only behind lanes below it goes first anyway: it spends no credit.
