@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newWorkRanges } from '../src/engine/lanes/crawl-plan.js';
-import { indexRetryMs, sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
+import { indexRetryMs, nextStepAt, sweepRequestsPerHour, sweepStepMs } from '../src/engine/lanes/sweep-lane.js';
 import { LANE_RANK, LANES } from '../src/engine/lane.js';
 
 describe("the lanes' plans", () => {
@@ -36,6 +36,16 @@ describe("the lanes' plans", () => {
     // Knowing no month yet (the index failed), it tries again within 15 minutes.
     expect(sweepStepMs(week, 0)).toBe(15 * 60_000);
     expect(sweepStepMs(12_000, 0)).toBe(12_000);
+  });
+
+  it('a sweep step comes one step after the last was planned; a month a cycle old is read at once, so steps a starved queue lost are made up', () => {
+    // On time: one step after the last planned start.
+    expect(nextStepAt(1000, 500, 1200, 9000)).toBe(1500);
+    // A slow step: at once, but no debt banked beyond that.
+    expect(nextStepAt(1000, 500, 2600, 9000)).toBe(2600);
+    // The month it would read is overdue: at once, however recent the last step.
+    expect(nextStepAt(1000, 500, 1200, 1100)).toBe(1200);
+    expect(nextStepAt(1000, 500, 1200, null)).toBe(1500);
   });
 
   it('a failing sitemap index is asked again after 15 minutes, doubling, at most once a day', () => {

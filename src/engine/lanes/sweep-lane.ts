@@ -48,6 +48,17 @@ export function indexRetryMs(everyMs: number, failures: number): number {
   return Math.min(sweepStepMs(everyMs, 0) * 2 ** Math.max(0, failures - 1), INDEX_EVERY_MS);
 }
 
+/**
+ * When the next step starts: one step after the last was planned, or at once when that has passed
+ * (a slow read banks no debt); and at once as well while the month the step would read is a whole
+ * cycle old (`dueAt`: its last read plus sweepEvery): steps lost to a starved queue are made up,
+ * one after another, each still behind every lane above the sweep, until no month is overdue.
+ */
+export function nextStepAt(plannedAt: number, stepMs: number, now: number, dueAt: number | null): number {
+  const next = Math.max(plannedAt + stepMs, now);
+  return dueAt !== null && dueAt <= now ? now : next;
+}
+
 /** Requests an hour the sweep costs over `months`: a month a step, and the index once a day. */
 export function sweepRequestsPerHour(everyMs: number, months: number): number {
   return 3_600_000 / sweepStepMs(everyMs, months) + 3_600_000 / INDEX_EVERY_MS;
@@ -85,6 +96,8 @@ export class SweepLane {
    */
   private readonly notBefore = new Map<string, { at: number; failures: number; disallowed: boolean }>();
   private lastRead: SweepStatus['lastRead'] = null;
+  /** Whether the last step read its month (changed or not): only then may a catch-up step follow at once. */
+  private lastStepRead = false;
   private readonly stopping = new AbortController();
   private readonly everyMs: number | null;
 
@@ -114,11 +127,15 @@ export class SweepLane {
     this.timer.after(this.stepMs());
   }
 
-  /** The next step one step after the last was planned (at once when that has passed: a slow read catches up, but banks no debt). */
+  /** The next step, by nextStepAt(): the month it would read decides whether it is overdue. */
   private planNext(): void {
     const now = nowMs();
-    const next = this.plannedAt + this.stepMs();
-    this.plannedAt = Math.max(next, now);
+    const month = this.oldestMonth();
+    // A month never read counts from the sweep's start, as in status(): a first start spreads them.
+    // Only after a step that read its month: one that could not (robots.txt, a failed read, the
+    // site unreachable) is never repeated at once, or it would spin.
+    const dueAt = month === null || !this.lastStepRead ? null : (this.readAt(month) ?? this.startedMs) + (this.everyMs as number);
+    this.plannedAt = nextStepAt(this.plannedAt, this.stepMs(), now, dueAt);
     this.timer.after(this.plannedAt - now);
   }
 
@@ -167,6 +184,7 @@ export class SweepLane {
 
   /** One step, a run of the sweep lane: the index when due, then the month read longest ago. */
   private async step(): Promise<void> {
+    this.lastStepRead = false;
     const run = this.engine.begin('sweep', { signal: this.stopping.signal });
     try {
       const discovery = newDiscovery(this.engine, run);
@@ -202,6 +220,7 @@ export class SweepLane {
     if (result.outcome === 'failed') this.notBefore.set(month, { at: nowMs() + this.stepMs() * Math.min(2 ** (failures - 1), MAX_RETRY_STEPS), failures, disallowed: false });
     else if (result.outcome === 'disallowed') this.notBefore.set(month, { at: nowMs() + (this.everyMs as number), failures: 0, disallowed: true });
     else this.notBefore.delete(month);
+    this.lastStepRead = result.outcome === 'changed' || result.outcome === 'unchanged';
     this.lastRead = { month, at: nowIso(), outcome: result.outcome, unlisted: result.unlisted ?? 0, unknown: result.unknown ?? 0, ...(result.error ? { error: result.error } : {}) };
   }
 
