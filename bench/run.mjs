@@ -1,13 +1,19 @@
 // newsnap against its peers on the project's own mirror, in one run, alternating.
 // Usage: node bench/run.mjs [--smoke] [--articles N] [--rounds N] [--concurrency N] [--tools a,b]
+//          [--before-ref REF | --before DIR] [--write]
 // Prints every number with the machine's description and writes bench/RESULTS.md (keeping the
 // sections other benchmarks write there between their markers). `newsnap-noindex` is newsnap with
 // the search index off (search.index = false): the index's cost in the same run. --tools runs
-// only the crawl rounds of those tools and writes nothing (bench/search.mjs runs it so).
+// only the crawl rounds of those tools and writes nothing (bench/search.mjs runs it so), unless
+// --write with an earlier build. `newsnap-before` is an earlier build of newsnap (--before-ref: a
+// commit, built in a temporary worktree; --before: a checkout already built), crawling the same
+// URLs in the same rounds: each build's ratio to Crawlee's CheerioCrawler, round by round, shows
+// whether a change made the crawl slower (--write puts that in its own section of RESULTS.md).
 import { mirrorOrigin } from './mirror-process.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { keptSections } from './results.mjs';
+import { earlierBuild } from './earlier-build.mjs';
+import { keptSections, writeSection } from './results.mjs';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,10 +68,16 @@ const median = (xs) => {
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 log(`# newsnap benchmark${smoke ? ' (smoke)' : ''}\nmachine: ${machine}\nmirror: ${articles} articles, concurrency ${concurrency}, ${rounds} round(s)`);
 
-const ALL_TOOLS = ['newsnap', 'newsnap-noindex', 'crawlee', 'crawlee-http', 'scrapy'];
+const beforeRef = flag('before-ref', null);
+const beforeDir = flag('before', null);
+const before = beforeRef ? earlierBuild(root, beforeRef) : beforeDir ? { commit: beforeDir, subject: '', cli: join(beforeDir, 'dist/cli/main.js'), remove: () => {} } : null;
+if (before && !existsSync(before.cli)) throw new Error(`--before ${beforeDir}: no ${before.cli} (run npm run build there)`);
+if (before) log(`earlier build: ${before.commit} ${before.subject}`);
+const ALL_TOOLS = ['newsnap', 'newsnap-noindex', 'crawlee', 'crawlee-http', 'scrapy', ...(before ? ['newsnap-before'] : [])];
 const unknownTool = onlyTools?.find((t) => !ALL_TOOLS.includes(t));
-if (unknownTool) throw new Error(`--tools: no tool ${unknownTool} (${ALL_TOOLS.join(', ')})`);
+if (unknownTool) throw new Error(`--tools: no tool ${unknownTool} (${ALL_TOOLS.join(', ')}${before ? '' : '; newsnap-before needs --before-ref or --before'})`);
 const TOOLS = onlyTools ?? ALL_TOOLS;
+const CLIS = { newsnap: cli, 'newsnap-noindex': cli, 'newsnap-before': before?.cli };
 const results = Object.fromEntries(TOOLS.map((t) => [t, []]));
 /** Why a tool's row does not count: its output did not match the URL list (pages, articles, snapshots). */
 const failed = {};
@@ -93,10 +105,14 @@ try {
     for (const tool of order) {
       let r;
       let storage = null;
-      if (tool === 'newsnap' || tool === 'newsnap-noindex') {
+      if (CLIS[tool]) {
         storage = join(work, `${tool}-${round}`);
-        const index = tool === 'newsnap' ? 'true' : 'false';
-        r = timed(process.execPath, [cli, 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error'], { env: { ...process.env, NEWSNAP_SEARCH_INDEX: index } });
+        const index = tool === 'newsnap-noindex' ? 'false' : 'true';
+        r = timed(process.execPath, [CLIS[tool], 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error'], {
+          // Each build reads its own config/newsnap.json (an earlier one may not know a later key).
+          cwd: join(dirname(CLIS[tool]), '..', '..'),
+          env: { ...process.env, NEWSNAP_SEARCH_INDEX: index },
+        });
       } else if (tool === 'crawlee' || tool === 'crawlee-http') {
         r = timed(process.execPath, [join(here, 'crawlee-run.mjs'), tool === 'crawlee' ? 'cheerio' : 'http', urlsFile, origin, String(concurrency)], { cwd: here });
       } else {
@@ -121,6 +137,7 @@ try {
   }
 } finally {
   mirror.kill();
+  before?.remove();
 }
 
 /**
@@ -131,7 +148,7 @@ try {
 function indexCost() {
   const on = results.newsnap;
   const off = results['newsnap-noindex'];
-  if (!on.length || !off.length) return null;
+  if (!on?.length || !off?.length) return null;
   const pairs = on.slice(0, off.length).map((r, i) => ({ speed: off[i].pagesPerSecond / r.pagesPerSecond, cpu: r.cpuPer1000 / off[i].cpuPer1000 }));
   return {
     on: median(on.map((r) => r.pagesPerSecond)),
@@ -144,9 +161,46 @@ function indexCost() {
 }
 const cost = indexCost();
 if (cost) log(`search index: ${cost.on.toFixed(1)} pages/s with it, ${cost.off.toFixed(1)} without (medians); each round's pair: ${cost.slower.toFixed(1)} % slower, ${cost.moreCpu.toFixed(1)} % more CPU (medians); CPU ${cost.cpuOn.toFixed(2)} against ${cost.cpuOff.toFixed(2)} s per 1000 pages`);
+const againstBefore = beforeComparison();
+if (againstBefore) {
+  log(againstBefore.line);
+  if (args.includes('--write') && !smoke) writeSection(join(here, 'RESULTS.md'), '## The crawl against the earlier build', againstBefore.section);
+}
 if (onlyTools) {
   rmSync(work, { recursive: true, force: true });
   process.exit(Object.keys(failed).length > 0 ? 1 : 0);
+}
+
+/**
+ * This build against the earlier one, each as a ratio to Crawlee's CheerioCrawler in the same
+ * round (the three ran one after another, under the same load): the medians of those ratios.
+ */
+function beforeComparison() {
+  const now = results.newsnap;
+  const then = results['newsnap-before'];
+  const peer = results.crawlee;
+  if (!now?.length || !then?.length || !peer?.length || failed.newsnap || failed['newsnap-before'] || failed.crawlee) return null;
+  const per = (rows) => rows.map((r, i) => r.pagesPerSecond / peer[i].pagesPerSecond);
+  const nowRatio = median(per(now));
+  const thenRatio = median(per(then));
+  const rows = now.map((r, i) => `| ${i + 1} | ${r.pagesPerSecond.toFixed(1)} | ${then[i].pagesPerSecond.toFixed(1)} | ${peer[i].pagesPerSecond.toFixed(1)} | ×${(r.pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} | ×${(then[i].pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} |`);
+  const met = nowRatio >= thenRatio;
+  const line = `against the earlier build ${before.commit.slice(0, 12)}: newsnap/Crawlee ×${nowRatio.toFixed(2)} now, ×${thenRatio.toFixed(2)} before (medians of ${now.length} rounds); ${met ? 'no lower: met' : 'LOWER: NOT met'}`;
+  const section = `\`node bench/run.mjs --tools ${TOOLS.join(',')} --before-ref ${beforeRef ?? before.commit} --rounds ${rounds} --articles ${articles} --write\`, on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machine}.
+
+The earlier build is \`${before.commit.slice(0, 12)}\`${before.subject ? ` (${before.subject.slice(0, 90)}…)` : ''}. Each round crawls the
+same ${archivedArticles} URLs with this build, the earlier one and Crawlee's CheerioCrawler, one after another (the
+order reversed every other round), politeness off, concurrency ${concurrency}; every output checked as in the main
+table. The figure is each build's pages/s over Crawlee's in the same round, so that the machine's
+load, which moves between rounds, cancels out.
+
+| round | newsnap pages/s | earlier build | Crawlee | newsnap/Crawlee | earlier/Crawlee |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+**newsnap/Crawlee ×${nowRatio.toFixed(2)} now against ×${thenRatio.toFixed(2)} with the earlier build** (medians): ${met ? 'no lower, goal met' : '**lower: goal not met**'}.`;
+  return { line, section };
 }
 
 /** newsnap's output: pages and articles from its summary line, and the digest of its snapshots in URL order. */

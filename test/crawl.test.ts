@@ -120,6 +120,26 @@ describe('newsnap crawl', () => {
     expect(articleRequests(mirror.log)).toHaveLength(40);
   });
 
+  it('an article robots.txt disallows is never requested, by the crawl or its revisits: counted as disallowed, the others captured', async () => {
+    const { mirror, origin } = await startMirror({ articles: 10, days: 1, crawlDelay: 0 });
+    const barred = mirror.all()[3]!;
+    const path = `/${barred.day}/${barred.slug}-${barred.id}.html`;
+    mirror.robots = `User-agent: *\nDisallow: ${path}\n`;
+    const storage = await tempDir();
+    const crawl = () => runCli(['crawl', '--since', barred.day, '--origin', origin, '--storage', storage, '--rate', '0'], { env: baseEnv });
+    const first = await crawl();
+    expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    expect(String(first.stdout)).toMatch(/ 1 disallowed by robots\.txt/);
+    expect(mirror.log.filter((r) => r.path === path)).toEqual([]);
+    const ids = new Set((await readManifest(storage)).map((l) => l.id));
+    expect(mirror.all().filter((a) => a.id !== barred.id && !a.gallery).every((a) => ids.has(a.id))).toBe(true);
+    expect(ids.has(barred.id)).toBe(false);
+    // Allowed again: the next crawl takes it.
+    mirror.robots = 'User-agent: *\nDisallow:\n';
+    expect((await crawl()).code).toBe(0);
+    expect(mirror.log.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
+  });
+
   it('a 429 with Retry-After: 2 is followed by at least 2 s without requests', async () => {
     const { mirror, origin } = await startMirror({ articles: 8, days: 1, crawlDelay: 0 });
     const victim = mirror.all()[4]!;

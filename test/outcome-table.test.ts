@@ -20,7 +20,7 @@ pending  printed      keep     keep   keep               -
 pending  gone         impossible
 pending  missing      impossible
 pending  not-article  skipped  keep   none               -
-pending  disallowed   skipped  keep   none               -
+pending  disallowed   keep     keep   keep               -
 pending  blocked      keep     keep   keep               -
 pending  failed       failed   add    runs-left-or-slow  -
 pending  unreachable  keep     keep   keep               -
@@ -50,7 +50,7 @@ failed   printed      keep     keep   keep               -
 failed   gone         impossible
 failed   missing      impossible
 failed   not-article  skipped  keep   none               -
-failed   disallowed   skipped  keep   none               -
+failed   disallowed   keep     keep   keep               -
 failed   blocked      keep     keep   keep               -
 failed   failed       failed   add    runs-left-or-slow  -
 failed   unreachable  keep     keep   keep               -
@@ -65,7 +65,7 @@ skipped  printed      keep     keep   keep               -
 skipped  gone         impossible
 skipped  missing      impossible
 skipped  not-article  skipped  keep   none               -
-skipped  disallowed   skipped  keep   none               -
+skipped  disallowed   keep     keep   keep               -
 skipped  blocked      keep     keep   keep               -
 skipped  failed       failed   add    runs-left-or-slow  -
 skipped  unreachable  keep     keep   keep               -

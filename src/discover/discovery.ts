@@ -1,5 +1,6 @@
 import * as cheerio from 'cheerio/slim';
 import { FetchError } from '../fetch/fetch-error.js';
+import { RequestVeto } from '../fetch/site-requests.js';
 import { requireOk, type HttpClient, type HttpResponse } from '../fetch/http-client.js';
 import type { RequestRunner } from '../fetch/request-runner.js';
 import type { DiscoveredRef, State } from '../storage/state/state-store.js';
@@ -119,12 +120,6 @@ export class Discovery {
     }
   }
 
-  /** True when robots.txt lets us request this site URL. */
-  allowed(siteUrl: string | URL): boolean {
-    const u = typeof siteUrl === 'string' ? new URL(siteUrl) : siteUrl;
-    return this.robots.isAllowed(u.pathname + u.search);
-  }
-
   /** The RSS feed of the latest articles. */
   async rss(path: string): Promise<SourceResult> {
     return this.xmlSource(new URL(path, this.o.urls.base), ['rss', 'feed']);
@@ -156,7 +151,6 @@ export class Discovery {
    */
   async sitemapIndex(path: string): Promise<{ result: SourceResult; months: string[] | null }> {
     const url = new URL(path, this.o.urls.base);
-    if (!this.allowed(url)) return { result: this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 }), months: null };
     const cached = this.o.state.sources.get(url.href);
     const known = cached?.body ? cached.body.split(',') : null;
     try {
@@ -177,6 +171,7 @@ export class Discovery {
       return { result: this.record({ source: url.href, outcome: 'changed', urls: months.length, added: 0 }), months };
     } catch (err) {
       if (StorageError.isStorageFailure(err)) throw err;
+      if (vetoedByRobots(err)) return { result: this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 }), months: null };
       return { result: this.record({ source: url.href, outcome: 'failed', urls: 0, added: 0, error: (err as Error).message }), months: known };
     }
   }
@@ -199,13 +194,16 @@ export class Discovery {
     let added = 0;
     try {
       for (let page = 0; next && page < MAX_LISTING_PAGES; page++) {
-        if (!this.allowed(next)) {
+        const target: URL = next;
+        let res: HttpResponse;
+        try {
+          res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal, this.o.priority, { url: target.href, kind: 'discovery' });
+        } catch (err) {
+          if (!vetoedByRobots(err)) throw err;
           if (page === 0) return this.record({ source: first, outcome: 'disallowed', urls, added });
-          this.o.log.debug({ url: next.href }, 'day listing paging disallowed by robots.txt');
+          this.o.log.debug({ url: target.href }, 'day listing paging disallowed by robots.txt');
           break;
         }
-        const target: URL = next;
-        const res = await this.o.scheduler.run(`day listing ${day}`, (signal) => this.o.http.get(target, signal ? { signal } : {}), this.o.signal, this.o.priority, { url: target.href, kind: 'discovery' });
         if (res.status === 404 && page === 0) break;
         requireOk(res);
         const $ = cheerio.load(res.body.toString('utf8'));
@@ -228,7 +226,6 @@ export class Discovery {
   }
 
   private async xmlSource(url: URL, roots: readonly string[], days?: { month: string; since?: string; until?: string; knownOnly?: boolean }): Promise<SourceResult> {
-    if (!this.allowed(url)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
     const key = this.sourceKey(url, days?.knownOnly);
     const cached = this.o.state.sources.get(key);
     const listing = days ? { ...days, generation: this.o.state.frontier.nextGeneration() } : undefined;
@@ -285,6 +282,7 @@ export class Discovery {
     } catch (err) {
       // Our own storage failing (a full disk) is no failure of the source: it stops the run.
       if (StorageError.isStorageFailure(err)) throw err;
+      if (vetoedByRobots(err)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
       const retryAfter = err instanceof FetchError ? err.retryAfterMs : undefined;
       return this.record({ source: url.href, outcome: 'failed', urls, added: days?.knownOnly ? 0 : added, error: (err as Error).message, ...(retryAfter ? { holdMs: retryAfter } : {}) });
     }
@@ -296,6 +294,14 @@ export class Discovery {
     this.o.log[level](result, `discovery ${result.outcome}`);
     return result;
   }
+}
+
+/**
+ * robots.txt's rules are the request chain's (its robots entry, the one judge for every lane): a
+ * source it keeps from going out is disallowed, not failed.
+ */
+function vetoedByRobots(err: unknown): boolean {
+  return err instanceof RequestVeto && err.by === 'robots';
 }
 
 /** The `sources` row a known-only read (the sweep) of a sitemap keeps its own validators in. */

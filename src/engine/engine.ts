@@ -3,7 +3,6 @@ import type { HttpClient } from '../fetch/http-client.js';
 import { describeUnreachable } from '../fetch/unreachable.js';
 import type { Logger } from '../log/logger.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
-import type { ArticleRecord } from '../storage/state/state-store.js';
 import type { Storage } from '../storage/storage.js';
 import { laneContext, LaneRun, type LaneName } from './lane.js';
 import type { ArticlePipeline } from './pipeline/article-pipeline.js';
@@ -93,15 +92,6 @@ export class Engine {
       this.settle(run, outcome);
       return outcome;
     });
-  }
-
-  /** robots.txt keeps newsnap from an article a run was to look at: recorded, never requested. */
-  disallowed(run: LaneRun, ref: ArticleRef, known: ArticleRecord): ArticleOutcome {
-    const storage = this.parts.storage;
-    if (!storage) throw new Error('a disallowed article is recorded in a storage folder');
-    const outcome = this.parts.pipeline.disallowed(ref, storage, known);
-    this.settle(run, outcome);
-    return outcome;
   }
 
   /** A run ended with this summary's extraction: later runs judge drift against it. */

@@ -237,10 +237,6 @@ class CrawlRun {
     // A failure ends this run: its other jobs stop, the shared queue goes on for every other lane.
     return runBounded(items, { limit, signal: run.signal, onFailure: () => this.lane.stop(new Error('the run failed')) }, (rec) => {
       const ref = { id: rec.id, day: rec.day, url: rec.url };
-      if (!this.discovery?.allowed(rec.url)) {
-        engine.disallowed(run, ref, rec);
-        return null;
-      }
       this.launched++;
       if (rec.state === 'done' || rec.state === 'gone') this.counts.revisits++;
       return engine.article(run, ref).then(() => undefined);

@@ -1,6 +1,5 @@
 import { nowIso, nowMs } from '../../clock/clock.js';
 import { feedWatchMs } from '../../config/config.js';
-import type { Discovery } from '../../discover/discovery.js';
 import { shiftDay, siteToday } from '../../site/calendar.js';
 import type { Engine } from '../engine.js';
 import type { LaneRun } from '../lane.js';
@@ -91,7 +90,7 @@ export class FeedWatch {
       const result = await this.read(run);
       if (this.stopping.signal.aborted) return;
       this.d.onPoll(result.outcome);
-      const fresh = result.outcome === 'changed' && result.added > 0 ? await this.fetchNew(run, result.discovery) : 0;
+      const fresh = result.outcome === 'changed' && result.added > 0 ? await this.fetchNew(run) : 0;
       this.lastPoll = { at: nowIso(), outcome: result.outcome, newArticles: fresh, ...(result.error ? { error: result.error } : {}) };
       if (result.outcome === 'failed') {
         this.failures++;
@@ -120,17 +119,16 @@ export class FeedWatch {
   }
 
   /** robots.txt when it is due (its rules and Crawl-delay hold for the watch too), then the feed. */
-  private async read(run: LaneRun): Promise<{ outcome: string; added: number; error?: string; holdMs?: number; discovery: Discovery }> {
+  private async read(run: LaneRun): Promise<{ outcome: string; added: number; error?: string; holdMs?: number }> {
     const { engine } = this.d;
     const discovery = newDiscovery(engine, run);
     const stop = await this.robots.apply(engine, run, discovery);
-    if (stop !== null) return { outcome: 'failed', added: 0, error: stop, discovery };
-    const result = await engine.within(run, () => discovery.rss(engine.parts.config.site.discovery.rss));
-    return { ...result, discovery };
+    if (stop !== null) return { outcome: 'failed', added: 0, error: stop };
+    return engine.within(run, () => discovery.rss(engine.parts.config.site.discovery.rss));
   }
 
   /** Articles of today and yesterday never tried yet (the feed just added them), newest first. */
-  private async fetchNew(run: LaneRun, discovery: Discovery): Promise<number> {
+  private async fetchNew(run: LaneRun): Promise<number> {
     const { engine } = this.d;
     const { config } = engine.parts;
     const today = siteToday(nowMs());
@@ -139,10 +137,6 @@ export class FeedWatch {
       .filter((r) => r.state === 'pending' && r.attempts === 0);
     await runBounded(fresh, { limit: Math.max(1, config.crawl.concurrency), signal: run.signal, onFailure: () => run.stop(new Error('the poll failed')) }, (rec) => {
       const ref = { id: rec.id, day: rec.day, url: rec.url };
-      if (!discovery.allowed(rec.url)) {
-        engine.disallowed(run, ref, rec);
-        return null;
-      }
       return engine.article(run, ref).then((o) => {
         const lag = 'lag' in o ? o.lag?.captureSeconds : undefined;
         this.log.info({ id: ref.id, url: ref.url, outcome: o.kind, ...(lag === undefined ? {} : { lagSeconds: Math.round(lag) }) }, 'feed watch: new article');

@@ -56,7 +56,7 @@ export const OUTCOMES: { readonly [K in OutcomeKind]: OutcomeRow } = {
   gone: { means: 'the site removed it (410, or 404 enough times); its files stay', failure: false, exit: ExitCode.OK, fetchStatus: 200, metric: 'gone', word: 'gone' },
   missing: { means: 'a known article answered 404, not yet enough times to be gone', failure: false, exit: ExitCode.OK, fetchStatus: 200, metric: 'missing', word: 'answering 404 (not yet gone)' },
   'not-article': { means: 'the page is no article (no title, date or body): nothing written', failure: false, exit: ExitCode.NOT_ARTICLE, fetchStatus: 422, metric: 'not_article', word: 'not articles' },
-  disallowed: { means: 'robots.txt keeps newsnap from it', failure: false, exit: ExitCode.OK, fetchStatus: 403, metric: 'disallowed', word: 'disallowed by robots.txt' },
+  disallowed: { means: 'robots.txt keeps newsnap from it (never requested): it waits as it was, taken by the first run robots.txt allows it', failure: false, exit: ExitCode.OK, fetchStatus: 403, metric: 'disallowed', word: 'disallowed by robots.txt' },
   blocked: { means: "not the site's page: a challenge or block page, HTTP 403 or 451", failure: true, exit: ExitCode.BLOCKED, fetchStatus: 502, metric: 'blocked', word: "blocked (not the site's page)" },
   failed: { means: 'its own failure (HTTP error, oversized, undecodable, a timeout while the rest of the site answered): counts against its runs', failure: true, exit: ExitCode.FAILED, fetchStatus: 502, metric: 'failed', word: 'failed' },
   unreachable: { means: 'the site could not be reached (DNS, connection, TLS, proxy, timeouts on every request): the run failed, not the article', failure: true, exit: ExitCode.FAILED, fetchStatus: 504, metric: 'unreachable', word: 'not reached (site unreachable)' },
@@ -124,7 +124,8 @@ const NOT_CAPTURED: { readonly [K in OutcomeKind]: Transition | null } = {
   gone: IMPOSSIBLE,
   missing: IMPOSSIBLE,
   'not-article': t('skipped', 'keep', 'none'),
-  disallowed: t('skipped', 'keep', 'none'),
+  // robots.txt says nothing of the article: it waits as it was, for the first run robots.txt allows it.
+  disallowed: t('keep', 'keep', 'keep'),
   // Not the site's page: says nothing of the article, which waits for a later run as it was.
   blocked: t('keep', 'keep', 'keep'),
   failed: t('failed', 'add', 'runs-left-or-slow'),
