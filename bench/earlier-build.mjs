@@ -14,13 +14,22 @@ export function earlierBuild(root, ref) {
   if (changed) throw new Error(`--before-ref ${ref}: its package-lock.json differs from this checkout's; build it in a checkout of its own and pass --before <dir>`);
   const dir = join(mkdtempSync(join(os.tmpdir(), 'newsnap-before-')), 'project');
   git('worktree', 'add', '--detach', dir, commit);
+  let removed = false;
   const remove = () => {
+    if (removed) return;
+    removed = true;
     try {
       git('worktree', 'remove', '--force', dir);
+    } catch {
+      // Already gone: prune forgets it below.
     } finally {
       rmSync(join(dir, '..'), { recursive: true, force: true });
+      git('worktree', 'prune');
     }
   };
+  // However the benchmark ends (a throw, Ctrl-C), the worktree does not stay registered.
+  process.once('exit', remove);
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
   try {
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });

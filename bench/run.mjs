@@ -70,8 +70,8 @@ log(`# newsnap benchmark${smoke ? ' (smoke)' : ''}\nmachine: ${machine}\nmirror:
 
 const beforeRef = flag('before-ref', null);
 const beforeDir = flag('before', null);
+if (beforeDir && !existsSync(join(beforeDir, 'dist/cli/main.js'))) throw new Error(`--before ${beforeDir}: no dist/cli/main.js there (run npm run build in it)`);
 const before = beforeRef ? earlierBuild(root, beforeRef) : beforeDir ? { commit: beforeDir, subject: '', cli: join(beforeDir, 'dist/cli/main.js'), remove: () => {} } : null;
-if (before && !existsSync(before.cli)) throw new Error(`--before ${beforeDir}: no ${before.cli} (run npm run build there)`);
 if (before) log(`earlier build: ${before.commit} ${before.subject}`);
 const ALL_TOOLS = ['newsnap', 'newsnap-noindex', 'crawlee', 'crawlee-http', 'scrapy', ...(before ? ['newsnap-before'] : [])];
 const unknownTool = onlyTools?.find((t) => !ALL_TOOLS.includes(t));

@@ -20,7 +20,7 @@ pending  printed      keep     keep   keep               -
 pending  gone         impossible
 pending  missing      impossible
 pending  not-article  skipped  keep   none               -
-pending  disallowed   keep     keep   keep               -
+pending  disallowed   keep     keep   runs-left-or-slow  -
 pending  blocked      keep     keep   keep               -
 pending  failed       failed   add    runs-left-or-slow  -
 pending  unreachable  keep     keep   keep               -
@@ -50,7 +50,7 @@ failed   printed      keep     keep   keep               -
 failed   gone         impossible
 failed   missing      impossible
 failed   not-article  skipped  keep   none               -
-failed   disallowed   keep     keep   keep               -
+failed   disallowed   keep     keep   runs-left-or-slow  -
 failed   blocked      keep     keep   keep               -
 failed   failed       failed   add    runs-left-or-slow  -
 failed   unreachable  keep     keep   keep               -

@@ -32,6 +32,8 @@ describe('a month sitemap that suddenly lists few of its articles', () => {
     expect(held.pages, held.result.stdout + held.result.stderr.slice(-3000)).toBe(0);
     // A failed source makes the run partial (exit 1): the month backs off and is read again.
     expect(held.result.code).toBe(1);
+    // Its list came whole: no day listing is read in its place.
+    expect(mirror.log.some((r) => /^\/\d{8}\/$/.test(r.path))).toBe(false);
     expect(held.result.stderr + held.result.stdout).toMatch(/lists 5 of the \d+ captured articles it listed before; held as a short read/);
 
     // The same short listing again: believed, and what it no longer lists is checked at once.

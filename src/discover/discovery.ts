@@ -10,7 +10,7 @@ import { daysInMonth } from '../site/calendar.js';
 import type { ArticleRef, SiteUrls } from '../site/site-urls.js';
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from './robots.js';
 import { StorageError } from '../disk/storage-error.js';
-import { heldAsShort } from './short-listing.js';
+import { checkListing, forgetHold, ShortListing } from './short-listing.js';
 import { XmlLocStream } from './xml-locs.js';
 
 /** Why robots.txt stops a run before anything else is asked. */
@@ -31,6 +31,8 @@ export interface SourceResult {
   /** A read that records only known articles (the sweep): the URLs it listed that state does not know. */
   unknown?: number;
   error?: string;
+  /** A failed read held as short (see checkListing): its list came whole, so no day listing is read instead. */
+  short?: boolean;
   /** How long the source asks not to be read again: its `Cache-Control: max-age`, or a failure's `Retry-After` (ms). */
   holdMs?: number;
 }
@@ -268,11 +270,11 @@ export class Discovery {
       const hold = maxAgeMs(res);
       if (res.status === 304) {
         this.o.state.sources.touch(key);
+        if (listing) forgetHold(this.o.state.sources, key);
         return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0, ...hold });
       }
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
-      const short = listing ? heldAsShort(this.o.state.sources, key, url.href, this.o.state.frontier.listingDrop(listing)) : null;
-      if (short) throw new FetchError('decode', url.href, short);
+      if (listing) checkListing(this.o.state.sources, key, url.href, this.o.state.frontier.listingDrop(listing));
       // Only a document read whole says what left it.
       const unlisted = listing ? this.o.state.frontier.markUnlisted(listing) : undefined;
       // A known-only read adds nothing: what addDiscovered counted are the URLs it left out.
@@ -284,7 +286,8 @@ export class Discovery {
       if (StorageError.isStorageFailure(err)) throw err;
       if (vetoedByRobots(err)) return this.record({ source: url.href, outcome: 'disallowed', urls: 0, added: 0 });
       const retryAfter = err instanceof FetchError ? err.retryAfterMs : undefined;
-      return this.record({ source: url.href, outcome: 'failed', urls, added: days?.knownOnly ? 0 : added, error: (err as Error).message, ...(retryAfter ? { holdMs: retryAfter } : {}) });
+      const held = err instanceof ShortListing ? { short: true } : {};
+      return this.record({ source: url.href, outcome: 'failed', urls, added: days?.knownOnly ? 0 : added, error: (err as Error).message, ...held, ...(retryAfter ? { holdMs: retryAfter } : {}) });
     }
   }
 

@@ -69,7 +69,8 @@ export class LaneQueue {
       this.credit = Math.min(1, this.credit + owed.share);
       return top;
     }
-    // A due check that waits only behind lanes below it goes first anyway: it spends no credit.
+    // A due check that waits only behind lanes below it goes first anyway, and pays for the turn
+    // from what it was owed (never below zero).
     if (top === owed.rank) {
       this.credit = Math.max(0, this.credit - 1);
       return top;

@@ -81,7 +81,7 @@ export async function readSources(engine: Engine, run: LaneRun, discovery: Disco
     for (const read of sitemapReads(config, window, state)) {
       if (run.signal.aborted) break;
       const result = read.kind === 'month' ? await discovery.monthSitemap(d.monthSitemap, read.month) : await discovery.rangeSitemap(d.monthSitemap, read.since, read.until);
-      if (result.outcome === 'failed' && config.crawl.archiveFallback && !run.signal.aborted) await readDayListings(discovery, d.dayArchive, read, window, run, log);
+      if (result.outcome === 'failed' && !result.short && config.crawl.archiveFallback && !run.signal.aborted) await readDayListings(discovery, d.dayArchive, read, window, run, log);
     }
   });
 }

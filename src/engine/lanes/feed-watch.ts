@@ -134,7 +134,9 @@ export class FeedWatch {
     const today = siteToday(nowMs());
     const fresh = engine.storage!.state.frontier
       .work({ limit: MAX_NEW, maxFailedRuns: config.crawl.maxFailedRuns, since: shiftDay(today, -1) })
-      .filter((r) => r.state === 'pending' && r.attempts === 0);
+      // One robots.txt that disallows (the chain's own judge) stays pending for a later crawl that
+      // robots.txt allows: asked at every poll, it would be logged and counted every minute.
+      .filter((r) => r.state === 'pending' && r.attempts === 0 && engine.parts.policies.robots.allows(r.url));
     await runBounded(fresh, { limit: Math.max(1, config.crawl.concurrency), signal: run.signal, onFailure: () => run.stop(new Error('the poll failed')) }, (rec) => {
       const ref = { id: rec.id, day: rec.day, url: rec.url };
       return engine.article(run, ref).then((o) => {

@@ -131,10 +131,12 @@ export class SweepLane {
   private planNext(): void {
     const now = nowMs();
     const month = this.oldestMonth();
-    // A month never read counts from the sweep's start, as in status(): a first start spreads them.
-    // Only after a step that read its month: one that could not (robots.txt, a failed read, the
-    // site unreachable) is never repeated at once, or it would spin.
-    const dueAt = month === null || !this.lastStepRead ? null : (this.readAt(month) ?? this.startedMs) + (this.everyMs as number);
+    // Only months that fell a cycle behind while this process ran are made up: a read before its
+    // start (or none) counts from the start, so a first serve, or one after days down, spreads its
+    // reads over the cycle instead of reading the whole history back to back. Only after a step
+    // that read its month: one that could not (robots.txt, a failed read, the site unreachable) is
+    // never repeated at once, or it would spin.
+    const dueAt = month === null || !this.lastStepRead ? null : Math.max(this.readAt(month) ?? this.startedMs, this.startedMs) + (this.everyMs as number);
     this.plannedAt = nextStepAt(this.plannedAt, this.stepMs(), now, dueAt);
     this.timer.after(this.plannedAt - now);
   }

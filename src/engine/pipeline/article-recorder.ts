@@ -128,7 +128,7 @@ export class ArticleRecorder {
     this.write(ref, rule, this.schedule(rule, known, now, changedAt ? { changedAt } : {}), {
       checkedAt: now,
       lastError: look.error ?? (kind === 'not-article' && rule.state !== 'skipped' ? `not an article (${look.reason ?? 'no article'})` : null),
-      ...(rule.state === 'skipped' ? { reason: look.reason ?? OUTCOME_REASON[kind] ?? kind } : {}),
+      ...(rule.state === 'skipped' ? { reason: look.reason ?? kind } : {}),
       ...(changedAt ? { changedAt } : {}),
       ...validatorFields(look.validators),
       // A look that found the page as it was ends a run of 404s.
@@ -173,9 +173,6 @@ export class ArticleRecorder {
 type Decision =
   | { kind: 'unchanged'; change: null; known: ArticleRecord | undefined }
   | { kind: NewVersion; change: VersionChange; known: ArticleRecord | undefined; rule: Transition };
-
-/** The reason a skipped article keeps when the look gave none of its own. */
-const OUTCOME_REASON: Partial<Record<OutcomeKind, string>> = { disallowed: 'disallowed by robots.txt' };
 
 function validatorFields(v: PageValidators | undefined): { etag?: string | null; lastModified?: string | null } {
   return v ? { etag: v.etag, lastModified: v.lastModified } : {};

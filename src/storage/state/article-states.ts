@@ -124,8 +124,9 @@ const NOT_CAPTURED: { readonly [K in OutcomeKind]: Transition | null } = {
   gone: IMPOSSIBLE,
   missing: IMPOSSIBLE,
   'not-article': t('skipped', 'keep', 'none'),
-  // robots.txt says nothing of the article: it waits as it was, for the first run robots.txt allows it.
-  disallowed: t('keep', 'keep', 'keep'),
+  // robots.txt says nothing of the article: it waits as it was, for the first run robots.txt
+  // allows it; one on the slow retry schedule moves to its next slot (or it would head every due list).
+  disallowed: t('keep', 'keep', 'runs-left-or-slow'),
   // Not the site's page: says nothing of the article, which waits for a later run as it was.
   blocked: t('keep', 'keep', 'keep'),
   failed: t('failed', 'add', 'runs-left-or-slow'),
@@ -138,7 +139,8 @@ const NOT_CAPTURED: { readonly [K in OutcomeKind]: Transition | null } = {
 export const STATE_MACHINE: { readonly [S in ArticleState]: { readonly [K in OutcomeKind]: Transition | null } } = {
   pending: NOT_CAPTURED,
   failed: NOT_CAPTURED,
-  skipped: NOT_CAPTURED,
+  // Not an article (no run counts against it, nothing is due): robots.txt leaves it as it is.
+  skipped: { ...NOT_CAPTURED, disallowed: t('keep', 'keep', 'keep') },
   done: {
     written: IMPOSSIBLE,
     updated: t('done', 'reset', 'schedule', 'updated'),

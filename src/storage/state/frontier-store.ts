@@ -86,7 +86,9 @@ export class SqliteFrontier implements FrontierStore {
              ELSE articles.next_check_at END,
            lastmod = COALESCE(excluded.lastmod, articles.lastmod),
            sitemap_month = excluded.sitemap_month,
-           sitemap_gen = excluded.sitemap_gen`,
+           -- Two reads of one month at once (the sweep's and the schedule's): the later read's
+           -- generation is never lowered by the earlier one finishing after it.
+           sitemap_gen = CASE WHEN articles.sitemap_month IS excluded.sitemap_month THEN MAX(excluded.sitemap_gen, COALESCE(articles.sitemap_gen, 0)) ELSE excluded.sitemap_gen END`,
       ),
       unlisted: db.prepare(
         `UPDATE articles SET next_check_at = CASE WHEN state = 'done' THEN MIN(COALESCE(next_check_at, @now), @now) ELSE next_check_at END,
@@ -97,7 +99,7 @@ export class SqliteFrontier implements FrontierStore {
         `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen < @gen AND day BETWEEN @since AND @until AND state = 'done'`,
       ),
       listedDone: db.prepare<Record<string, unknown>, { n: number }>(
-        `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen = @gen AND day BETWEEN @since AND @until AND state = 'done'`,
+        `SELECT COUNT(*) AS n FROM articles WHERE sitemap_month = @month AND sitemap_gen >= @gen AND day BETWEEN @since AND @until AND state = 'done'`,
       ),
       workPending: db.prepare<Record<string, unknown>, ArticleRow>(
         `SELECT * FROM articles WHERE state = 'pending' AND (day, id) < (@afterDay, @afterId) AND day >= @since

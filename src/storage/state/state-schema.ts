@@ -149,6 +149,14 @@ UPDATE articles SET state = 'pending', attempts = 0
   WHERE state = 'failed' AND (${NETWORK_ERRORS.map((p) => `last_error LIKE '${p}'`).join(' OR ')});
 `;
 
+/**
+ * Builds before robots.txt had one judge made an article it disallowed `skipped` for ever; now it
+ * waits as it was. Run at every writer's open (no new row matches, so it is idempotent and walks
+ * only the skipped rows of the state index): such articles are pending again, for the first run
+ * robots.txt allows them.
+ */
+export const RELEASE_DISALLOWED = `UPDATE articles SET state = 'pending', reason = NULL WHERE state = 'skipped' AND reason = 'disallowed by robots.txt'`;
+
 /** Meta key of the manifest bytes already applied to state. */
 export const MANIFEST_OFFSET = 'manifest.offset';
 /** Meta key of the `seq` of the last manifest line applied to state. */

@@ -7,7 +7,7 @@ import { SqliteOutbox, type OutboxStore } from './outbox-store.js';
 import { SqlitePayloads, type PayloadStore } from './payload-store.js';
 import { SqliteReports, type ReportStore } from './report-store.js';
 import { SqliteMeta, SqliteRuns, SqliteSources, type MetaStore, type RunStore, type SourceStore } from './run-store.js';
-import { ensureSchema, requireCurrentSchema, type Migration } from './state-schema.js';
+import { ensureSchema, RELEASE_DISALLOWED, requireCurrentSchema, type Migration } from './state-schema.js';
 
 export type * from './state-types.js';
 export type { ArticleStore, FrontierStore, MetaStore, OutboxStore, PayloadStore, ReportStore, RunStore, SourceStore };
@@ -71,6 +71,7 @@ export class SqliteState implements State {
     const where = join(storageDir, 'state.sqlite');
     if (options.readonly) requireCurrentSchema(this.db, where);
     this.migration = options.readonly ? null : ensureSchema(this.db, where);
+    if (!options.readonly) this.db.prepare(RELEASE_DISALLOWED).run();
     this.meta = new SqliteMeta(this.db);
     this.frontier = new SqliteFrontier(this.db, this.meta);
     this.articles = new SqliteArticles(this.db);
