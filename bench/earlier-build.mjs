@@ -15,9 +15,12 @@ export function earlierBuild(root, ref) {
   const dir = join(mkdtempSync(join(os.tmpdir(), 'newsnap-before-')), 'project');
   git('worktree', 'add', '--detach', dir, commit);
   let removed = false;
+  const onSignal = (signal) => process.exit(signal === 'SIGINT' ? 130 : 143);
   const remove = () => {
     if (removed) return;
     removed = true;
+    process.off('exit', remove);
+    for (const signal of ['SIGINT', 'SIGTERM']) process.off(signal, onSignal);
     try {
       git('worktree', 'remove', '--force', dir);
     } catch {
@@ -29,7 +32,7 @@ export function earlierBuild(root, ref) {
   };
   // However the benchmark ends (a throw, Ctrl-C), the worktree does not stay registered.
   process.once('exit', remove);
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, onSignal);
   try {
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });

@@ -7,7 +7,7 @@
 // only the crawl rounds of those tools and writes nothing (bench/search.mjs runs it so), unless
 // --write with an earlier build. `newsnap-before` is an earlier build of newsnap (--before-ref: a
 // commit, built in a temporary worktree; --before: a checkout already built), crawling the same
-// URLs in the same rounds: each build's ratio to Crawlee's CheerioCrawler, round by round, shows
+// URLs in the same rounds (`newsnap-before-noindex` with its search index off): each build's ratio to Crawlee's CheerioCrawler, round by round, shows
 // whether a change made the crawl slower (--write puts that in its own section of RESULTS.md).
 import { mirrorOrigin } from './mirror-process.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -72,18 +72,24 @@ const beforeRef = flag('before-ref', null);
 const beforeDir = flag('before', null);
 if (beforeDir && !existsSync(join(beforeDir, 'dist/cli/main.js'))) throw new Error(`--before ${beforeDir}: no dist/cli/main.js there (run npm run build in it)`);
 const before = beforeRef ? earlierBuild(root, beforeRef) : beforeDir ? { commit: beforeDir, subject: '', cli: join(beforeDir, 'dist/cli/main.js'), remove: () => {} } : null;
+if (before && !existsSync(before.cli)) {
+  before.remove();
+  throw new Error(`the earlier build has no ${before.cli}: its output is laid out otherwise; build it in a checkout of its own and pass --before <dir>`);
+}
 if (before) log(`earlier build: ${before.commit} ${before.subject}`);
-const ALL_TOOLS = ['newsnap', 'newsnap-noindex', 'crawlee', 'crawlee-http', 'scrapy', ...(before ? ['newsnap-before'] : [])];
+const ALL_TOOLS = ['newsnap', 'newsnap-noindex', 'crawlee', 'crawlee-http', 'scrapy', ...(before ? ['newsnap-before', 'newsnap-before-noindex'] : [])];
 const unknownTool = onlyTools?.find((t) => !ALL_TOOLS.includes(t));
 if (unknownTool) throw new Error(`--tools: no tool ${unknownTool} (${ALL_TOOLS.join(', ')}${before ? '' : '; newsnap-before needs --before-ref or --before'})`);
 const TOOLS = onlyTools ?? ALL_TOOLS;
-const CLIS = { newsnap: cli, 'newsnap-noindex': cli, 'newsnap-before': before?.cli };
+const CLIS = { newsnap: cli, 'newsnap-noindex': cli, 'newsnap-before': before?.cli, 'newsnap-before-noindex': before?.cli };
 const results = Object.fromEntries(TOOLS.map((t) => [t, []]));
 /** Why a tool's row does not count: its output did not match the URL list (pages, articles, snapshots). */
 const failed = {};
 /** The last newsnap round's storage: its WARC archive is what reextract reads back. */
 let archived = null;
 let archivedArticles = 0;
+/** How many URLs every tool crawled. */
+let urlCount = 0;
 let scrapyMissing = null;
 const { child: mirror, origin } = await startMirror(['--articles', String(articles), '--days', '30']);
 try {
@@ -93,6 +99,7 @@ try {
   const urls = listing.split('\n').filter((l) => l.startsWith('https://'));
   const urlsFile = join(work, 'urls.txt');
   writeFileSync(urlsFile, `${urls.join('\n')}\n`);
+  urlCount = urls.length;
   log(`urls: ${urls.length}`);
   // Debian's python3-scrapy lives under the system Python, whatever python3 is first on PATH.
   const hasScrapy = spawnSync(PYTHON, ['-c', 'import scrapy'], { stdio: 'ignore' }).status === 0;
@@ -107,7 +114,7 @@ try {
       let storage = null;
       if (CLIS[tool]) {
         storage = join(work, `${tool}-${round}`);
-        const index = tool === 'newsnap-noindex' ? 'false' : 'true';
+        const index = tool.endsWith('-noindex') ? 'false' : 'true';
         r = timed(process.execPath, [CLIS[tool], 'crawl', '--since', since, '--origin', origin, '--storage', storage, '--rate', '0', '--concurrency', String(concurrency), '--render', 'never', '--log-level', 'error'], {
           // Each build reads its own config/newsnap.json (an earlier one may not know a later key).
           cwd: join(dirname(CLIS[tool]), '..', '..'),
@@ -173,34 +180,48 @@ if (onlyTools) {
 
 /**
  * This build against the earlier one, each as a ratio to Crawlee's CheerioCrawler in the same
- * round (the three ran one after another, under the same load): the medians of those ratios.
+ * round (they ran one after another, under the same load): the medians of those ratios. With the
+ * search index on (as shipped), and off in both (the crawl alone: what a change to the crawl
+ * cost, apart from the index, whose own cost is the index row of the main table).
  */
 function beforeComparison() {
-  const now = results.newsnap;
-  const then = results['newsnap-before'];
   const peer = results.crawlee;
-  if (!now?.length || !then?.length || !peer?.length || failed.newsnap || failed['newsnap-before'] || failed.crawlee) return null;
+  if (!peer?.length || failed.crawlee) return null;
   const per = (rows) => rows.map((r, i) => r.pagesPerSecond / peer[i].pagesPerSecond);
-  const nowRatio = median(per(now));
-  const thenRatio = median(per(then));
-  const rows = now.map((r, i) => `| ${i + 1} | ${r.pagesPerSecond.toFixed(1)} | ${then[i].pagesPerSecond.toFixed(1)} | ${peer[i].pagesPerSecond.toFixed(1)} | ×${(r.pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} | ×${(then[i].pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} |`);
-  const met = nowRatio >= thenRatio;
-  const line = `against the earlier build ${before.commit.slice(0, 12)}: newsnap/Crawlee ×${nowRatio.toFixed(2)} now, ×${thenRatio.toFixed(2)} before (medians of ${now.length} rounds); ${met ? 'no lower: met' : 'LOWER: NOT met'}`;
-  const section = `\`node bench/run.mjs --tools ${TOOLS.join(',')} --before-ref ${beforeRef ?? before.commit} --rounds ${rounds} --articles ${articles} --write\`, on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${machine}.
-
-The earlier build is \`${before.commit.slice(0, 12)}\`${before.subject ? ` (${before.subject.slice(0, 90)}…)` : ''}. Each round crawls the
-same ${archivedArticles} URLs with this build, the earlier one and Crawlee's CheerioCrawler, one after another (the
-order reversed every other round), politeness off, concurrency ${concurrency}; every output checked as in the main
-table. The figure is each build's pages/s over Crawlee's in the same round, so that the machine's
-load, which moves between rounds, cancels out.
+  const pairs = [
+    ['newsnap', 'newsnap-before', 'search index on in both'],
+    ['newsnap-noindex', 'newsnap-before-noindex', 'search index off in both'],
+  ].filter(([a, b]) => results[a]?.length && results[b]?.length && !failed[a] && !failed[b]);
+  if (pairs.length === 0) return null;
+  const lines = [];
+  const tables = [];
+  for (const [a, b, what] of pairs) {
+    const now = results[a];
+    const then = results[b];
+    const nowRatio = median(per(now));
+    const thenRatio = median(per(then));
+    const met = nowRatio >= thenRatio;
+    const rows = now.map((r, i) => `| ${i + 1} | ${r.pagesPerSecond.toFixed(1)} | ${then[i].pagesPerSecond.toFixed(1)} | ${peer[i].pagesPerSecond.toFixed(1)} | ×${(r.pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} | ×${(then[i].pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} |`);
+    lines.push(`against the earlier build ${before.commit.slice(0, 12)}, ${what}: newsnap/Crawlee ×${nowRatio.toFixed(2)} now, ×${thenRatio.toFixed(2)} before (medians of ${now.length} rounds); ${met ? 'no lower: met' : 'LOWER: NOT met'}`);
+    tables.push(`### ${what[0].toUpperCase()}${what.slice(1)}
 
 | round | newsnap pages/s | earlier build | Crawlee | newsnap/Crawlee | earlier/Crawlee |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
-**newsnap/Crawlee ×${nowRatio.toFixed(2)} now against ×${thenRatio.toFixed(2)} with the earlier build** (medians): ${met ? 'no lower, goal met' : '**lower: goal not met**'}.`;
-  return { line, section };
+**newsnap/Crawlee ×${nowRatio.toFixed(2)} now against ×${thenRatio.toFixed(2)} with the earlier build** (medians): ${met ? 'no lower, goal met' : '**lower: goal not met**'}.`);
+  }
+  const section = `\`node bench/run.mjs --tools ${TOOLS.join(',')} --before-ref ${beforeRef ?? before.commit} --rounds ${rounds} --articles ${articles} --write\`, on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machine}.
+
+The earlier build is \`${before.commit.slice(0, 12)}\`${before.subject ? ` (${before.subject.slice(0, 90)}…)` : ''}. Each round crawls the
+same ${urlCount} URLs with this build, the earlier one and Crawlee's CheerioCrawler, one after another (the
+order reversed every other round), politeness off, concurrency ${concurrency}; every output checked as in the main
+table. The figure is each build's pages/s over Crawlee's in the same round, so that the machine's
+load, which moves between rounds, cancels out.
+
+${tables.join('\n\n')}`;
+  return { line: lines.join('\n'), section };
 }
 
 /** newsnap's output: pages and articles from its summary line, and the digest of its snapshots in URL order. */
@@ -300,6 +321,8 @@ const ratio = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : 'n/a');
 const NAMES = {
   newsnap: 'newsnap crawl --rate 0 (archive on)',
   'newsnap-noindex': 'newsnap crawl --rate 0, search index off (search.index = false)',
+  'newsnap-before': 'the earlier build (--before-ref), archive on',
+  'newsnap-before-noindex': 'the earlier build (--before-ref), search index off',
   crawlee: 'Crawlee CheerioCrawler (@crawlee/cheerio 3.18), extraction on its own `$`',
   'crawlee-http': 'Crawlee HttpCrawler (@crawlee/http 3.18), newsnap parses the body once',
   scrapy: 'Scrapy (Debian python3-scrapy), the same fields with parsel',

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MirrorServer } from '../src/mirror/index.js';
+import { RELEASED_DISALLOWED } from '../src/storage/state/state-schema.js';
 import { collect, logRecords, runCli, startCli } from './helpers/cli.js';
 import { articleRequests, compareWithMirror, maxInWindow } from './helpers/mirror.js';
 import { killAfterLines, lastRunEnded } from './helpers/kill.js';
@@ -139,6 +140,7 @@ describe('newsnap crawl', () => {
     const db = new Database(join(storage, 'state.sqlite'));
     expect(db.prepare(`SELECT state FROM articles WHERE id = ?`).get(barred.id)).toEqual({ state: 'pending' });
     db.prepare(`UPDATE articles SET state = 'skipped', reason = 'disallowed by robots.txt' WHERE id = ?`).run(barred.id);
+    db.prepare(`DELETE FROM meta WHERE key = ?`).run(RELEASED_DISALLOWED);
     db.close();
     // Allowed again: the next crawl takes it.
     mirror.robots = 'User-agent: *\nDisallow:\n';

@@ -18,8 +18,9 @@ const markerKey = (key: string) => `short:${key}`;
  * A sitemap read whole that no longer lists most of its days' captured articles is more likely
  * cut short by the site (a document half built, a cache that kept half) than a mass removal, and
  * taking it at its word makes every one of them due at once: hundreds of requests for nothing.
- * Such a read is held: nothing is marked, its validators are not kept (so the next read is whole,
- * not a 304), and it counts as a failed read (read again soon). The next read of the same source
+ * Such a read is held: nothing is marked, its validators are not kept (those of the last whole
+ * read stay, so a 304 means the document is whole again), and it counts as a failed read (read
+ * again soon). The next read of the same source
  * decides: short again, it is believed; whole (or unchanged), the hold is forgotten. Throws the
  * ShortListing to hold a read; returns when the read may be taken as it is.
  */

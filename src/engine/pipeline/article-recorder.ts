@@ -157,7 +157,8 @@ export class ArticleRecorder {
       case 'retry':
         return { ...runs, nextCheckAt: new Date(nowMs + this.policy.retryMs).toISOString() };
       case 'runs-left-or-slow': {
-        if ((attempts ?? 0) < this.policy.maxFailedRuns) return { ...runs, nextCheckAt: null, givenUpAt: null };
+        // Runs kept (robots.txt's veto): a given-up article is judged by the runs it has.
+        if ((attempts ?? known?.attempts ?? 0) < this.policy.maxFailedRuns) return { ...runs, nextCheckAt: null, givenUpAt: null };
         const givenUpAt = known?.givenUpAt ?? now;
         return { ...runs, givenUpAt, nextCheckAt: nextCheck(this.policy.givenUp, Date.parse(givenUpAt), nowMs) };
       }

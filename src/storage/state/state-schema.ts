@@ -151,11 +151,13 @@ UPDATE articles SET state = 'pending', attempts = 0
 
 /**
  * Builds before robots.txt had one judge made an article it disallowed `skipped` for ever; now it
- * waits as it was. Run at every writer's open (no new row matches, so it is idempotent and walks
- * only the skipped rows of the state index): such articles are pending again, for the first run
- * robots.txt allows them.
+ * waits as it was. Once per store, at a writer's open (RELEASED_DISALLOWED in meta): such articles
+ * are pending again, their runs forgotten, for the first run robots.txt allows them.
  */
-export const RELEASE_DISALLOWED = `UPDATE articles SET state = 'pending', reason = NULL WHERE state = 'skipped' AND reason = 'disallowed by robots.txt'`;
+export const RELEASE_DISALLOWED = `UPDATE articles SET state = 'pending', reason = NULL, attempts = 0, given_up_at = NULL, next_check_at = NULL
+  WHERE state = 'skipped' AND reason = 'disallowed by robots.txt'`;
+/** Meta key: RELEASE_DISALLOWED has run on this store. */
+export const RELEASED_DISALLOWED = 'fix.disallowedReleased';
 
 /** Meta key of the manifest bytes already applied to state. */
 export const MANIFEST_OFFSET = 'manifest.offset';

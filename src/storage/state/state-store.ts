@@ -7,7 +7,7 @@ import { SqliteOutbox, type OutboxStore } from './outbox-store.js';
 import { SqlitePayloads, type PayloadStore } from './payload-store.js';
 import { SqliteReports, type ReportStore } from './report-store.js';
 import { SqliteMeta, SqliteRuns, SqliteSources, type MetaStore, type RunStore, type SourceStore } from './run-store.js';
-import { ensureSchema, RELEASE_DISALLOWED, requireCurrentSchema, type Migration } from './state-schema.js';
+import { ensureSchema, RELEASE_DISALLOWED, RELEASED_DISALLOWED, requireCurrentSchema, type Migration } from './state-schema.js';
 
 export type * from './state-types.js';
 export type { ArticleStore, FrontierStore, MetaStore, OutboxStore, PayloadStore, ReportStore, RunStore, SourceStore };
@@ -71,8 +71,13 @@ export class SqliteState implements State {
     const where = join(storageDir, 'state.sqlite');
     if (options.readonly) requireCurrentSchema(this.db, where);
     this.migration = options.readonly ? null : ensureSchema(this.db, where);
-    if (!options.readonly) this.db.prepare(RELEASE_DISALLOWED).run();
     this.meta = new SqliteMeta(this.db);
+    if (!options.readonly && this.meta.get(RELEASED_DISALLOWED) === undefined) {
+      this.db.transaction(() => {
+        this.db.prepare(RELEASE_DISALLOWED).run();
+        this.meta.set(RELEASED_DISALLOWED, '1');
+      })();
+    }
     this.frontier = new SqliteFrontier(this.db, this.meta);
     this.articles = new SqliteArticles(this.db);
     this.runs = new SqliteRuns(this.db);
