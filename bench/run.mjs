@@ -201,15 +201,18 @@ function beforeComparison() {
     const nowRatio = median(per(now));
     const thenRatio = median(per(then));
     const met = nowRatio >= thenRatio;
+    // The same rounds paired: this build over the earlier one, round by round (its median is less
+    // moved by one round's load than the two medians apart).
+    const paired = median(now.map((r, i) => r.pagesPerSecond / then[i].pagesPerSecond));
     const rows = now.map((r, i) => `| ${i + 1} | ${r.pagesPerSecond.toFixed(1)} | ${then[i].pagesPerSecond.toFixed(1)} | ${peer[i].pagesPerSecond.toFixed(1)} | ×${(r.pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} | ×${(then[i].pagesPerSecond / peer[i].pagesPerSecond).toFixed(2)} |`);
-    lines.push(`against the earlier build ${before.commit.slice(0, 12)}, ${what}: newsnap/Crawlee ×${nowRatio.toFixed(2)} now, ×${thenRatio.toFixed(2)} before (medians of ${now.length} rounds); ${met ? 'no lower: met' : 'LOWER: NOT met'}`);
+    lines.push(`against the earlier build ${before.commit.slice(0, 12)}, ${what}: newsnap/Crawlee ×${nowRatio.toFixed(2)} now, ×${thenRatio.toFixed(2)} before (medians of ${now.length} rounds; paired, this build ×${paired.toFixed(3)} the earlier's pages/s); ${met ? 'no lower: met' : 'LOWER: NOT met'}`);
     tables.push(`### ${what[0].toUpperCase()}${what.slice(1)}
 
 | round | newsnap pages/s | earlier build | Crawlee | newsnap/Crawlee | earlier/Crawlee |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
-**newsnap/Crawlee ×${nowRatio.toFixed(2)} now against ×${thenRatio.toFixed(2)} with the earlier build** (medians): ${met ? 'no lower, goal met' : '**lower: goal not met**'}.`);
+**newsnap/Crawlee ×${nowRatio.toFixed(2)} now against ×${thenRatio.toFixed(2)} with the earlier build** (medians): ${met ? 'no lower, goal met' : '**lower: goal not met**'}. Paired round by round, this build ran at ×${paired.toFixed(3)} the earlier one's pages/s (median).`);
   }
   const section = `\`node bench/run.mjs --tools ${TOOLS.join(',')} --before-ref ${beforeRef ?? before.commit} --rounds ${rounds} --articles ${articles} --write\`, on ${new Date().toISOString().slice(0, 10)}.
 Machine: ${machine}.
