@@ -8,6 +8,7 @@
 // build their stores so). --model-words writes the model's own 50-word vocabulary instead of the
 // realistic one (bench/vocabulary.mjs: thousands of words from the reference texts, Zipf-drawn).
 // Usage: node bench/big-store.mjs [--articles 100000] [--history 0] [--keep DIR] [--build-only] [--model-words]   (npm run build first)
+import { flags } from './flags.mjs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,10 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const flag = flags(args).text;
 const count = Number(flag('articles', 100000));
 const historyCount = Number(flag('history', 0));
 const onlyBuild = args.includes('--build-only');

@@ -8,6 +8,7 @@
 //   node bench/chaos.mjs --minutes 30 --seed 7 [--min-faults N] [--quiet-minutes 5] [--json FILE]   (npm run build first)
 // --min-faults goes on past the minutes until that many faults were injected (a slow machine's short run);
 // --write puts the figures in bench/RESULTS.md (or later: node bench/chaos/report.mjs FILE.json --write).
+import { flags } from './flags.mjs';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
@@ -19,10 +20,7 @@ import { receiver, service, sha256, smallVolume, world } from './chaos/world.mjs
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const flag = flags(args).text;
 const minutes = Number(flag('minutes', '30'));
 const seed = Number(flag('seed', '7'));
 const quietMinutes = Number(flag('quiet-minutes', '5'));

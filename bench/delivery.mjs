@@ -2,6 +2,7 @@
 // 127.0.0.1; (2) how soon a held GET /events?wait= answers after a line is written; (3) a crawl
 // with three dead webhook endpoints against one with none, alternating rounds, whole processes.
 // Usage: node bench/delivery.mjs [--events 100] [--rounds 3] [--articles 1000]   (npm run build first)
+import { flags } from './flags.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -16,10 +17,7 @@ const require = createRequire(join(root, 'package.json'));
 const { Webhook } = require('standardwebhooks');
 const cli = join(root, 'dist/cli/main.js');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = flags(args).number;
 const events = flag('events', 100);
 const rounds = flag('rounds', 3);
 const articles = flag('articles', 1000);

@@ -4,6 +4,7 @@
 // crawl of the mirror archived (3000 pages by default), WACZ and Parquet with their WARC reading.
 // Usage: node bench/export-formats.mjs [--articles 100000] [--archived 3000] [--write]   (npm run build first)
 // --write puts the figures into bench/RESULTS.md, as its own section (bench/run.mjs keeps it).
+import { flags } from './flags.mjs';
 import { mirrorOrigin } from './mirror-process.mjs';
 import { writeSection } from './results.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -16,10 +17,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist/cli/main.js');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = flags(args).number;
 const articles = flag('articles', 100000);
 const archived = flag('archived', 3000);
 const work = mkdtempSync(join(os.tmpdir(), 'newsnap-formats-'));

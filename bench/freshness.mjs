@@ -23,6 +23,7 @@
 // too short to show: with --revisit-day-before/--revisit-day-after (the --json of
 // bench/revisit-day.mjs run with each build) a steady day's revisits, per hour, are added to
 // both sides of the comparison.
+import { flags } from './flags.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -35,10 +36,7 @@ const { seededRandom } = await import(join(root, 'dist/mirror/site-model.js'));
 const { shiftDay, siteToday } = await import(join(root, 'dist/site/calendar.js'));
 
 const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const arg = flags(args).text;
 const minutes = Number(arg('minutes', '60'));
 const publications = Number(arg('publications', '40'));
 const perDay = Number(arg('per-day', '150'));

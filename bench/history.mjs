@@ -12,6 +12,7 @@
 // tiers, the schedule and the feed watch at their defaults) the requests an hour by lane at the
 // site's real size, where the goal is the sweep at ≤ 2 % of them. --write puts the section in
 // bench/RESULTS.md.
+import { flags } from './flags.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,10 +30,7 @@ const { sweepRequestsPerHour } = await import(join(root, 'dist/engine/lanes/swee
 const { Cron } = await import('croner');
 
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = flags(args).number;
 const months = flag('months', 150);
 const perMonth = flag('per-month', 200);
 const changes = flag('changes', 24);

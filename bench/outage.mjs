@@ -3,6 +3,7 @@
 // exit code, the requests it sent (from its summary) and its wall time; then what the last run
 // captured and how many articles state still holds as failed.
 // Usage: node bench/outage.mjs [--cli OLD/dist/cli/main.js] [--runs 6]   (npm run build first)
+import { flags } from './flags.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,10 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const flag = flags(args).text;
 const cli = flag('cli', join(root, 'dist/cli/main.js'));
 const mirrorCli = join(root, 'dist/cli/main.js');
 const runs = Number(flag('runs', 6));

@@ -16,6 +16,7 @@
 // reuses it on the next run; every run works on copies of it. --smoke: 3000 articles, 450 archived,
 // 2 clients, 20 s per run, no warm-up (checks that the bench works; its figures mean little).
 // --write puts the figures into bench/RESULTS.md, as its own section (bench/run.mjs keeps it).
+import { flags } from './flags.mjs';
 import { mirrorOrigin } from './mirror-process.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -148,10 +149,7 @@ async function main() {
   const { siteToday, shiftDay } = await import(join(here, '..', 'dist/site/calendar.js'));
   const args = process.argv.slice(2);
   const smoke = args.includes('--smoke');
-  const flag = (name, full, small) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : smoke ? small : full;
-  };
+  const flag = (name, full, small) => flags(args).text(name, smoke ? small : full);
   const o = {
     articles: Number(flag('articles', 100_000, 3000)),
     history: Number(flag('history', 20_000, 600)),

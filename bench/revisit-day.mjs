@@ -10,6 +10,7 @@
 // schedule up, the second is measured. Every request the mirror sees and every byte added to the
 // WARC archive is counted, and so is every byte the mirror served. --json writes the measured
 // day's numbers for bench/freshness.mjs, whose comparison of requests per hour includes revisits.
+import { flags } from './flags.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,10 +22,7 @@ const { MirrorServer } = await import(join(root, 'dist/mirror/index.js'));
 const { revisitPolicy, checksPerArticle } = await import(join(root, 'dist/engine/revisit-policy.js'));
 const { DEFAULTS } = await import(join(root, 'dist/config/config.js'));
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = flags(args).number;
 const perDay = flag('per-day', 150);
 const every = flag('every-minutes', 15);
 const daysBack = flag('days-back', 32);

@@ -9,6 +9,7 @@
 // commit, built in a temporary worktree; --before: a checkout already built), crawling the same
 // URLs in the same rounds (`newsnap-before-noindex` with its search index off): each build's ratio to Crawlee's CheerioCrawler, round by round, shows
 // whether a change made the crawl slower (--write puts that in its own section of RESULTS.md).
+import { flags } from './flags.mjs';
 import { mirrorOrigin } from './mirror-process.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,10 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const cli = join(root, 'dist/cli/main.js');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const flag = flags(args).text;
 const smoke = args.includes('--smoke');
 const articles = Number(flag('articles', smoke ? 40 : 3000));
 const rounds = Number(flag('rounds', smoke ? 1 : 3));

@@ -15,6 +15,7 @@
 // 4. Counts over time of a common word over the store's last 12 months, by week and by month.
 // 5. The index's size against the bytes of the snapshot and history files.
 // 6. The crawl with the index and without, from one run of bench/run.mjs --tools newsnap,newsnap-noindex.
+import { flags } from './flags.mjs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeSection } from './results.mjs';
@@ -25,10 +26,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const flag = flags(args).text;
 const articles = Number(flag('articles', 100_000));
 const history = Number(flag('history', 20_000));
 const runs = Number(flag('runs', 50));

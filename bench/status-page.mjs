@@ -9,6 +9,7 @@
 // had: median and worst of `requests` requests after one warm-up each.
 // --screenshot FILE also saves the overview as Chromium shows it (docs/status-overview.png is
 // made with `--articles 20000 --screenshot docs/status-overview.png`).
+import { flags } from './flags.mjs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,10 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = flags(args).number;
 const articles = flag('articles', 100_000);
 const requests = flag('requests', 30);
 const screenshotAt = args.indexOf('--screenshot');
