@@ -33,14 +33,19 @@ describe('the request scheduler', () => {
 /** What the requests are for: nothing checks it here (no robots entry in the scheduler's own chain). */
 const TARGET = { url: 'http://127.0.0.1/x', kind: 'page' as const };
 
+/** A one-slot scheduler owing due checks 0.25, its slot held by a first request until open(): what comes next queues behind it. */
+function heldScheduler() {
+  const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
+  return { scheduler, first, open };
+}
+
 describe('the lanes in their order', () => {
   it('serves manual > watch > schedule > revisit > sweep > backfill, due checks owed crawl.revisitShare of the requests', async () => {
-    const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
+    const { scheduler, first, open } = heldScheduler();
     const order: string[] = [];
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    // The first request holds the only slot while the others queue behind it.
-    const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
     const add = (lane: keyof typeof LANE_RANK, n: number) => Array.from({ length: n }, (_, i) => scheduler.run(`${lane}${i}`, async () => void order.push(lane), undefined, LANE_RANK[lane], TARGET));
     const jobs = [...add('backfill', 2), ...add('sweep', 1), ...add('revisit', 4), ...add('schedule', 12), ...add('watch', 1), ...add('manual', 1)];
     open();
@@ -55,11 +60,8 @@ describe('the lanes in their order', () => {
   });
 
   it('due checks sent one at a time (the next queued only when the last ends) still get their share', async () => {
-    const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
+    const { scheduler, first, open } = heldScheduler();
     const order: string[] = [];
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
     const schedule = Array.from({ length: 40 }, (_, i) => scheduler.run(`schedule${i}`, async () => void order.push('schedule'), undefined, LANE_RANK.schedule, TARGET));
     // The revisit lane as a crawl with one slot runs it: each check queued when the last is done.
     const revisits = (async () => {
@@ -72,10 +74,7 @@ describe('the lanes in their order', () => {
   });
 
   it('a queued request whose signal aborts leaves the queue', async () => {
-    const scheduler = new RequestScheduler({ rate: 0, concurrency: 1, retries: 1, backoffBaseMs: 1, backoffMaxMs: 1, maxRetryAfterMs: 1000, revisitShare: 0.25 });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const first = scheduler.run('hold', async () => gate, undefined, undefined, TARGET);
+    const { scheduler, first, open } = heldScheduler();
     const controller = new AbortController();
     const dropped = scheduler.run('dropped', async () => 'ran', controller.signal, LANE_RANK.backfill, TARGET);
     const kept = scheduler.run('kept', async () => 'kept', undefined, LANE_RANK.revisit, TARGET);
