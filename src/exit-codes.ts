@@ -26,6 +26,9 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The signals that stop a command (it then exits ExitCode.INTERRUPTED). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export const EXIT_CODES_HELP = `
 Exit codes:
   0    all done

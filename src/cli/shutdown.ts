@@ -1,6 +1,7 @@
+import { STOP_SIGNALS } from '../exit-codes.js';
 import type { Logger } from '../log/logger.js';
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNALS = STOP_SIGNALS;
 
 /** How long a graceful stop may take before the exit is forced: under the 10 s that orchestrators and users are promised. */
 export const SHUTDOWN_DEADLINE_MS = 8000;

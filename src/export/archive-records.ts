@@ -1,9 +1,10 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { sizeOf } from '../storage/storage-repair.js';
 import { OPEN_SUFFIX, WARC_DIR } from '../warc/warc-files.js';
 import { openWarcFile } from '../warc/warc-reader.js';
-import { warcMembers, type MemberOrDamage } from '../warc/warc-members.js';
+import { warcMembers } from '../warc/warc-members.js';
 import { httpParts, parseWarcRecord } from '../warc/warc-record.js';
 
 /** One record of the archive that belongs to an exported article, with what the indexes say of it. */
@@ -92,7 +93,8 @@ export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<Archive
   let members = 0;
   let bytes = 0;
   for (const [i, { file, size, open }] of files.entries()) {
-    for (const m of openedMembers(scan.root, file, size)) {
+    // Up to `size`: under its `.open` name, or its final one when it was closed since.
+    for (const m of warcMembers(openWarcFile(scan.root, file), size)) {
       if (++members % 256 === 0) await yieldToLoop();
       if (m.kind === 'damage') {
         // The open file's torn end is the record being written when the export began.
@@ -129,18 +131,4 @@ export async function* archiveRecords(scan: ArchiveScan): AsyncGenerator<Archive
     }
     scan.onFile?.(i + 1, files.length, bytes);
   }
-}
-
-/** A file's size, or null when it is not there (any more). */
-function sizeOf(path: string): number | null {
-  try {
-    return statSync(path).size;
-  } catch {
-    return null;
-  }
-}
-
-/** The members of a file up to `size`: under its `.open` name, or its final one when it was closed since. */
-function openedMembers(root: string, file: string, size: number): Generator<MemberOrDamage> {
-  return warcMembers(openWarcFile(root, file), size);
 }

@@ -1,11 +1,13 @@
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ExitCode, STOP_SIGNALS } from '../exit-codes.js';
 
 const PREFIX = '.newsnap-export-';
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-/** What a command stopped by a signal exits with (ExitCode.INTERRUPTED). */
-const INTERRUPTED = 130;
+/** A staging folder's name: PREFIX, then the pid of the process that made it. */
+const STAGING_NAME = /^\.newsnap-export-(\d+)-/;
+const SIGNALS = STOP_SIGNALS;
+const INTERRUPTED = ExitCode.INTERRUPTED;
 
 /**
  * Makes an export's file or folder beside where it goes, then moves it there: `out` is whole or
@@ -48,7 +50,7 @@ export async function stagedOutput<T>(out: string, kind: 'file' | 'folder', make
 /** Removes the staging folders in `parent` of export processes that are gone (killed outright). */
 async function sweepDead(parent: string): Promise<void> {
   for (const name of await readdir(parent)) {
-    const pid = new RegExp(`^${PREFIX.replace(/\./g, '\\.')}(\\d+)-`).exec(name)?.[1];
+    const pid = STAGING_NAME.exec(name)?.[1];
     if (pid !== undefined && !alive(Number(pid))) await rm(join(parent, name), { recursive: true, force: true });
   }
 }
