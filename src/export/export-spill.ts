@@ -134,8 +134,8 @@ export class ExportSpill {
     return this.s.seen.get(url) === 1;
   }
 
+  /** A scratch file, never read again: its open batch is dropped, not committed (a commit that fails would hide the export's own error). */
   close(): void {
-    if (this.db.inTransaction) this.db.exec('COMMIT');
     this.db.close();
   }
 

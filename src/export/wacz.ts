@@ -64,7 +64,6 @@ const INDEXED = new Set(['response', 'revisit']);
  */
 export async function writeWacz(o: WaczOptions): Promise<WaczResult> {
   const spill = new ExportSpill(o.staging);
-  let failed = false;
   try {
     for (const a of chosenArticles(o.state, o)) spill.addUrl(a.url);
     const articles = spill.urls;
@@ -87,16 +86,8 @@ export async function writeWacz(o: WaczOptions): Promise<WaczResult> {
     });
     const bytes = await writeZip(o.out, [...parts, ...meta], new Date(created), (done) => o.onProgress?.({ phase: 'zip', done, of: 0, records: copied.records }));
     return { articles, pages: pages.count, records: copied.records, indexed: copied.indexed, bytes, created };
-  } catch (err) {
-    failed = true;
-    throw err;
   } finally {
-    try {
-      spill.close();
-    } catch (err) {
-      // The export's own failure is what the caller must see, not a close that failed after it.
-      if (!failed) throw err;
-    }
+    spill.close();
   }
 }
 
