@@ -96,8 +96,8 @@ export class CrawlService {
 
   /** Seconds since the month read longest ago was read (the sweep's gauge); null when the sweep is off or knows no month yet. */
   sweepOldestReadAgeSeconds(): number | null {
-    const at = this.sweep.status()?.oldestReadAt;
-    return at ? Math.max(0, (nowMs() - Date.parse(at)) / 1000) : null;
+    const at = this.sweep.oldestReadMs();
+    return at === null ? null : Math.max(0, (nowMs() - at) / 1000);
   }
 
   /** `POST /backfill`: a backfill of `range` beside the schedule. Throws BackfillConflict while another is under way. */

@@ -150,12 +150,12 @@ export class SweepLane {
   status(): SweepStatus | null {
     if (this.everyMs === null) return null;
     const now = nowMs();
-    const reads = this.months.map((m) => this.readAt(m) ?? this.startedMs);
-    const oldest = reads.length > 0 ? Math.min(...reads) : null;
+    const reads = this.months.map((m) => this.readAt(m));
+    const oldest = this.oldestOf(reads);
     return {
       every: this.engine.parts.config.discovery.sweepEvery,
       months: this.months.length,
-      readThisCycle: this.months.filter((m) => (this.readAt(m) ?? Number.NEGATIVE_INFINITY) > now - this.everyMs!).length,
+      readThisCycle: reads.filter((at) => (at ?? Number.NEGATIVE_INFINITY) > now - this.everyMs!).length,
       oldestReadAt: oldest === null ? null : new Date(oldest).toISOString(),
       nextAt: this.timer.nextAt,
       lastRead: this.lastRead,
@@ -178,6 +178,15 @@ export class SweepLane {
       { every: this.engine.parts.config.discovery.sweepEvery, months, rate, share: Math.round(share * 1000) / 1000 },
       `sweep: discovery.sweepEvery over ${months} months takes ${Math.round(share * 100)} % of crawl.rate; a backfill gets only what is left (set discovery.sweepEvery longer: 7d is a request about every ${Math.round(sweepStepMs(7 * 86_400_000, months) / 60_000)} min)`,
     );
+  }
+
+  /** When the month read longest ago was read (ms; one never read counts from the sweep's start); null when off or no month is known. */
+  oldestReadMs(): number | null {
+    return this.everyMs === null ? null : this.oldestOf(this.months.map((m) => this.readAt(m)));
+  }
+
+  private oldestOf(reads: Array<number | null>): number | null {
+    return reads.length > 0 ? Math.min(...reads.map((at) => at ?? this.startedMs)) : null;
   }
 
   private stepMs(): number {
