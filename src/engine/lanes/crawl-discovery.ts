@@ -45,7 +45,6 @@ const ROBOTS_EVERY_MS = 3_600_000;
  */
 export class RobotsCache {
   private static readonly shared = new WeakMap<Engine, RobotsCache>();
-  private rules: Discovery['robots'] | null = null;
   private readAt = Number.NEGATIVE_INFINITY;
 
   /** The engine's one cache: the feed watch and the sweep read robots.txt once an hour between them, not once each. */
@@ -55,13 +54,14 @@ export class RobotsCache {
     return cache;
   }
 
-  /** Gives `discovery` the rules, reading robots.txt when due; returns why the poll stops, or null. */
+  /**
+   * Reads robots.txt through `discovery` when due (its rules then hold in the request chain for
+   * every lane); returns why the poll stops, or null. Between reads the chain keeps the rules.
+   */
   async apply(engine: Engine, run: LaneRun, discovery: Discovery): Promise<string | null> {
-    if (this.rules) discovery.robots = this.rules;
     if (nowMs() - this.readAt < ROBOTS_EVERY_MS) return null;
     const stop = await readRobots(engine, run, discovery);
     if (stop !== null) return stop;
-    this.rules = discovery.robots;
     this.readAt = nowMs();
     return null;
   }
