@@ -6,7 +6,7 @@ import type { ExchangeRecorder } from './exchange.js';
 import { archiveRender, documentOf } from './browser-pages.js';
 import { PageRequests } from './browser-requests.js';
 import type { SiteUrls } from '../site/site-urls.js';
-import { FetchError, parseRetryAfter } from './fetch-error.js';
+import { FetchError, retryAfterOf } from './fetch-error.js';
 import type { FetchedPage, PageFetcher } from './page-fetcher.js';
 import { killOwnedBrowsers, killOwnedBrowsersSync, ownerEnvironment, waitOwnedBrowsersGone } from './browser-processes.js';
 import { delay } from '../clock/delay.js';
@@ -131,7 +131,7 @@ export class BrowserPageFetcher implements PageFetcher {
         const status = response.status();
         throw new FetchError('http-status', siteUrl, `${siteUrl} answered HTTP ${status} to the browser`, {
           status,
-          retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(response.headers()['retry-after'], response.headers().date) : undefined,
+          retryAfterMs: retryAfterOf(status, response.headers()),
         });
       }
       // Ready when the body has blocks, or a short settle after the load event: a page that never

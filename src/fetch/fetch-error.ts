@@ -97,6 +97,14 @@ export class FetchError extends Error {
  * An HTTP-date is read against the response's own `Date` header when there is one: both come
  * from the server's clock, whatever ours says.
  */
+/** Statuses whose `Retry-After` asks every client to hold off (RFC 9110 §10.2.3). */
+const HOLD_OFF: ReadonlySet<number> = new Set([429, 503]);
+
+/** The hold-off (ms) an answer asks for: a 429 or 503's `Retry-After`, read against its `Date`; undefined for any other. */
+export function retryAfterOf(status: number, headers: Record<string, string | undefined>): number | undefined {
+  return HOLD_OFF.has(status) ? parseRetryAfter(headers['retry-after'], headers.date) : undefined;
+}
+
 export function parseRetryAfter(value: string | undefined, responseDate?: string): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();

@@ -6,7 +6,7 @@ import type { SiteUrls } from '../site/site-urls.js';
 import { nowIso } from '../clock/clock.js';
 import { deadline } from '../clock/deadline.js';
 import type { WarcLocation, ExchangeRecorder, HttpExchange } from './exchange.js';
-import { FetchError, parseRetryAfter, type Contacted } from './fetch-error.js';
+import { FetchError, retryAfterOf, type Contacted } from './fetch-error.js';
 import { proxyError, toFetchError } from './http-failures.js';
 import { createDispatcher, proxyAddressOf, proxySettings, type ProxySettings } from './proxy.js';
 import { UNCHAINED, type SiteRequests } from './site-requests.js';
@@ -177,7 +177,7 @@ export function requireOk(res: HttpResponse): HttpResponse {
   if (res.status >= 200 && res.status < 300) return res;
   throw new FetchError('http-status', res.url.href, `${res.url.href} answered HTTP ${res.status}`, {
     status: res.status,
-    retryAfterMs: res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after'], res.headers.date) : undefined,
+    retryAfterMs: retryAfterOf(res.status, res.headers),
   });
 }
 

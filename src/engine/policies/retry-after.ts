@@ -1,10 +1,7 @@
-import { FetchError, parseRetryAfter } from '../../fetch/fetch-error.js';
+import { FetchError, retryAfterOf } from '../../fetch/fetch-error.js';
 import type { WireAnswer } from '../../fetch/site-requests.js';
 import type { ChainRequest, RequestMiddleware } from './policy.js';
 import type { RateGate } from './rate-gate.js';
-
-/** Statuses whose `Retry-After` asks every client to hold off (RFC 9110 §10.2.3). */
-const HOLD_OFF: ReadonlySet<number> = new Set([429, 503]);
 
 /**
  * `Retry-After` (a 429 or 503 that gives one) pauses every attempt, not just a retry of this one,
@@ -28,8 +25,8 @@ export class RetryAfterPause implements RequestMiddleware {
   ) {}
 
   after(req: ChainRequest, answer: WireAnswer): void {
-    if (req.signal.aborted || answer.status === null || !HOLD_OFF.has(answer.status)) return;
-    const ms = parseRetryAfter(answer.headers['retry-after'], answer.headers.date);
+    if (req.signal.aborted || answer.status === null) return;
+    const ms = retryAfterOf(answer.status, answer.headers);
     if (ms !== undefined && ms <= this.maxMs) this.pause(ms);
   }
 
