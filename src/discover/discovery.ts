@@ -274,9 +274,11 @@ export class Discovery {
         return this.record({ source: url.href, outcome: 'unchanged', urls: 0, added: 0, ...hold });
       }
       if (problem) throw new FetchError('decode', url.href, `${url.href}: ${problem}`);
-      if (listing) checkListing(this.o.state.sources, key, url.href, this.o.state.frontier.listingDrop(listing));
+      const drop = listing ? this.o.state.frontier.listingDrop(listing) : null;
+      if (drop) checkListing(this.o.state.sources, key, url.href, drop);
       // Only a document read whole says what left it.
-      const unlisted = listing ? this.o.state.frontier.markUnlisted(listing) : undefined;
+      if (listing) this.o.state.frontier.markUnlisted(listing);
+      const unlisted = drop?.unlisted;
       // A known-only read adds nothing: what addDiscovered counted are the URLs it left out.
       const counts = days?.knownOnly ? { added: 0, unknown: added } : { added };
       this.o.state.sources.save(key, { ...validatorsOf(res), body: days?.knownOnly ? String(added) : null });

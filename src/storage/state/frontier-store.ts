@@ -17,9 +17,9 @@ export interface FrontierStore {
   nextGeneration(): number;
   /**
    * Captured articles of the listing's month (of its days, for a range) that the sitemap listed
-   * before but not in its generation: due at once. Returns how many.
+   * before but not in its generation: due at once (listingDrop() counts them first).
    */
-  markUnlisted(listing: SitemapListing): number;
+  markUnlisted(listing: SitemapListing): void;
   /** Captured articles of the listing's days: how many its generation lists, how many it no longer does. */
   listingDrop(listing: SitemapListing): { listed: number; unlisted: number };
   /**
@@ -155,13 +155,8 @@ export class SqliteFrontier implements FrontierStore {
     return next;
   }
 
-  markUnlisted(listing: SitemapListing): number {
-    const params = listingParams(listing);
-    return this.db.transaction(() => {
-      const n = this.s.unlistedDone.get(params)?.n ?? 0;
-      this.s.unlisted.run(params);
-      return n;
-    })();
+  markUnlisted(listing: SitemapListing): void {
+    this.s.unlisted.run(listingParams(listing));
   }
 
   listingDrop(listing: SitemapListing): { listed: number; unlisted: number } {
